@@ -1,0 +1,33 @@
+/*
+ * api.h: the HTTP/1.1 + JSON API on the Unix socket.
+ * The only interface to libevhtp; nothing else includes its headers.
+ */
+#ifndef FANOUTD_API_H
+#define FANOUTD_API_H
+
+#include <stddef.h>
+
+struct config;
+struct event_base;
+
+/*
+ * Serve the API on the already-listening socket fd (steals it), with limits
+ * from cfg (borrowed; it must outlive the API). Returns -1 with *cause.
+ */
+int	api_init(struct event_base *base, int fd, const struct config *cfg,
+	    char **cause);
+
+/*
+ * Stop accepting connections; requests on open connections get 503. Once
+ * no client is waiting for a batch reply (now, or when the last reply has
+ * been written), idle_cb runs once from the loop.
+ */
+void	api_stop(void (*idle_cb)(void));
+
+/* Clients waiting for a batch reply. */
+size_t	api_waiting(void);
+
+/* Free the server (connections still open are dropped). */
+void	api_shutdown(void);
+
+#endif

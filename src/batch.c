@@ -1,0 +1,507 @@
+/*
+ * batch.c: turning a client's JSON into a batch of jobs, or a precise 4xx.
+ *
+ * Everything a client sends is checked here, before anything is dispatched:
+ * an invalid batch is rejected whole with the path of the field at fault
+ * ("requests[3].url"), so a client can fix its input without guessing. The
+ * parsed jobs own copies of what they need; the JSON tree is freed before
+ * the batch runs.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include <event2/buffer.h>
+#include <jansson.h>
+
+#include "base64.h"
+#include "batch.h"
+#include "config.h"
+#include "http_client.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define MAX_JSON_DEPTH	32
+#define MAX_METHOD_LEN	32
+#define MAX_CONCURRENCY	1000000
+
+/* A request's fields, or the defaults' (borrowed from the JSON tree). */
+struct fields {
+	json_t	*url, *id, *method, *headers, *body, *body_base64;
+	json_t	*timeout_ms, *connect_timeout_ms, *max_response_bytes;
+};
+
+static const char *const request_keys[] = { "url", "id", "method", "headers",
+	"body", "body_base64", "timeout_ms", "connect_timeout_ms",
+	"max_response_bytes", NULL };
+static const char *const default_keys[] = { "method", "headers",
+	"timeout_ms", "connect_timeout_ms", "max_response_bytes", NULL };
+static const char *const batch_keys[] = { "requests", "defaults",
+	"concurrency", NULL };
+
+static int
+fail(struct batch_error *err, int status, const char *code, const char *path,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	err->status = status;
+	err->code = code;
+	snprintf(err->path, sizeof(err->path), "%s", path ? path : "");
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+#define INVALID(err, path, ...) \
+	fail(err, 400, "invalid_batch", path, __VA_ARGS__)
+
+/*
+ * jansson accepts nesting to 2048; a batch needs four levels. Refuse deep
+ * documents before parsing them (strings are skipped, escapes honoured).
+ */
+static int
+check_depth(const char *p, size_t len, struct batch_error *err)
+{
+	int depth = 0, instr = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (instr) {
+			if (p[i] == '\\')
+				i++;
+			else if (p[i] == '"')
+				instr = 0;
+		} else if (p[i] == '"')
+			instr = 1;
+		else if (p[i] == '[' || p[i] == '{') {
+			if (++depth > MAX_JSON_DEPTH)
+				return fail(err, 400, "invalid_json", NULL,
+				    "JSON nested deeper than %d levels",
+				    MAX_JSON_DEPTH);
+		} else if (p[i] == ']' || p[i] == '}')
+			depth--;
+	}
+	return 0;
+}
+
+/* Reject keys not in allowed; "path.key" names the first unknown one. */
+static int
+check_keys(json_t *obj, const char *const *allowed, const char *path,
+    struct batch_error *err)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+	char p[96];
+
+	json_object_foreach(obj, key, v) {
+		for (i = 0; allowed[i] != NULL; i++)
+			if (strcmp(key, allowed[i]) == 0)
+				break;
+		if (allowed[i] == NULL) {
+			snprintf(p, sizeof(p), "%s%s%.40s", path,
+			    *path ? "." : "", key);
+			return INVALID(err, p, "unknown field \"%.40s\"", key);
+		}
+	}
+	return 0;
+}
+
+static void
+collect(json_t *obj, struct fields *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->url = json_object_get(obj, "url");
+	f->id = json_object_get(obj, "id");
+	f->method = json_object_get(obj, "method");
+	f->headers = json_object_get(obj, "headers");
+	f->body = json_object_get(obj, "body");
+	f->body_base64 = json_object_get(obj, "body_base64");
+	f->timeout_ms = json_object_get(obj, "timeout_ms");
+	f->connect_timeout_ms = json_object_get(obj, "connect_timeout_ms");
+	f->max_response_bytes = json_object_get(obj, "max_response_bytes");
+}
+
+/* An unsigned integer field within [min, max]; absent leaves *out alone. */
+static int
+get_uint(json_t *v, const char *path, uint64_t min, uint64_t max,
+    uint64_t *out, struct batch_error *err)
+{
+	json_int_t n;
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_integer(v))
+		return INVALID(err, path, "must be an integer");
+	n = json_integer_value(v);
+	if (n < 0 || (uint64_t)n < min || (uint64_t)n > max)
+		return INVALID(err, path, "%lld is out of range (%llu..%llu)",
+		    (long long)n, (unsigned long long)min,
+		    (unsigned long long)max);
+	*out = (uint64_t)n;
+	return 0;
+}
+
+static int
+is_tchar(unsigned char c)
+{
+	return isalnum(c) || (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static int
+is_token(const char *s, size_t max)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!is_tchar((unsigned char)s[i]) || i >= max)
+			return 0;
+	return i > 0;
+}
+
+/* Header names are tokens; values carry no CR, LF or NUL. */
+static int
+check_headers(json_t *h, const char *path, struct batch_error *err)
+{
+	const char *name;
+	json_t *v;
+	char p[96];
+	size_t vlen;
+
+	if (h == NULL)
+		return 0;
+	if (!json_is_object(h))
+		return INVALID(err, path, "must be an object of name: value");
+	json_object_foreach(h, name, v) {
+		snprintf(p, sizeof(p), "%s.%.40s", path, name);
+		if (!is_token(name, 256))
+			return INVALID(err, p, "invalid header name");
+		if (!json_is_string(v))
+			return INVALID(err, p, "header value must be a string");
+		vlen = json_string_length(v);
+		if (memchr(json_string_value(v), '\r', vlen) ||
+		    memchr(json_string_value(v), '\n', vlen) ||
+		    memchr(json_string_value(v), '\0', vlen))
+			return INVALID(err, p,
+			    "header value contains CR, LF or NUL");
+	}
+	return 0;
+}
+
+/* Merge headers: the request's first, then defaults it does not override. */
+static void
+merge_headers(struct job *job, json_t *req, json_t *def)
+{
+	const char *name;
+	json_t *v;
+	size_t n = 0, i;
+
+	n = json_object_size(req) + json_object_size(def);
+	job->headers = n ? xcalloc(n, sizeof(char *)) : NULL;
+	json_object_foreach(req, name, v)
+		xasprintf(&job->headers[job->nheaders++], "%s: %s", name,
+		    json_string_value(v));
+	json_object_foreach(def, name, v) {
+		for (i = 0; i < job->nheaders; i++)
+			if (strncasecmp(job->headers[i], name,
+			    strlen(name)) == 0 &&
+			    job->headers[i][strlen(name)] == ':')
+				break;
+		if (i == job->nheaders)
+			xasprintf(&job->headers[job->nheaders++], "%s: %s",
+			    name, json_string_value(v));
+	}
+}
+
+static int
+parse_body(struct job *job, struct fields *f, const char *path,
+    struct batch_error *err)
+{
+	char p[96];
+
+	if (f->body != NULL && f->body_base64 != NULL) {
+		snprintf(p, sizeof(p), "%s.body_base64", path);
+		return INVALID(err, p, "body and body_base64 are exclusive");
+	}
+	if (f->body != NULL && !json_is_null(f->body)) {
+		snprintf(p, sizeof(p), "%s.body", path);
+		if (!json_is_string(f->body))
+			return INVALID(err, p, "must be a string");
+		job->body_len = json_string_length(f->body);
+		job->body = xmemdup(json_string_value(f->body), job->body_len);
+	} else if (f->body_base64 != NULL && !json_is_null(f->body_base64)) {
+		snprintf(p, sizeof(p), "%s.body_base64", path);
+		if (!json_is_string(f->body_base64) ||
+		    (job->body = base64_decode(json_string_value(f->body_base64),
+		    json_string_length(f->body_base64), &job->body_len)) == NULL)
+			return INVALID(err, p, "must be valid base64 "
+			    "(RFC 4648, padded)");
+	}
+	return 0;
+}
+
+/* Numeric limits shared by a request and the defaults. */
+static int
+parse_numbers(struct job *job, struct fields *f, const char *path,
+    const struct config *cfg, struct batch_error *err)
+{
+	char p[96];
+
+	snprintf(p, sizeof(p), "%s.timeout_ms", path);
+	if (get_uint(f->timeout_ms, p, 1, cfg->max_timeout_ms,
+	    &job->timeout_ms, err) == -1)
+		return -1;
+	snprintf(p, sizeof(p), "%s.connect_timeout_ms", path);
+	if (get_uint(f->connect_timeout_ms, p, 1, cfg->max_timeout_ms,
+	    &job->connect_timeout_ms, err) == -1)
+		return -1;
+	snprintf(p, sizeof(p), "%s.max_response_bytes", path);
+	return get_uint(f->max_response_bytes, p, 0,
+	    cfg->max_response_bytes_limit, &job->max_response_bytes, err);
+}
+
+static int
+parse_method(json_t *m, const char *path, struct batch_error *err)
+{
+	char p[96];
+
+	if (m == NULL)
+		return 0;
+	snprintf(p, sizeof(p), "%s.method", path);
+	if (!json_is_string(m) || !is_token(json_string_value(m),
+	    MAX_METHOD_LEN))
+		return INVALID(err, p, "must be an HTTP method token "
+		    "(e.g. \"GET\")");
+	return 0;
+}
+
+/* Validate the defaults object and load its values into a template job. */
+static int
+parse_defaults(json_t *def, struct job *tmpl, const struct config *cfg,
+    struct fields *df, struct batch_error *err)
+{
+	tmpl->timeout_ms = cfg->default_timeout_ms;
+	tmpl->connect_timeout_ms = cfg->default_connect_timeout_ms;
+	tmpl->max_response_bytes = cfg->default_max_response_bytes;
+	memset(df, 0, sizeof(*df));
+	if (def == NULL)
+		return 0;
+	if (!json_is_object(def))
+		return INVALID(err, "defaults", "must be an object");
+	if (check_keys(def, default_keys, "defaults", err) == -1)
+		return -1;
+	collect(def, df);
+	if (parse_method(df->method, "defaults", err) == -1 ||
+	    check_headers(df->headers, "defaults.headers", err) == -1)
+		return -1;
+	return parse_numbers(tmpl, df, "defaults", cfg, err);
+}
+
+static int
+parse_request(struct job *job, json_t *req, const struct job *tmpl,
+    const struct fields *df, const struct config *cfg,
+    struct batch_error *err)
+{
+	struct fields f;
+	char path[48], p[96], *cause = NULL;
+	json_t *m;
+
+	snprintf(path, sizeof(path), "requests[%zu]", job->index);
+	if (!json_is_object(req))
+		return INVALID(err, path, "must be an object");
+	if (check_keys(req, request_keys, path, err) == -1)
+		return -1;
+	collect(req, &f);
+	snprintf(p, sizeof(p), "%s.url", path);
+	if (f.url == NULL)
+		return INVALID(err, p, "is required");
+	if (!json_is_string(f.url))
+		return INVALID(err, p, "must be a string");
+	if (http_client_check_url(json_string_value(f.url), &cause) == -1) {
+		INVALID(err, p, "%s", cause);
+		free(cause);
+		return -1;
+	}
+	job->url = xstrdup(json_string_value(f.url));
+	snprintf(p, sizeof(p), "%s.id", path);
+	if (f.id != NULL && !json_is_null(f.id) && !json_is_string(f.id))
+		return INVALID(err, p, "must be a string");
+	if (f.id != NULL && json_is_string(f.id))
+		job->id = xstrdup(json_string_value(f.id));
+	if (parse_method(f.method, path, err) == -1)
+		return -1;
+	m = f.method ? f.method : df->method;
+	job->method = xstrdup(m ? json_string_value(m) : "GET");
+	snprintf(p, sizeof(p), "%s.headers", path);
+	if (check_headers(f.headers, p, err) == -1)
+		return -1;
+	merge_headers(job, f.headers, df->headers);
+	job->timeout_ms = tmpl->timeout_ms;
+	job->connect_timeout_ms = tmpl->connect_timeout_ms;
+	job->max_response_bytes = tmpl->max_response_bytes;
+	if (parse_numbers(job, &f, path, cfg, err) == -1)
+		return -1;
+	return parse_body(job, &f, path, err);
+}
+
+static void
+batch_new_id(struct batch *b)
+{
+	unsigned char raw[16];
+	size_t i;
+
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+		fatal("getrandom");
+	for (i = 0; i < sizeof(raw); i++)
+		snprintf(b->id + 2 * i, 3, "%02x", raw[i]);
+}
+
+static int
+parse_top(json_t *root, const struct config *cfg, struct batch *b,
+    struct batch_error *err)
+{
+	json_t *reqs, *req;
+	struct job tmpl;
+	struct fields df;
+	uint64_t conc = 32;
+	size_t i;
+
+	if (!json_is_object(root))
+		return INVALID(err, NULL, "the body must be a JSON object");
+	if (check_keys(root, batch_keys, "", err) == -1)
+		return -1;
+	if ((reqs = json_object_get(root, "requests")) == NULL)
+		return INVALID(err, "requests", "is required");
+	if (!json_is_array(reqs))
+		return INVALID(err, "requests", "must be an array");
+	if (json_array_size(reqs) == 0)
+		return INVALID(err, "requests", "must not be empty");
+	if (json_array_size(reqs) > cfg->max_batch_requests)
+		return fail(err, 413, "payload_too_large", "requests",
+		    "%zu requests; at most %llu per batch (max_batch_requests)",
+		    json_array_size(reqs),
+		    (unsigned long long)cfg->max_batch_requests);
+	if (get_uint(json_object_get(root, "concurrency"), "concurrency", 1,
+	    MAX_CONCURRENCY, &conc, err) == -1)
+		return -1;
+	b->concurrency = conc < cfg->max_inflight ? conc : cfg->max_inflight;
+	memset(&tmpl, 0, sizeof(tmpl));
+	if (parse_defaults(json_object_get(root, "defaults"), &tmpl, cfg, &df,
+	    err) == -1)
+		return -1;
+	b->jobs = xcalloc(json_array_size(reqs), sizeof(*b->jobs));
+	json_array_foreach(reqs, i, req) {
+		b->jobs[i].index = i;
+		b->jobs[i].batch = b;
+		b->njobs = i + 1;
+		if (parse_request(&b->jobs[i], req, &tmpl, &df, cfg, err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+struct batch *
+batch_parse(const char *body, size_t len, const struct config *cfg,
+    struct batch_error *err)
+{
+	struct batch *b;
+	json_error_t jerr;
+	json_t *root;
+
+	memset(err, 0, sizeof(*err));
+	if (len > cfg->max_request_bytes) {
+		fail(err, 413, "payload_too_large", NULL, "body of %zu bytes; "
+		    "at most %llu (max_request_bytes)", len,
+		    (unsigned long long)cfg->max_request_bytes);
+		return NULL;
+	}
+	if (check_depth(body, len, err) == -1)
+		return NULL;
+	if ((root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL) {
+		fail(err, 400, "invalid_json", NULL, "line %d column %d: %s",
+		    jerr.line, jerr.column, jerr.text);
+		return NULL;
+	}
+	b = xcalloc(1, sizeof(*b));
+	b->magic = BATCH_MAGIC;
+	if (parse_top(root, cfg, b, err) == -1) {
+		json_decref(root);
+		batch_free(b);
+		return NULL;
+	}
+	json_decref(root);
+	batch_new_id(b);
+	return b;
+}
+
+static void
+job_clear(struct job *job)
+{
+	size_t i;
+
+	free(job->id);
+	free(job->method);
+	free(job->url);
+	for (i = 0; i < job->nheaders; i++)
+		free(job->headers[i]);
+	free(job->headers);
+	free(job->body);
+	free(job->encoded);
+	if (job->res != NULL) {
+		result_clear(job->res);
+		free(job->res);
+	}
+}
+
+void
+batch_free(struct batch *b)
+{
+	size_t i;
+
+	if (b == NULL)
+		return;
+	for (i = 0; i < b->njobs; i++)
+		job_clear(&b->jobs[i]);
+	free(b->jobs);
+	b->magic = 0;
+	free(b);
+}
+
+static void
+free_cleanup(const void *data, size_t len, void *arg)
+{
+	(void)data;
+	(void)len;
+	free(arg);
+}
+
+void
+batch_write_reply(struct batch *b, struct evbuffer *out)
+{
+	double elapsed = (double)(b->finished_us - b->accepted_us) / 1000.0;
+	struct job *job;
+	size_t i;
+
+	evbuffer_add_printf(out, "{\"batch_id\":\"%s\",\"summary\":{"
+	    "\"total\":%zu,\"responses\":%zu,\"errors\":%zu,"
+	    "\"elapsed_ms\":%.3f},\"results\":[", b->id, b->njobs,
+	    b->njobs - b->errors, b->errors, elapsed);
+	for (i = 0; i < b->njobs; i++) {
+		job = &b->jobs[i];
+		if (i > 0)
+			evbuffer_add(out, ",", 1);
+		if (job->encoded == NULL)
+			fatalx("batch %s: job %zu has no result", b->id, i);
+		evbuffer_add_reference(out, job->encoded, job->encoded_len,
+		    free_cleanup, job->encoded);
+		job->encoded = NULL;
+	}
+	evbuffer_add(out, "]}\n", 3);
+}

@@ -1,0 +1,94 @@
+/*
+ * batch.h: a batch of HTTP requests, parsed and validated from the API's JSON.
+ */
+#ifndef FANOUTD_BATCH_H
+#define FANOUTD_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include "result.h"
+
+struct config;
+struct event;
+struct evbuffer;
+struct http_transfer;
+
+#define BATCH_MAGIC	0xba7c4e5u
+
+/* One request of a batch: its spec, then its run-time state. */
+struct job {
+	size_t		 index;		/* position in requests[] */
+	char		*id;		/* NULL when the client gave none */
+	char		*method;
+	char		*url;
+	char		**headers;	/* "Name: value", defaults merged */
+	size_t		 nheaders;
+	unsigned char	*body;		/* NULL when none */
+	size_t		 body_len;
+	uint64_t	 timeout_ms;
+	uint64_t	 connect_timeout_ms;
+	uint64_t	 max_response_bytes;
+
+	struct batch		*batch;		/* borrowed back pointer */
+	struct http_transfer	*xfer;		/* while in flight */
+	struct result		*res;		/* while in flight */
+	char			*encoded;	/* result JSON once done */
+	size_t			 encoded_len;
+};
+
+/* Why a batch was refused: an HTTP status and the API error object. */
+struct batch_error {
+	int		 status;	/* 400 or 413 */
+	const char	*code;		/* "invalid_json", ... */
+	char		 message[256];
+	char		 path[96];	/* "" when no single field */
+};
+
+struct batch {
+	uint32_t	 magic;
+	char		 id[33];	/* 128 random bits, hex */
+	struct job	*jobs;
+	size_t		 njobs;
+	size_t		 concurrency;	/* already capped by max_inflight */
+
+	/* Caller identity (SO_PEERCRED), for logs and ownership. */
+	uid_t		 uid;
+	pid_t		 pid;
+
+	/* Run-time state, owned by dispatch.c. */
+	uint64_t	 accepted_us;	/* monotonic */
+	uint64_t	 finished_us;
+	size_t		 next;		/* next job to start */
+	size_t		 inflight;
+	size_t		 done;
+	size_t		 errors;
+	int		 in_runq;
+	int		 cancelled;
+	struct event	*done_ev;	/* completion, deferred to the loop */
+	void		(*done_cb)(struct batch *, void *);
+	void		*done_arg;
+	TAILQ_ENTRY(batch) runq_entry;
+	TAILQ_ENTRY(batch) all_entry;
+};
+
+/*
+ * Parse and validate a POST /v1/batches body. Nothing is dispatched here.
+ * Returns a new batch (caller frees with batch_free()), or NULL with *err
+ * filled (status, code, message and the path of the field at fault).
+ */
+struct batch *batch_parse(const char *body, size_t len,
+	    const struct config *cfg, struct batch_error *err);
+
+/* Free a batch and everything its jobs own. batch_free(NULL) is a no-op. */
+void	batch_free(struct batch *b);
+
+/*
+ * Write the whole 200 reply body ({"batch_id", "summary", "results"}) to
+ * out. The encoded results move into out (no copy), so this is done once.
+ */
+void	batch_write_reply(struct batch *b, struct evbuffer *out);
+
+#endif

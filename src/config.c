@@ -1,0 +1,328 @@
+/*
+ * config.c: the single place an option is defined.
+ *
+ * Every setting has one row in options[] (name, type, default, bounds, help),
+ * like tmux's options-table.c: the loader, the validation, `-n` and the
+ * commented etc/fanoutd.conf all come from that row. The file is INI, read
+ * with inih; daemon settings live in [fanoutd]. A bad key or value is an
+ * error naming file, line and key; nothing is silently ignored.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "config.h"
+#include "log.h"
+#include "xmalloc.h"
+
+enum opt_type {
+	OPT_NUMBER,	/* decimal integer */
+	OPT_SIZE,	/* bytes, optional K/M/G suffix (powers of 1024) */
+	OPT_MODE,	/* octal file mode */
+	OPT_LEVEL,	/* log level name */
+	OPT_PATH	/* absolute path */
+};
+
+struct option {
+	const char	*name;
+	enum opt_type	 type;
+	const char	*defval;
+	uint64_t	 min, max;
+	size_t		 offset;
+	const char	*help;
+};
+
+#define OFF(f)	offsetof(struct config, f)
+#define KIB	1024ull
+#define MIB	(1024ull * 1024)
+#define GIB	(1024ull * 1024 * 1024)
+
+static const struct option options[] = {
+	{ "socket", OPT_PATH, CONFIG_DEFAULT_SOCKET, 0, 107, OFF(socket),
+	  "Unix socket the API listens on (overridden by -s)." },
+	{ "socket_mode", OPT_MODE, "0660", 0, 0777, OFF(socket_mode),
+	  "Permissions of the socket file (octal)." },
+	{ "log_level", OPT_LEVEL, "info", 0, 3, OFF(log_level),
+	  "error, warn, info (one line per batch) or debug (overridden by -l)." },
+	{ "max_inflight", OPT_NUMBER, "256", 1, 65536, OFF(max_inflight),
+	  "Transfers in flight across the whole daemon; also caps a batch's concurrency." },
+	{ "max_batch_requests", OPT_NUMBER, "100000", 1, 10000000,
+	  OFF(max_batch_requests),
+	  "Requests in one batch; more is 413 payload_too_large." },
+	{ "max_request_bytes", OPT_SIZE, "64M", 1024, 4 * GIB,
+	  OFF(max_request_bytes),
+	  "Size of an API request body; more is 413 payload_too_large." },
+	{ "default_timeout_ms", OPT_NUMBER, "30000", 1, 86400000,
+	  OFF(default_timeout_ms),
+	  "timeout_ms of a request that sets none (whole attempt)." },
+	{ "default_connect_timeout_ms", OPT_NUMBER, "10000", 1, 86400000,
+	  OFF(default_connect_timeout_ms),
+	  "connect_timeout_ms of a request that sets none." },
+	{ "default_max_response_bytes", OPT_SIZE, "1M", 0, 4 * GIB,
+	  OFF(default_max_response_bytes),
+	  "max_response_bytes of a request that sets none." },
+	{ "max_response_bytes_limit", OPT_SIZE, "64M", 0, 4 * GIB,
+	  OFF(max_response_bytes_limit),
+	  "Largest max_response_bytes a request may ask for (bounds memory)." },
+	{ "max_timeout_ms", OPT_NUMBER, "3600000", 1, 86400000,
+	  OFF(max_timeout_ms),
+	  "Largest timeout_ms or connect_timeout_ms a request may ask for." },
+	{ "api_max_connections", OPT_NUMBER, "1024", 1, 1000000,
+	  OFF(api_max_connections),
+	  "Concurrent API client connections; more are closed at accept." },
+};
+
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+static const struct option *
+option_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTIONS; i++)
+		if (strcmp(options[i].name, name) == 0)
+			return &options[i];
+	return NULL;
+}
+
+/* Parse a decimal with an optional K/M/G suffix into *out. */
+static int
+parse_number(const char *s, int allow_suffix, uint64_t *out)
+{
+	char *end;
+	unsigned long long v, mult = 1;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (allow_suffix && *end != '\0') {
+		switch (toupper((unsigned char)*end)) {
+		case 'K': mult = KIB; break;
+		case 'M': mult = MIB; break;
+		case 'G': mult = GIB; break;
+		default: return -1;
+		}
+		end++;
+		if (toupper((unsigned char)*end) == 'I' &&
+		    toupper((unsigned char)end[1]) == 'B')
+			end += 2;
+		else if (toupper((unsigned char)*end) == 'B')
+			end++;
+	}
+	if (*end != '\0' || v > UINT64_MAX / mult)
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+/* Check and store one value; on error returns a static reason. */
+static const char *
+option_apply(struct config *cfg, const struct option *o, const char *value)
+{
+	uint64_t v;
+	char *end;
+	int lvl;
+
+	switch (o->type) {
+	case OPT_PATH:
+		if (value[0] != '/')
+			return "must be an absolute path";
+		if (strlen(value) > o->max)
+			return "path too long for a Unix socket (max 107 bytes)";
+		free(*(char **)((char *)cfg + o->offset));
+		*(char **)((char *)cfg + o->offset) = xstrdup(value);
+		return NULL;
+	case OPT_LEVEL:
+		if ((lvl = log_level_parse(value)) == -1)
+			return "must be one of error, warn, info, debug";
+		v = (uint64_t)lvl;
+		break;
+	case OPT_MODE:
+		errno = 0;
+		v = strtoull(value, &end, 8);
+		if (*value == '\0' || *end != '\0' || errno != 0 ||
+		    v > o->max)
+			return "must be an octal mode such as 0660";
+		break;
+	case OPT_NUMBER:
+	case OPT_SIZE:
+		if (parse_number(value, o->type == OPT_SIZE, &v) == -1)
+			return o->type == OPT_SIZE ?
+			    "must be a size in bytes (suffix K, M or G allowed)" :
+			    "must be a non-negative integer";
+		if (v < o->min || v > o->max)
+			return "out of range";
+		break;
+	default:
+		fatalx("option %s: bad type", o->name);
+	}
+	*(uint64_t *)((char *)cfg + o->offset) = v;
+	return NULL;
+}
+
+void
+config_defaults(struct config *cfg)
+{
+	size_t i;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (i = 0; i < NOPTIONS; i++)
+		if (option_apply(cfg, &options[i], options[i].defval) != NULL)
+			fatalx("default of %s is invalid", options[i].name);
+}
+
+int
+config_set(struct config *cfg, const char *key, const char *value,
+    char **cause)
+{
+	const struct option *o;
+	const char *why;
+
+	if ((o = option_find(key)) == NULL) {
+		xasprintf(cause, "%s: unknown key", key);
+		return -1;
+	}
+	if ((why = option_apply(cfg, o, value)) != NULL) {
+		if (o->type == OPT_NUMBER || o->type == OPT_SIZE)
+			xasprintf(cause, "%s: \"%s\" %s (%" PRIu64 "..%" PRIu64
+			    ")", key, value, why, o->min, o->max);
+		else
+			xasprintf(cause, "%s: \"%s\" %s", key, value, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* State shared between the line-counting reader and the inih handler. */
+struct load_ctx {
+	struct config	*cfg;
+	const char	*path;
+	FILE		*fp;
+	int		 lineno;	/* line the parser is on */
+	int		 at_bol;	/* last chunk ended a line */
+	char		*cause;		/* first error, owned */
+};
+
+/* fgets() that counts lines, so the handler can name the line it is on. */
+static char *
+counting_reader(char *str, int num, void *arg)
+{
+	struct load_ctx *ctx = arg;
+	char *s;
+
+	if ((s = fgets(str, num, ctx->fp)) == NULL)
+		return NULL;
+	if (ctx->at_bol)
+		ctx->lineno++;
+	ctx->at_bol = strchr(s, '\n') != NULL;
+	return s;
+}
+
+static int
+load_handler(void *arg, const char *section, const char *name,
+    const char *value)
+{
+	struct load_ctx *ctx = arg;
+	char *why = NULL;
+
+	if (ctx->cause != NULL)
+		return 0;
+	if (*section == '\0')
+		xasprintf(&why, "%s: key outside any section (put it under "
+		    "[fanoutd])", name);
+	else if (strcmp(section, "fanoutd") != 0)
+		xasprintf(&why, "%s: unknown section [%s]", name, section);
+	else
+		(void)config_set(ctx->cfg, name, value, &why);
+	if (why == NULL)
+		return 1;
+	xasprintf(&ctx->cause, "%s:%d: %s", ctx->path, ctx->lineno, why);
+	free(why);
+	return 0;
+}
+
+int
+config_load(struct config *cfg, const char *path, char **cause)
+{
+	struct load_ctx ctx = { .cfg = cfg, .path = path, .at_bol = 1 };
+	int rc;
+
+	if ((ctx.fp = fopen(path, "r")) == NULL) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = ini_parse_stream(counting_reader, &ctx, load_handler, &ctx);
+	fclose(ctx.fp);
+	if (ctx.cause != NULL) {
+		*cause = ctx.cause;
+		return -1;
+	}
+	if (rc != 0) {
+		xasprintf(cause, "%s:%d: syntax error (expected [section] or "
+		    "key = value)", path, rc);
+		return -1;
+	}
+	return 0;
+}
+
+void
+config_clear(struct config *cfg)
+{
+	free(cfg->socket);
+	cfg->socket = NULL;
+}
+
+/* Text form of one option's current value. */
+static void
+option_format(const struct config *cfg, const struct option *o, char *buf,
+    size_t len)
+{
+	uint64_t v = *(const uint64_t *)((const char *)cfg + o->offset);
+
+	switch (o->type) {
+	case OPT_PATH:
+		snprintf(buf, len, "%s",
+		    *(char *const *)((const char *)cfg + o->offset));
+		break;
+	case OPT_LEVEL:
+		snprintf(buf, len, "%s", log_level_name((enum log_level)v));
+		break;
+	case OPT_MODE:
+		snprintf(buf, len, "0%03" PRIo64, v);
+		break;
+	default:
+		snprintf(buf, len, "%" PRIu64, v);
+		break;
+	}
+}
+
+void
+config_print(const struct config *cfg, FILE *fp)
+{
+	char buf[256];
+	size_t i;
+
+	for (i = 0; i < NOPTIONS; i++) {
+		option_format(cfg, &options[i], buf, sizeof(buf));
+		fprintf(fp, "%s = %s\n", options[i].name, buf);
+	}
+}
+
+void
+config_print_table(FILE *fp)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTIONS; i++)
+		fprintf(fp, "; %s\n;%s = %s\n\n", options[i].help,
+		    options[i].name, options[i].defval);
+}

@@ -1,0 +1,53 @@
+/*
+ * config.h: fanoutd's settings, their one option table, and the INI loader.
+ */
+#ifndef FANOUTD_CONFIG_H
+#define FANOUTD_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONFIG_DEFAULT_SOCKET	"/run/fanoutd/fanoutd.sock"
+
+struct config {
+	char		*socket;		/* Unix socket path */
+	uint64_t	 socket_mode;		/* chmod of the socket */
+	uint64_t	 log_level;		/* enum log_level */
+	uint64_t	 max_inflight;		/* transfers in flight, daemon-wide */
+	uint64_t	 max_batch_requests;	/* requests in one batch */
+	uint64_t	 max_request_bytes;	/* API request body */
+	uint64_t	 default_timeout_ms;
+	uint64_t	 default_connect_timeout_ms;
+	uint64_t	 default_max_response_bytes;
+	uint64_t	 max_response_bytes_limit;	/* cap on max_response_bytes */
+	uint64_t	 max_timeout_ms;		/* cap on timeout_ms */
+	uint64_t	 api_max_connections;
+};
+
+/* Fill cfg with the table's defaults. Caller frees with config_clear(). */
+void	config_defaults(struct config *cfg);
+
+/*
+ * Read an INI file over the defaults already in cfg. On error returns -1
+ * and sets *cause to "FILE:LINE: KEY: why" (caller frees); cfg may then be
+ * partly updated, so load into a scratch copy when the old one must survive.
+ */
+int	config_load(struct config *cfg, const char *path, char **cause);
+
+/*
+ * Set one option by name from its text form, as the loader does; used for
+ * command-line overrides. Returns -1 with *cause ("KEY: why") on error.
+ */
+int	config_set(struct config *cfg, const char *key, const char *value,
+	    char **cause);
+
+/* Free what cfg owns (strings); the struct itself is the caller's. */
+void	config_clear(struct config *cfg);
+
+/* Print every option as "key = value" lines (for -n and docs tests). */
+void	config_print(const struct config *cfg, FILE *fp);
+
+/* Print the commented table (name, default, help) as an etc/ file would. */
+void	config_print_table(FILE *fp);
+
+#endif

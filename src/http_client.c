@@ -1,0 +1,578 @@
+/*
+ * http_client.c: libcurl's multi_socket API driven by the daemon's libevent
+ * loop; the only file that knows libcurl.
+ *
+ * One multi handle serves the whole daemon, so connections and the DNS cache
+ * are shared across batches and clients. Easy handles are kept in an idle
+ * pool and reset for reuse. curl tells us which sockets to watch and when to
+ * wake it (socket and timer callbacks, as in curl's multi-event.c); we never
+ * poll. Safety defaults are set on every transfer: only http and https, no
+ * redirects, no proxy from the environment, certificates verified against
+ * the system store, and the body capped while it is read (CURLOPT_MAXFILESIZE
+ * cannot stop chunked bodies in curl 7.88, see ../shared/LIBRARIES.md).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include "http_client.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define XFER_MAGIC	0x7e4f3a11u
+#define IDLE_MAX	1024	/* easy handles kept for reuse */
+
+struct http_transfer {
+	uint32_t		 magic;
+	CURL			*easy;
+	struct curl_slist	*hdrs;
+	struct result		*res;
+	http_done_cb		 cb;
+	void			*arg;
+	uint64_t		 cap;		/* max_response_bytes */
+	uint64_t		 timeout_ms;
+	uint64_t		 connect_timeout_ms;
+	char			 errbuf[CURL_ERROR_SIZE];
+	TAILQ_ENTRY(http_transfer) entry;
+};
+
+TAILQ_HEAD(xferq, http_transfer);
+
+/* The events curl asked us to watch on one socket. */
+struct sockwatch {
+	struct event	*ev;
+};
+
+static struct {
+	struct event_base	*base;
+	CURLM			*multi;
+	struct event		*timer;
+	struct xferq		 running;
+	struct xferq		 idle;
+	size_t			 nrunning;
+	size_t			 nidle;
+	char			 useragent[64];
+} hc;
+
+static void check_multi_info(void);
+
+/* curl says: watch socket s for `what`, or stop watching it. */
+static int
+socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *sockp);
+
+static void
+event_cb(evutil_socket_t fd, short kind, void *arg)
+{
+	int action = 0, running;
+
+	(void)arg;
+	if (kind & EV_READ)
+		action |= CURL_CSELECT_IN;
+	if (kind & EV_WRITE)
+		action |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(hc.multi, fd, action, &running);
+	check_multi_info();
+}
+
+static int
+socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *sockp)
+{
+	struct sockwatch *w = sockp;
+	short kind;
+
+	(void)easy;
+	(void)userp;
+	if (what == CURL_POLL_REMOVE) {
+		if (w != NULL) {
+			event_free(w->ev);
+			free(w);
+			curl_multi_assign(hc.multi, s, NULL);
+		}
+		return 0;
+	}
+	kind = EV_PERSIST | ((what & CURL_POLL_IN) ? EV_READ : 0) |
+	    ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
+	if (w == NULL) {
+		w = xcalloc(1, sizeof(*w));
+		curl_multi_assign(hc.multi, s, w);
+	} else
+		event_free(w->ev);
+	if ((w->ev = event_new(hc.base, s, kind, event_cb, NULL)) == NULL)
+		fatalx("event_new");
+	event_add(w->ev, NULL);
+	return 0;
+}
+
+static void
+timer_cb(evutil_socket_t fd, short kind, void *arg)
+{
+	int running;
+
+	(void)fd;
+	(void)kind;
+	(void)arg;
+	curl_multi_socket_action(hc.multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_multi_info();
+}
+
+/* curl's timer: -1 deletes it, 0 means "call me as soon as possible". */
+static int
+multi_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct timeval tv;
+
+	(void)multi;
+	(void)userp;
+	if (timeout_ms < 0) {
+		evtimer_del(hc.timer);
+		return 0;
+	}
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	evtimer_add(hc.timer, &tv);
+	return 0;
+}
+
+int
+http_client_init(struct event_base *base, char **cause)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		xasprintf(cause, "curl_global_init failed");
+		return -1;
+	}
+	memset(&hc, 0, sizeof(hc));
+	hc.base = base;
+	TAILQ_INIT(&hc.running);
+	TAILQ_INIT(&hc.idle);
+	snprintf(hc.useragent, sizeof(hc.useragent), "fanoutd/%s",
+	    PACKAGE_VERSION);
+	if ((hc.multi = curl_multi_init()) == NULL) {
+		xasprintf(cause, "curl_multi_init failed");
+		return -1;
+	}
+	curl_multi_setopt(hc.multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(hc.multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb);
+	if ((hc.timer = evtimer_new(base, timer_cb, NULL)) == NULL)
+		fatalx("evtimer_new");
+	return 0;
+}
+
+void
+http_client_shutdown(void)
+{
+	struct http_transfer *t;
+
+	if (hc.multi == NULL)
+		return;
+	if (hc.nrunning != 0)
+		log_warnx("http_client_shutdown: %zu transfers still running",
+		    hc.nrunning);
+	while ((t = TAILQ_FIRST(&hc.idle)) != NULL) {
+		TAILQ_REMOVE(&hc.idle, t, entry);
+		curl_easy_cleanup(t->easy);
+		free(t);
+	}
+	curl_multi_cleanup(hc.multi);
+	event_free(hc.timer);
+	curl_global_cleanup();
+	memset(&hc, 0, sizeof(hc));
+}
+
+size_t
+http_client_running(void)
+{
+	return hc.nrunning;
+}
+
+const char *
+http_client_version(void)
+{
+	return curl_version_info(CURLVERSION_NOW)->version;
+}
+
+/* Response body bytes: keep up to the cap, then stop reading. */
+static size_t
+write_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct http_transfer *t = arg;
+	size_t len = size * nmemb;
+
+	if (result_add_body(t->res, data, len, t->cap) == -1)
+		return CURL_WRITEFUNC_ERROR;	/* truncated: abort here */
+	return len;
+}
+
+/* One header line; a new status line (after 1xx) starts a fresh set. */
+static size_t
+header_cb(char *line, size_t size, size_t nmemb, void *arg)
+{
+	struct http_transfer *t = arg;
+	size_t len = size * nmemb, nlen, vstart;
+	char *colon;
+
+	if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
+		result_reset_headers(t->res);
+		return len;
+	}
+	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n' ||
+	    line[len - 1] == ' ' || line[len - 1] == '\t'))
+		len--;
+	if (len == 0 || line[0] == ' ' || line[0] == '\t' ||
+	    (colon = memchr(line, ':', len)) == NULL)
+		return size * nmemb;
+	nlen = (size_t)(colon - line);
+	vstart = nlen + 1;
+	while (vstart < len && (line[vstart] == ' ' || line[vstart] == '\t'))
+		vstart++;
+	result_add_header(t->res, line, nlen, line + vstart, len - vstart);
+	return size * nmemb;
+}
+
+static int
+has_header(const struct http_request *req, const char *name)
+{
+	size_t i, n = strlen(name);
+
+	for (i = 0; i < req->nheaders; i++)
+		if (strncasecmp(req->headers[i], name, n) == 0 &&
+		    req->headers[i][n] == ':')
+			return 1;
+	return 0;
+}
+
+/*
+ * The header list: curl drops a header given as "Name: " (empty value), so
+ * send those as "Name;"; and stop curl adding headers the client did not ask
+ * for (a form Content-Type on bodies, Expect: 100-continue).
+ */
+static struct curl_slist *
+build_headers(const struct http_request *req)
+{
+	struct curl_slist *l = NULL, *n;
+	size_t i, len;
+	char *tmp;
+
+	for (i = 0; i < req->nheaders; i++) {
+		len = strlen(req->headers[i]);
+		if (len >= 2 && strcmp(req->headers[i] + len - 2, ": ") == 0) {
+			xasprintf(&tmp, "%.*s;", (int)(len - 2),
+			    req->headers[i]);
+			n = curl_slist_append(l, tmp);
+			free(tmp);
+		} else
+			n = curl_slist_append(l, req->headers[i]);
+		if (n == NULL)
+			fatalx("curl_slist_append: out of memory");
+		l = n;
+	}
+	if (req->body != NULL && !has_header(req, "Content-Type"))
+		l = curl_slist_append(l, "Content-Type:");
+	if (!has_header(req, "Expect"))
+		l = curl_slist_append(l, "Expect:");
+	if (l == NULL)
+		fatalx("curl_slist_append: out of memory");
+	return l;
+}
+
+static int
+needs_empty_body(const char *method)
+{
+	return strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+	    strcmp(method, "PATCH") == 0;
+}
+
+/* Every option of a transfer, set afresh on a reset handle. */
+static CURLcode
+setup_easy(struct http_transfer *t, const struct http_request *req)
+{
+	CURL *e = t->easy;
+	CURLcode rc = CURLE_OK;
+
+#define SET(opt, val) do {						\
+	if (rc == CURLE_OK)						\
+		rc = curl_easy_setopt(e, opt, val);			\
+} while (0)
+	SET(CURLOPT_URL, req->url);
+	SET(CURLOPT_PRIVATE, t);
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_ERRORBUFFER, t->errbuf);
+	SET(CURLOPT_WRITEFUNCTION, write_cb);
+	SET(CURLOPT_WRITEDATA, t);
+	SET(CURLOPT_HEADERFUNCTION, header_cb);
+	SET(CURLOPT_HEADERDATA, t);
+	SET(CURLOPT_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_PROXY, "");
+	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	SET(CURLOPT_USERAGENT, hc.useragent);
+	SET(CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)req->connect_timeout_ms);
+	SET(CURLOPT_HTTPHEADER, t->hdrs);
+	if (strcmp(req->method, "HEAD") == 0 && req->body == NULL)
+		SET(CURLOPT_NOBODY, 1L);
+	else if (strcmp(req->method, "GET") == 0 && req->body == NULL)
+		SET(CURLOPT_HTTPGET, 1L);
+	else {
+		if (req->body != NULL || needs_empty_body(req->method)) {
+			SET(CURLOPT_POSTFIELDSIZE_LARGE,
+			    (curl_off_t)req->body_len);
+			SET(CURLOPT_POSTFIELDS,
+			    req->body ? (const char *)req->body : "");
+		}
+		SET(CURLOPT_CUSTOMREQUEST, req->method);
+	}
+#undef SET
+	return rc;
+}
+
+static struct http_transfer *
+transfer_get(void)
+{
+	struct http_transfer *t;
+
+	if ((t = TAILQ_FIRST(&hc.idle)) != NULL) {
+		TAILQ_REMOVE(&hc.idle, t, entry);
+		hc.nidle--;
+		curl_easy_reset(t->easy);
+		return t;
+	}
+	t = xcalloc(1, sizeof(*t));
+	if ((t->easy = curl_easy_init()) == NULL)
+		fatalx("curl_easy_init: out of memory");
+	return t;
+}
+
+static void
+transfer_put(struct http_transfer *t)
+{
+	curl_slist_free_all(t->hdrs);
+	t->hdrs = NULL;
+	t->res = NULL;
+	t->cb = NULL;
+	t->magic = 0;
+	if (hc.nidle >= IDLE_MAX) {
+		curl_easy_cleanup(t->easy);
+		free(t);
+		return;
+	}
+	TAILQ_INSERT_HEAD(&hc.idle, t, entry);
+	hc.nidle++;
+}
+
+struct http_transfer *
+http_client_start(const struct http_request *req, struct result *res,
+    http_done_cb cb, void *arg)
+{
+	struct http_transfer *t = transfer_get();
+	CURLcode rc;
+	CURLMcode mrc;
+
+	t->magic = XFER_MAGIC;
+	t->res = res;
+	t->cb = cb;
+	t->arg = arg;
+	t->cap = req->max_response_bytes;
+	t->timeout_ms = req->timeout_ms;
+	t->connect_timeout_ms = req->connect_timeout_ms;
+	t->errbuf[0] = '\0';
+	t->hdrs = build_headers(req);
+	if ((rc = setup_easy(t, req)) != CURLE_OK) {
+		result_set_error(res, RESULT_INTERNAL, "curl option: %s",
+		    curl_easy_strerror(rc));
+		transfer_put(t);
+		return NULL;
+	}
+	if ((mrc = curl_multi_add_handle(hc.multi, t->easy)) != CURLM_OK) {
+		result_set_error(res, RESULT_INTERNAL, "curl_multi_add_handle: "
+		    "%s", curl_multi_strerror(mrc));
+		transfer_put(t);
+		return NULL;
+	}
+	TAILQ_INSERT_TAIL(&hc.running, t, entry);
+	hc.nrunning++;
+	return t;
+}
+
+/* Map curl's outcome to the result's error code and message. */
+static void
+set_curl_error(struct http_transfer *t, CURLcode code)
+{
+	struct result *r = t->res;
+	const char *detail = t->errbuf[0] ? t->errbuf : curl_easy_strerror(code);
+	curl_off_t connected = 0;
+
+	switch (code) {
+	case CURLE_OK:
+		return;
+	case CURLE_WRITE_ERROR:
+		if (r->truncated)
+			return;	/* we stopped reading at the cap */
+		result_set_error(r, RESULT_INTERNAL, "%s", detail);
+		return;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		result_set_error(r, RESULT_DNS_FAILED, "%s", detail);
+		return;
+	case CURLE_COULDNT_CONNECT:
+		result_set_error(r, RESULT_CONNECT_FAILED, "%s", detail);
+		return;
+	case CURLE_OPERATION_TIMEDOUT:
+		/* Nothing sent yet (pretransfer unset): still connecting. */
+		curl_easy_getinfo(t->easy, CURLINFO_PRETRANSFER_TIME_T,
+		    &connected);
+		if (connected == 0)
+			result_set_error(r, RESULT_TIMEOUT, "connect timeout "
+			    "(connect_timeout_ms %llu, timeout_ms %llu): %s",
+			    (unsigned long long)t->connect_timeout_ms,
+			    (unsigned long long)t->timeout_ms, detail);
+		else
+			result_set_error(r, RESULT_TIMEOUT, "request timeout "
+			    "(timeout_ms %llu): %s",
+			    (unsigned long long)t->timeout_ms, detail);
+		return;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_SHUTDOWN_FAILED:
+	case CURLE_USE_SSL_FAILED:
+		result_set_error(r, RESULT_TLS_FAILED, "%s", detail);
+		return;
+	case CURLE_GOT_NOTHING:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_PARTIAL_FILE:
+		result_set_error(r, RESULT_CONNECTION_CLOSED, "%s", detail);
+		return;
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_BAD_CONTENT_ENCODING:
+	case CURLE_HTTP3:
+	case CURLE_TOO_MANY_REDIRECTS:
+		result_set_error(r, RESULT_PROTOCOL_ERROR, "%s", detail);
+		return;
+	default:
+		result_set_error(r, RESULT_INTERNAL, "%s (curl error %d)",
+		    detail, (int)code);
+		return;
+	}
+}
+
+static double
+us_to_ms(curl_off_t us)
+{
+	return us > 0 ? (double)us / 1000.0 : 0.0;
+}
+
+/* Phase timings in curl's terms (cumulative from transfer start). */
+static void
+collect_timings(struct http_transfer *t)
+{
+	curl_off_t nl = 0, conn = 0, app = 0, pre = 0, start = 0, total = 0;
+	struct result *r = t->res;
+	long status = 0;
+
+	curl_easy_getinfo(t->easy, CURLINFO_NAMELOOKUP_TIME_T, &nl);
+	curl_easy_getinfo(t->easy, CURLINFO_CONNECT_TIME_T, &conn);
+	curl_easy_getinfo(t->easy, CURLINFO_APPCONNECT_TIME_T, &app);
+	curl_easy_getinfo(t->easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
+	curl_easy_getinfo(t->easy, CURLINFO_STARTTRANSFER_TIME_T, &start);
+	curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &total);
+	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+	r->status = status;
+	r->dns_ms = us_to_ms(nl);
+	r->connect_ms = conn > nl ? us_to_ms(conn - nl) : 0.0;
+	r->tls_ms = app > conn ? us_to_ms(app - conn) : 0.0;
+	r->ttfb_ms = start > pre ? us_to_ms(start - pre) : 0.0;
+	r->total_ms = us_to_ms(total);
+}
+
+/* Detach a finished transfer, recycle it, then tell its owner. */
+static void
+finish(struct http_transfer *t, CURLcode code, int aborted)
+{
+	struct result *res = t->res;
+	http_done_cb cb = t->cb;
+	void *arg = t->arg;
+
+	if (t->magic != XFER_MAGIC)
+		fatalx("finish: bad transfer magic");
+	collect_timings(t);
+	if (!aborted)
+		set_curl_error(t, code);
+	res->attempts++;
+	curl_multi_remove_handle(hc.multi, t->easy);
+	TAILQ_REMOVE(&hc.running, t, entry);
+	hc.nrunning--;
+	transfer_put(t);
+	cb(res, arg);
+}
+
+static void
+check_multi_info(void)
+{
+	struct http_transfer *t;
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(hc.multi, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
+		    (char **)&t);
+		finish(t, msg->data.result, 0);
+	}
+}
+
+void
+http_client_abort(struct http_transfer *t, enum result_error e,
+    const char *msg)
+{
+	result_set_error(t->res, e, "%s", msg);
+	finish(t, CURLE_OK, 1);
+}
+
+int
+http_client_check_url(const char *url, char **cause)
+{
+	CURLU *u;
+	CURLUcode rc;
+	char *scheme = NULL, *host = NULL;
+	int ret = -1;
+
+	if ((u = curl_url()) == NULL)
+		fatalx("curl_url: out of memory");
+	if ((rc = curl_url_set(u, CURLUPART_URL, url, 0)) != CURLUE_OK) {
+		xasprintf(cause, "not a valid URL: %s", curl_url_strerror(rc));
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
+		xasprintf(cause, "scheme must be http or https");
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    *host == '\0') {
+		xasprintf(cause, "URL has no host");
+		goto out;
+	}
+	ret = 0;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ret;
+}

@@ -1,0 +1,70 @@
+/*
+ * http_client.h: outbound HTTP transfers on the daemon's event loop.
+ * The only interface to libcurl; nothing else includes curl headers.
+ */
+#ifndef FANOUTD_HTTP_CLIENT_H
+#define FANOUTD_HTTP_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "result.h"
+
+struct event_base;
+struct http_transfer;
+
+/* What to send. Borrowed: it must outlive the transfer. */
+struct http_request {
+	const char	*method;
+	const char	*url;
+	char *const	*headers;	/* "Name: value" lines */
+	size_t		 nheaders;
+	const unsigned char *body;	/* NULL: no body */
+	size_t		 body_len;
+	uint64_t	 timeout_ms;
+	uint64_t	 connect_timeout_ms;
+	uint64_t	 max_response_bytes;
+};
+
+/*
+ * Called once per transfer when it ends, however it ends (also from
+ * http_client_abort()). res is the caller's struct passed to start, now
+ * filled; the transfer is gone when this is called.
+ */
+typedef void (*http_done_cb)(struct result *res, void *arg);
+
+/* Set up the shared multi handle on base. Returns -1 with *cause. */
+int	http_client_init(struct event_base *base, char **cause);
+
+/* Abort nothing (callers first abort their transfers), free everything. */
+void	http_client_shutdown(void);
+
+/*
+ * Start a transfer. The result is written into res (caller-owned, already
+ * result_init()ed) and cb(res, arg) runs when it ends. Returns the transfer
+ * handle, or NULL if it could not start: res then holds an `internal` error
+ * and cb is not called.
+ */
+struct http_transfer *http_client_start(const struct http_request *req,
+	    struct result *res, http_done_cb cb, void *arg);
+
+/*
+ * End a running transfer now with error e and message msg; cb runs before
+ * this returns. The partial status and body received so far are kept.
+ */
+void	http_client_abort(struct http_transfer *t, enum result_error e,
+	    const char *msg);
+
+/* Transfers currently running. */
+size_t	http_client_running(void);
+
+/*
+ * Check that url parses and is absolute http or https with a host.
+ * Returns -1 with *cause (caller frees) otherwise.
+ */
+int	http_client_check_url(const char *url, char **cause);
+
+/* libcurl's version string, for -V and /healthz. */
+const char *http_client_version(void);
+
+#endif

@@ -1,0 +1,81 @@
+/*
+ * result.h: the outcome of one request, and its JSON form.
+ */
+#ifndef FANOUTD_RESULT_H
+#define FANOUTD_RESULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct job;
+
+/* The closed set of error codes a result can carry (docs/api.md). */
+enum result_error {
+	RESULT_OK = 0,
+	RESULT_DNS_FAILED,
+	RESULT_CONNECT_FAILED,
+	RESULT_TLS_FAILED,
+	RESULT_TIMEOUT,
+	RESULT_CONNECTION_CLOSED,
+	RESULT_PROTOCOL_ERROR,
+	RESULT_CANCELLED,
+	RESULT_SHUTDOWN,
+	RESULT_INTERNAL,
+	RESULT_NERRORS
+};
+
+struct result_header {
+	char	*name;		/* lower-cased */
+	char	*value;
+};
+
+struct result {
+	long			 status;	/* 0 when no response */
+	struct result_header	*headers;
+	size_t			 nheaders, headers_cap;
+	unsigned char		*body;
+	size_t			 body_len, body_cap;
+	int			 truncated;
+	double			 queue_ms, dns_ms, connect_ms, tls_ms;
+	double			 ttfb_ms, total_ms;
+	int			 attempts;
+	enum result_error	 error;
+	char			*error_message;
+};
+
+/* The wire name of an error code ("timeout"), or NULL for RESULT_OK. */
+const char *result_error_code(enum result_error e);
+
+/* Zero a result for a new attempt. */
+void	result_init(struct result *r);
+
+/* Free everything a result owns; the struct itself is the caller's. */
+void	result_clear(struct result *r);
+
+/* Forget headers collected so far (a new status line began). */
+void	result_reset_headers(struct result *r);
+
+/* Append one header; the name is lower-cased. Copies both. */
+void	result_add_header(struct result *r, const char *name, size_t nlen,
+	    const char *value, size_t vlen);
+
+/*
+ * Append body bytes, keeping at most cap in total. Returns 0 when all were
+ * kept, -1 when the cap was hit (truncated is then set).
+ */
+int	result_add_body(struct result *r, const void *data, size_t len,
+	    uint64_t cap);
+
+/* Set the error (first one wins) with a printf-style message. */
+void	result_set_error(struct result *r, enum result_error e,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * Encode the result of job (its index, id, method, url) as one compact JSON
+ * object. Returns a NUL-terminated string the caller frees; its length in
+ * *lenp.
+ */
+char	*result_encode(const struct job *job, const struct result *r,
+	    size_t *lenp);
+
+#endif

@@ -1,0 +1,92 @@
+/*
+ * xmalloc.c: allocation wrappers in the OpenBSD style.
+ *
+ * Running out of memory is not a recoverable condition for a daemon that
+ * bounds every queue and buffer it owns, so these fatal() rather than make
+ * every caller check. Bounds on what clients may make us allocate live at the
+ * API boundary (max_request_bytes, max_batch_requests).
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "xmalloc.h"
+
+void *
+xmalloc(size_t size)
+{
+	void *p;
+
+	if ((p = malloc(size == 0 ? 1 : size)) == NULL)
+		fatal("malloc %zu", size);
+	return p;
+}
+
+void *
+xcalloc(size_t nmemb, size_t size)
+{
+	void *p;
+
+	if ((p = calloc(nmemb ? nmemb : 1, size ? size : 1)) == NULL)
+		fatal("calloc %zu x %zu", nmemb, size);
+	return p;
+}
+
+void *
+xreallocarray(void *ptr, size_t nmemb, size_t size)
+{
+	void *p;
+
+	if (size != 0 && nmemb > SIZE_MAX / size)
+		fatalx("xreallocarray: %zu x %zu overflows", nmemb, size);
+	if ((p = realloc(ptr, nmemb * size != 0 ? nmemb * size : 1)) == NULL)
+		fatal("realloc %zu x %zu", nmemb, size);
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char *p;
+
+	if ((p = strdup(s)) == NULL)
+		fatal("strdup");
+	return p;
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char *p;
+
+	if ((p = strndup(s, n)) == NULL)
+		fatal("strndup");
+	return p;
+}
+
+void *
+xmemdup(const void *src, size_t n)
+{
+	void *p = xmalloc(n + 1);
+
+	memcpy(p, src, n);
+	((char *)p)[n] = '\0';
+	return p;
+}
+
+int
+xasprintf(char **ret, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(ret, fmt, ap);
+	va_end(ap);
+	if (n == -1)
+		fatal("vasprintf");
+	return n;
+}

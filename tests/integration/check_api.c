@@ -1,0 +1,564 @@
+/*
+ * check_api.c: the real fanoutd against the real local upstream, driven
+ * over its socket: results, errors, limits, the CLI and shutdown.
+ */
+#include <check.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static struct upstream up;
+static struct daemon fd_;
+
+static void
+setup(void)
+{
+	upstream_start(&up);
+	daemon_start(&fd_, NULL);
+}
+
+static void
+teardown(void)
+{
+	daemon_stop(&fd_);
+	upstream_stop(&up);
+}
+
+static const char *
+str(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static long long
+num(json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+static const char *
+errcode(json_t *r)
+{
+	json_t *e = json_object_get(r, "error");
+
+	return json_is_object(e) ? str(e, "code") : NULL;
+}
+
+/* POST a batch and require a 200 reply. */
+static json_t *
+submit(const char *batch)
+{
+	long status;
+	json_t *reply = api_json(fd_.sock, "POST", "/v1/batches", batch,
+	    &status);
+
+	ck_assert_msg(status == 200, "status %ld: %s", status,
+	    json_dumps(reply, 0));
+	return reply;
+}
+
+START_TEST(test_mixed_batch)
+{
+	char batch[4096];
+	json_t *reply, *r, *sum;
+	int closed = closed_port();
+
+	snprintf(batch, sizeof(batch), "{\"requests\":["
+	    "{\"id\":\"ok\",\"url\":\"%s\"},"
+	    "{\"url\":\"%s\"},"
+	    "{\"url\":\"%s\",\"timeout_ms\":300},"
+	    "{\"url\":\"http://127.0.0.1:%d/\"},"
+	    "{\"url\":\"%s\"},"
+	    "{\"url\":\"%s\"},"
+	    "{\"url\":\"%s\"},"
+	    "{\"url\":\"%s\",\"method\":\"POST\",\"body\":\"hello\","
+	    "\"headers\":{\"X-Test\":\"1\"}}],"
+	    "\"defaults\":{\"headers\":{\"User-Agent\":\"check/1\"}}}",
+	    upstream_url(&up, "/ok"), upstream_url(&up, "/status/404"),
+	    upstream_url(&up, "/hang"), closed, upstream_url(&up, "/binary"),
+	    upstream_url(&up, "/utf8"), upstream_url(&up, "/headers"),
+	    upstream_url(&up, "/echo"));
+	reply = submit(batch);
+	ck_assert_uint_eq(strlen(str(reply, "batch_id")), 32);
+	sum = json_object_get(reply, "summary");
+	ck_assert_int_eq(num(sum, "total"), 8);
+	ck_assert_int_eq(num(sum, "errors"), 2);
+	ck_assert_int_eq(num(sum, "responses"), 6);
+
+	r = result_at(reply, 0);
+	ck_assert_int_eq(num(r, "index"), 0);
+	ck_assert_str_eq(str(r, "id"), "ok");
+	ck_assert_int_eq(num(r, "status"), 200);
+	ck_assert_str_eq(str(r, "body"), "ok");
+	ck_assert_int_eq(num(r, "attempts"), 1);
+	ck_assert_ptr_null(errcode(r));
+	ck_assert(json_real_value(json_object_get(json_object_get(r,
+	    "timings"), "total_ms")) > 0);
+
+	r = result_at(reply, 1);
+	ck_assert_int_eq(num(r, "status"), 404);
+	ck_assert_ptr_null(errcode(r));	/* a 404 is a response */
+	ck_assert(json_is_null(json_object_get(r, "id")));
+
+	r = result_at(reply, 2);
+	ck_assert_str_eq(errcode(r), "timeout");
+	ck_assert_int_eq(num(r, "status"), 0);
+
+	r = result_at(reply, 3);
+	ck_assert_str_eq(errcode(r), "connect_failed");
+
+	r = result_at(reply, 4);
+	ck_assert_str_eq(str(r, "body_encoding"), "base64");
+	ck_assert_int_eq(num(r, "body_bytes"), 256);
+
+	r = result_at(reply, 5);
+	ck_assert_str_eq(str(r, "body_encoding"), "utf-8");
+	ck_assert_str_eq(str(r, "body"), "h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93");
+
+	r = result_at(reply, 6);
+	ck_assert_uint_eq(json_array_size(json_object_get(json_object_get(r,
+	    "headers"), "set-cookie")), 2);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(
+	    json_object_get(r, "headers"), "x-multi"), 1)), "two");
+
+	r = result_at(reply, 7);
+	ck_assert_int_eq(num(r, "status"), 200);
+	ck_assert_ptr_nonnull(strstr(str(r, "body"), "POST /echo HTTP/1.1"));
+	ck_assert_ptr_nonnull(strstr(str(r, "body"), "X-Test: 1"));
+	ck_assert_ptr_nonnull(strstr(str(r, "body"), "User-Agent: check/1"));
+	ck_assert_ptr_nonnull(strstr(str(r, "body"), "\r\n\r\nhello"));
+	ck_assert_ptr_null(strstr(str(r, "body"), "x-www-form-urlencoded"));
+	json_decref(reply);
+}
+END_TEST
+
+START_TEST(test_timeout_accuracy)
+{
+	char batch[512];
+	json_t *reply, *r;
+	double t0 = now_ms(), wall, total;
+
+	snprintf(batch, sizeof(batch), "{\"requests\":[{\"url\":\"%s\","
+	    "\"timeout_ms\":300}]}", upstream_url(&up, "/hang"));
+	reply = submit(batch);
+	wall = now_ms() - t0;
+	r = result_at(reply, 0);
+	ck_assert_str_eq(errcode(r), "timeout");
+	ck_assert_ptr_nonnull(strstr(str(json_object_get(r, "error"),
+	    "message"), "timeout_ms 300"));
+	total = json_real_value(json_object_get(json_object_get(r, "timings"),
+	    "total_ms"));
+	ck_assert_msg(total >= 295 && total <= 600, "total_ms %.1f", total);
+	ck_assert_msg(wall >= 295 && wall <= 1500, "wall %.1f ms", wall);
+	json_decref(reply);
+}
+END_TEST
+
+START_TEST(test_connect_refused)
+{
+	char batch[256];
+	json_t *reply, *r;
+
+	snprintf(batch, sizeof(batch), "{\"requests\":[{\"url\":"
+	    "\"http://127.0.0.1:%d/x\"}]}", closed_port());
+	reply = submit(batch);
+	r = result_at(reply, 0);
+	ck_assert_str_eq(errcode(r), "connect_failed");
+	ck_assert_int_eq(num(r, "status"), 0);
+	ck_assert(json_is_null(json_object_get(r, "body")));
+	json_decref(reply);
+}
+END_TEST
+
+START_TEST(test_concurrency_respected)
+{
+	char *batch = malloc(64 * 1024), *p = batch;
+	json_t *reply, *stats;
+	int i;
+
+	p += sprintf(p, "{\"concurrency\":5,\"requests\":[");
+	for (i = 0; i < 40; i++)
+		p += sprintf(p, "%s{\"url\":\"%s\"}", i ? "," : "",
+		    upstream_url(&up, "/delay/50"));
+	strcpy(p, "]}");
+	reply = submit(batch);
+	ck_assert_int_eq(num(json_object_get(reply, "summary"), "errors"), 0);
+	stats = upstream_json(&up, "/stats");
+	ck_assert_int_eq(num(stats, "requests"), 40);
+	ck_assert_msg(num(stats, "max_inflight") <= 5, "upstream saw %lld",
+	    num(stats, "max_inflight"));
+	ck_assert_msg(num(stats, "max_inflight") >= 2, "no parallelism: %lld",
+	    num(stats, "max_inflight"));
+	json_decref(stats);
+	json_decref(reply);
+	free(batch);
+}
+END_TEST
+
+START_TEST(test_ten_thousand)
+{
+	size_t n = 10000, i, cap = n * 64 + 64;
+	char *batch = malloc(cap), *p = batch;
+	json_t *reply, *results;
+
+	p += sprintf(p, "{\"concurrency\":64,\"requests\":[");
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "%s{\"id\":\"r%zu\",\"url\":\"%s\"}",
+		    i ? "," : "", i, upstream_url(&up, "/ok"));
+	strcpy(p, "]}");
+	reply = submit(batch);
+	results = json_object_get(reply, "results");
+	ck_assert_uint_eq(json_array_size(results), n);
+	for (i = 0; i < n; i++) {
+		json_t *r = json_array_get(results, i);
+		char id[16];
+
+		snprintf(id, sizeof(id), "r%zu", i);
+		ck_assert_int_eq(num(r, "index"), (long long)i);
+		ck_assert_str_eq(str(r, "id"), id);
+		ck_assert_int_eq(num(r, "status"), 200);
+	}
+	ck_assert_int_eq(num(json_object_get(reply, "summary"), "errors"), 0);
+	json_decref(reply);
+	free(batch);
+}
+END_TEST
+
+START_TEST(test_truncation)
+{
+	char batch[1024];
+	json_t *reply, *r;
+
+	snprintf(batch, sizeof(batch), "{\"requests\":["
+	    "{\"url\":\"%s\",\"max_response_bytes\":1000},"
+	    "{\"url\":\"%s\",\"max_response_bytes\":10000},"
+	    "{\"url\":\"%s\",\"max_response_bytes\":5000}]}",
+	    upstream_url(&up, "/bytes/5000"),
+	    upstream_url(&up, "/chunked/inf"),
+	    upstream_url(&up, "/bytes/5000"));
+	reply = submit(batch);
+	r = result_at(reply, 0);
+	ck_assert(json_is_true(json_object_get(r, "truncated")));
+	ck_assert_int_eq(num(r, "body_bytes"), 1000);
+	ck_assert_ptr_null(errcode(r));
+	r = result_at(reply, 1);
+	ck_assert(json_is_true(json_object_get(r, "truncated")));
+	ck_assert_int_eq(num(r, "body_bytes"), 10000);
+	ck_assert_ptr_null(errcode(r));
+	r = result_at(reply, 2);
+	ck_assert(json_is_false(json_object_get(r, "truncated")));
+	ck_assert_int_eq(num(r, "body_bytes"), 5000);
+	json_decref(reply);
+}
+END_TEST
+
+START_TEST(test_upstream_faults)
+{
+	char batch[1024];
+	json_t *reply, *r;
+
+	snprintf(batch, sizeof(batch), "{\"requests\":["
+	    "{\"url\":\"%s\"},{\"url\":\"%s\"},"
+	    "{\"url\":\"http://nonexistent.invalid/\"}]}",
+	    upstream_url(&up, "/reset"), upstream_url(&up, "/garbage"));
+	reply = submit(batch);
+	r = result_at(reply, 0);
+	ck_assert_str_eq(errcode(r), "connection_closed");
+	ck_assert_int_eq(num(r, "status"), 200);	/* partial, not success */
+	ck_assert_int_eq(num(r, "body_bytes"), 10);
+	r = result_at(reply, 1);
+	ck_assert_str_eq(errcode(r), "protocol_error");
+	r = result_at(reply, 2);
+	ck_assert_str_eq(errcode(r), "dns_failed");
+	ck_assert_int_eq(num(json_object_get(reply, "summary"), "errors"), 3);
+	json_decref(reply);
+}
+END_TEST
+
+/* Each bad request gets its status, code and path; the daemon stays up. */
+START_TEST(test_bad_requests)
+{
+	static const struct {
+		const char *method, *path, *body;
+		long status;
+		const char *code, *epath;
+	} cases[] = {
+		{ "POST", "/v1/batches", "nope", 400, "invalid_json", NULL },
+		{ "POST", "/v1/batches", "{\"a\":1,\"a\":2}", 400,
+		  "invalid_json", NULL },
+		{ "POST", "/v1/batches", "{}", 400, "invalid_batch",
+		  "requests" },
+		{ "POST", "/v1/batches", "{\"requests\":[]}", 400,
+		  "invalid_batch", "requests" },
+		{ "POST", "/v1/batches", "{\"requests\":[{\"url\":\"ftp://x/\"}]}",
+		  400, "invalid_batch", "requests[0].url" },
+		{ "POST", "/v1/batches", "{\"requests\":[{\"url\":\"http://x/\","
+		  "\"headers\":{\"A\":\"b\\r\\nc\"}}]}", 400, "invalid_batch",
+		  "requests[0].headers.A" },
+		{ "POST", "/v1/batches", "{\"requests\":[{\"url\":\"http://x/\","
+		  "\"body\":\"a\",\"body_base64\":\"YQ==\"}]}", 400,
+		  "invalid_batch", "requests[0].body_base64" },
+		{ "POST", "/v1/batches", "{\"requests\":[{\"url\":\"http://x/\","
+		  "\"timeout_ms\":-1}]}", 400, "invalid_batch",
+		  "requests[0].timeout_ms" },
+		{ "GET", "/v1/batches", NULL, 405, "method_not_allowed", NULL },
+		{ "DELETE", "/healthz", NULL, 405, "method_not_allowed", NULL },
+		{ "GET", "/nope", NULL, 404, "not_found", NULL },
+	};
+	json_t *j, *e;
+	long status;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		j = api_json(fd_.sock, cases[i].method, cases[i].path,
+		    cases[i].body, &status);
+		e = json_object_get(j, "error");
+		ck_assert_msg(status == cases[i].status, "case %zu: %ld", i,
+		    status);
+		ck_assert_str_eq(str(e, "code"), cases[i].code);
+		ck_assert(str(e, "message") != NULL);
+		if (cases[i].epath)
+			ck_assert_str_eq(str(e, "path"), cases[i].epath);
+		json_decref(j);
+	}
+	j = api_json(fd_.sock, "GET", "/healthz", NULL, &status);
+	ck_assert_int_eq(status, 200);
+	ck_assert_str_eq(str(j, "status"), "ok");
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(test_limits_413)
+{
+	struct daemon d;
+	char *big, *out;
+	json_t *j;
+	long status;
+	size_t i;
+
+	daemon_start(&d, "max_request_bytes = 4096\nmax_batch_requests = 2\n");
+	big = malloc(100000);
+	strcpy(big, "{\"requests\":[{\"url\":\"http://x/\",\"body\":\"");
+	for (i = strlen(big); i < 99000; i++)
+		big[i] = 'a';
+	strcpy(big + i, "\"}]}");
+	j = api_json(d.sock, "POST", "/v1/batches", big, &status);
+	ck_assert_int_eq(status, 413);
+	ck_assert_str_eq(str(json_object_get(j, "error"), "code"),
+	    "payload_too_large");
+	json_decref(j);
+	j = api_json(d.sock, "POST", "/v1/batches", "{\"requests\":["
+	    "{\"url\":\"http://x/\"},{\"url\":\"http://x/\"},"
+	    "{\"url\":\"http://x/\"}]}", &status);
+	ck_assert_int_eq(status, 413);
+	ck_assert_str_eq(str(json_object_get(j, "error"), "path"), "requests");
+	json_decref(j);
+	ck_assert_int_eq(api_call(d.sock, "GET", "/healthz", NULL, &out), 200);
+	free(out);
+	free(big);
+	ck_assert_int_eq(daemon_stop(&d), 0);
+}
+END_TEST
+
+START_TEST(test_health_and_socket)
+{
+	struct stat st;
+	json_t *j;
+	long status;
+
+	j = api_json(fd_.sock, "GET", "/healthz", NULL, &status);
+	ck_assert_int_eq(status, 200);
+	ck_assert_str_eq(str(j, "status"), "ok");
+	ck_assert_ptr_nonnull(str(j, "version"));
+	ck_assert(json_is_integer(json_object_get(j, "uptime_s")));
+	ck_assert_int_eq(num(j, "inflight"), 0);
+	ck_assert_int_eq(num(j, "batches"), 0);
+	json_decref(j);
+	ck_assert_int_eq(stat(fd_.sock, &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 0777, 0660);
+}
+END_TEST
+
+/* SIGTERM mid-batch: results say shutdown, the socket goes, exit 0. */
+START_TEST(test_sigterm_in_flight)
+{
+	char batch[1024], *out = NULL;
+	int pfd[2], status;
+	json_t *reply, *stats;
+	pid_t client;
+	double deadline;
+	FILE *fp;
+	size_t i;
+
+	snprintf(batch, sizeof(batch), "{\"requests\":[{\"url\":\"%s\"},"
+	    "{\"url\":\"%s\"},{\"url\":\"%s\"}],\"concurrency\":2}",
+	    upstream_url(&up, "/hang"), upstream_url(&up, "/hang"),
+	    upstream_url(&up, "/hang"));
+	ck_assert_int_eq(pipe(pfd), 0);
+	if ((client = fork()) == 0) {
+		close(pfd[0]);
+		api_call(fd_.sock, "POST", "/v1/batches", batch, &out);
+		if (write(pfd[1], out, strlen(out)) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(pfd[1]);
+	deadline = now_ms() + 5000;
+	do {
+		usleep(20000);
+		stats = upstream_json(&up, "/stats");
+		i = (size_t)num(stats, "inflight");
+		json_decref(stats);
+	} while (i < 2 && now_ms() < deadline);
+	ck_assert_uint_eq(i, 2);
+	kill(fd_.pid, SIGTERM);
+	waitpid(fd_.pid, &status, 0);
+	fd_.pid = 0;
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	ck_assert_int_eq(access(fd_.sock, F_OK), -1);
+	fp = fdopen(pfd[0], "r");
+	reply = json_loadf(fp, 0, NULL);
+	fclose(fp);
+	waitpid(client, NULL, 0);
+	ck_assert_msg(reply != NULL, "the waiting client got no JSON reply");
+	for (i = 0; i < 3; i++)
+		ck_assert_str_eq(errcode(result_at(reply, i)), "shutdown");
+	json_decref(reply);
+}
+END_TEST
+
+START_TEST(test_socket_ownership)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct daemon d;
+	char cmd[512], *out;
+	int s;
+
+	/* A live daemon's socket is not taken over. */
+	snprintf(cmd, sizeof(cmd), "'%s' -s '%s' 2>&1", getenv("FANOUTD"),
+	    fd_.sock);
+	ck_assert_int_eq(run_cmd(cmd, &out), 1);
+	ck_assert_msg(strstr(out, "already listening") != NULL, "%s", out);
+	free(out);
+	/* A stale socket file is replaced. */
+	snprintf(d.sock, sizeof(d.sock), "/tmp/fanoutd-stale.%d.sock",
+	    (int)getpid());
+	strcpy(sun.sun_path, d.sock);
+	s = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	close(s);
+	daemon_start(&d, NULL);
+	ck_assert_int_eq(daemon_stop(&d), 0);
+	/* A path too long for a Unix socket is a clear error. */
+	memset(cmd, 0, sizeof(cmd));
+	snprintf(cmd, sizeof(cmd), "'%s' -s /tmp/%0150d.sock 2>&1",
+	    getenv("FANOUTD"), 0);
+	ck_assert_int_eq(run_cmd(cmd, &out), 1);
+	ck_assert_msg(strstr(out, "too long") != NULL, "%s", out);
+	free(out);
+}
+END_TEST
+
+START_TEST(test_check_config)
+{
+	char cmd[512], *out, path[] = "/tmp/fanoutd-conf.XXXXXX";
+	int fd = mkstemp(path);
+
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_gt(write(fd, "[fanoutd]\nmax_inflight = 8\n", 27), 0);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "'%s' -n -c %s 2>&1", getenv("FANOUTD"),
+	    path);
+	ck_assert_int_eq(run_cmd(cmd, &out), 0);
+	ck_assert_str_eq(out, "configuration OK\n");
+	free(out);
+	fd = open(path, O_WRONLY | O_APPEND);
+	ck_assert_int_gt(write(fd, "max_inflite = 3\n", 16), 0);
+	close(fd);
+	ck_assert_int_eq(run_cmd(cmd, &out), 1);
+	ck_assert_msg(strstr(out, ":3: max_inflite: unknown key") != NULL,
+	    "%s", out);
+	free(out);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(test_cli)
+{
+	char cmd[1024], *out;
+	const char *fanout = getenv("FANOUT");
+
+	snprintf(cmd, sizeof(cmd), "'%s' -s '%s' get '%s' '%s'", fanout,
+	    fd_.sock, upstream_url(&up, "/ok"), upstream_url(&up, "/status/503"));
+	ck_assert_int_eq(run_cmd(cmd, &out), 0);
+	ck_assert_msg(strncmp(out, "200 ", 4) == 0, "%s", out);
+	ck_assert_msg(strstr(out, "\n503 ") != NULL, "%s", out);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "echo '%s' | FANOUT_SOCKET='%s' '%s' get "
+	    "--json", upstream_url(&up, "/ok"), fd_.sock, fanout);
+	ck_assert_int_eq(run_cmd(cmd, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\"batch_id\""));
+	free(out);
+	snprintf(cmd, sizeof(cmd), "echo '{\"requests\":[]}' | '%s' -s '%s' "
+	    "submit - 2>&1", fanout, fd_.sock);
+	ck_assert_int_eq(run_cmd(cmd, &out), 1);
+	ck_assert_msg(strstr(out, "invalid_batch") != NULL, "%s", out);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "'%s' -s '%s' health", fanout, fd_.sock);
+	ck_assert_int_eq(run_cmd(cmd, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\"ok\""));
+	free(out);
+	snprintf(cmd, sizeof(cmd), "'%s' -s /tmp/no-such-fanoutd.sock health "
+	    "2>/dev/null", fanout);
+	ck_assert_int_eq(run_cmd(cmd, NULL), 2);
+}
+END_TEST
+
+static Suite *
+api_suite(void)
+{
+	Suite *s = suite_create("api");
+	TCase *tc = tcase_create("daemon");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_mixed_batch);
+	tcase_add_test(tc, test_timeout_accuracy);
+	tcase_add_test(tc, test_connect_refused);
+	tcase_add_test(tc, test_concurrency_respected);
+	tcase_add_test(tc, test_ten_thousand);
+	tcase_add_test(tc, test_truncation);
+	tcase_add_test(tc, test_upstream_faults);
+	tcase_add_test(tc, test_bad_requests);
+	tcase_add_test(tc, test_limits_413);
+	tcase_add_test(tc, test_health_and_socket);
+	tcase_add_test(tc, test_sigterm_in_flight);
+	tcase_add_test(tc, test_socket_ownership);
+	tcase_add_test(tc, test_check_config);
+	tcase_add_test(tc, test_cli);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(api_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

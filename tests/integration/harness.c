@@ -1,0 +1,294 @@
+/*
+ * harness.c: the shared machinery of the integration tests.
+ *
+ * Each scenario runs the real fanoutd binary ($FANOUTD) on a socket in a
+ * temporary directory, against the real local test upstream ($UPSTREAM),
+ * and talks to both over real sockets with libcurl, so what is asserted is
+ * what a client would see.
+ */
+#include <check.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static const char *
+env(const char *name)
+{
+	const char *v = getenv(name);
+
+	ck_assert_msg(v != NULL, "%s is not set (run through make check)",
+	    name);
+	return v;
+}
+
+double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+void
+upstream_start(struct upstream *u)
+{
+	int pfd[2];
+	char line[64] = "";
+	FILE *fp;
+
+	ck_assert_int_eq(pipe(pfd), 0);
+	if ((u->pid = fork()) == 0) {
+		dup2(pfd[1], 1);
+		close(pfd[0]);
+		close(pfd[1]);
+		execl(env("UPSTREAM"), "upstream", "-p", "0", (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	fp = fdopen(pfd[0], "r");
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), fp));
+	fclose(fp);
+	ck_assert_int_eq(sscanf(line, "port %d", &u->port), 1);
+}
+
+void
+upstream_stop(struct upstream *u)
+{
+	int status;
+
+	if (u->pid <= 0)
+		return;
+	kill(u->pid, SIGTERM);
+	waitpid(u->pid, &status, 0);
+	u->pid = 0;
+}
+
+const char *
+upstream_url(const struct upstream *u, const char *path)
+{
+	static char bufs[8][512];
+	static int next;
+	char *b = bufs[next++ % 8];
+
+	snprintf(b, sizeof(bufs[0]), "http://127.0.0.1:%d%s", u->port, path);
+	return b;
+}
+
+struct membuf {
+	char	*data;
+	size_t	 len;
+};
+
+static size_t
+collect(char *p, size_t size, size_t n, void *arg)
+{
+	struct membuf *m = arg;
+
+	m->data = realloc(m->data, m->len + size * n + 1);
+	memcpy(m->data + m->len, p, size * n);
+	m->len += size * n;
+	m->data[m->len] = '\0';
+	return size * n;
+}
+
+/* One request with libcurl; over a Unix socket when sock is not NULL. */
+static long
+http_call(const char *sock, const char *url, const char *method,
+    const char *body, char **out)
+{
+	struct membuf m = { calloc(1, 1), 0 };
+	struct curl_slist *h = curl_slist_append(NULL, "Expect:");
+	long status = 0;
+	CURL *c = curl_easy_init();
+
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	if (sock != NULL)
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &m);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+	if (body != NULL) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)strlen(body));
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	}
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(h);
+	*out = m.data;
+	return status;
+}
+
+json_t *
+upstream_json(const struct upstream *u, const char *path)
+{
+	char *out;
+	json_t *j;
+
+	ck_assert_int_eq(http_call(NULL, upstream_url(u, path), "GET", NULL,
+	    &out), 200);
+	j = json_loads(out, 0, NULL);
+	ck_assert_msg(j != NULL, "upstream %s: not JSON: %s", path, out);
+	free(out);
+	return j;
+}
+
+long
+api_call(const char *sock, const char *method, const char *path,
+    const char *body, char **out)
+{
+	char url[1200];
+
+	snprintf(url, sizeof(url), "http://localhost%s", path);
+	return http_call(sock, url, method, body, out);
+}
+
+json_t *
+api_json(const char *sock, const char *method, const char *path,
+    const char *body, long *status)
+{
+	json_error_t e;
+	char *out;
+	json_t *j;
+
+	*status = api_call(sock, method, path, body, &out);
+	j = json_loads(out, 0, &e);
+	ck_assert_msg(j != NULL, "%s %s -> %ld, not JSON (%s): %.200s",
+	    method, path, *status, e.text, out);
+	free(out);
+	return j;
+}
+
+json_t *
+result_at(json_t *reply, size_t i)
+{
+	json_t *r = json_array_get(json_object_get(reply, "results"), i);
+
+	ck_assert_msg(r != NULL, "no results[%zu]", i);
+	return r;
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+void
+daemon_start(struct daemon *d, const char *conf_body)
+{
+	char conf[4096], *out;
+	double deadline;
+	int fd;
+
+	snprintf(d->dir, sizeof(d->dir), "/tmp/fanoutd-test.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(d->dir));
+	snprintf(d->sock, sizeof(d->sock), "%s/fanoutd.sock", d->dir);
+	snprintf(d->conf, sizeof(d->conf), "%s/fanoutd.conf", d->dir);
+	snprintf(d->log, sizeof(d->log), "%s/fanoutd.log", d->dir);
+	snprintf(conf, sizeof(conf), "[fanoutd]\n%s\n",
+	    conf_body ? conf_body : "");
+	write_file(d->conf, conf);
+	if ((d->pid = fork()) == 0) {
+		fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(fd, 2);
+		execl(env("FANOUTD"), "fanoutd", "-c", d->conf, "-s", d->sock,
+		    "-l", "debug", (char *)NULL);
+		_exit(127);
+	}
+	deadline = now_ms() + 10000;
+	while (now_ms() < deadline) {
+		if (api_call(d->sock, "GET", "/healthz", NULL, &out) == 200) {
+			free(out);
+			return;
+		}
+		free(out);
+		ck_assert_msg(waitpid(d->pid, NULL, WNOHANG) == 0,
+		    "fanoutd exited during start-up");
+		usleep(10000);
+	}
+	ck_abort_msg("fanoutd did not answer /healthz within 10 s");
+}
+
+int
+daemon_stop(struct daemon *d)
+{
+	int status;
+	char cmd[200];
+
+	if (d->pid <= 0)
+		return -1;
+	kill(d->pid, SIGTERM);
+	waitpid(d->pid, &status, 0);
+	d->pid = 0;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", d->dir);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+char *
+daemon_log(const struct daemon *d)
+{
+	char *out = NULL, cmd[200];
+
+	snprintf(cmd, sizeof(cmd), "cat '%s'", d->log);
+	run_cmd(cmd, &out);
+	return out;
+}
+
+int
+closed_port(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	getsockname(fd, (struct sockaddr *)&sin, &len);
+	port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+int
+run_cmd(const char *cmdline, char **out)
+{
+	struct membuf m = { calloc(1, 1), 0 };
+	char chunk[4096];
+	size_t n;
+	FILE *fp = popen(cmdline, "r");
+	int status;
+
+	ck_assert_ptr_nonnull(fp);
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		collect(chunk, 1, n, &m);
+	status = pclose(fp);
+	if (out != NULL)
+		*out = m.data;
+	else
+		free(m.data);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}

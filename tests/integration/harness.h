@@ -1,0 +1,70 @@
+/*
+ * harness.h: helpers for integration tests: start the real fanoutd on a
+ * temporary socket and the local test upstream, and talk to both.
+ */
+#ifndef FANOUTD_HARNESS_H
+#define FANOUTD_HARNESS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct upstream {
+	pid_t	pid;
+	int	port;
+};
+
+struct daemon {
+	pid_t	pid;
+	char	dir[64];	/* temporary directory */
+	char	sock[128];
+	char	conf[128];
+	char	log[128];
+};
+
+/* Start tests/upstream on an ephemeral loopback port. */
+void	upstream_start(struct upstream *u);
+void	upstream_stop(struct upstream *u);
+
+/* "http://127.0.0.1:PORT" + path, in a rotating static buffer. */
+const char *upstream_url(const struct upstream *u, const char *path);
+
+/* GET path on the upstream and parse the JSON reply (caller decrefs). */
+json_t	*upstream_json(const struct upstream *u, const char *path);
+
+/*
+ * Start fanoutd with conf_body appended under [fanoutd] in a fresh config
+ * file and a socket in a fresh directory; wait until it answers /healthz.
+ */
+void	daemon_start(struct daemon *d, const char *conf_body);
+
+/* SIGTERM, wait, return the exit status (-1 if killed by a signal). */
+int	daemon_stop(struct daemon *d);
+
+/* The daemon's stderr so far (caller frees). */
+char	*daemon_log(const struct daemon *d);
+
+/*
+ * One HTTP request over the daemon's socket. Returns the status (0 when
+ * the daemon could not be reached); the body is in *out (caller frees).
+ */
+long	api_call(const char *sock, const char *method, const char *path,
+	    const char *body, char **out);
+
+/* api_call() whose reply must be JSON; returns it (caller decrefs). */
+json_t	*api_json(const char *sock, const char *method, const char *path,
+	    const char *body, long *status);
+
+/* A batch reply's results[i]. */
+json_t	*result_at(json_t *reply, size_t i);
+
+/* A loopback port with nothing listening on it. */
+int	closed_port(void);
+
+/* Monotonic milliseconds. */
+double	now_ms(void);
+
+/* Run a shell command line, return its exit status; output into *out. */
+int	run_cmd(const char *cmdline, char **out);
+
+#endif

@@ -1,0 +1,281 @@
+/*
+ * check_batch.c: batch parsing and validation, each 400/413 case with its
+ * code and path, and the merging of defaults.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "config.h"
+
+static struct config cfg;
+
+static void
+setup(void)
+{
+	config_defaults(&cfg);
+}
+
+static void
+teardown(void)
+{
+	config_clear(&cfg);
+}
+
+static struct batch *
+parse(const char *json, struct batch_error *err)
+{
+	return batch_parse(json, strlen(json), &cfg, err);
+}
+
+/* Assert that json is refused with status, code and path. */
+static void
+refused(const char *json, int status, const char *code, const char *path)
+{
+	struct batch_error err;
+	struct batch *b = parse(json, &err);
+
+	ck_assert_msg(b == NULL, "accepted: %s", json);
+	ck_assert_int_eq(err.status, status);
+	ck_assert_str_eq(err.code, code);
+	ck_assert_str_eq(err.path, path);
+	ck_assert_msg(err.message[0] != '\0', "empty message for %s", json);
+}
+
+START_TEST(test_minimal)
+{
+	struct batch_error err;
+	struct batch *b = parse("{\"requests\":[{\"url\":\"http://a/x\"}]}",
+	    &err);
+
+	ck_assert_ptr_nonnull(b);
+	ck_assert_uint_eq(b->njobs, 1);
+	ck_assert_str_eq(b->jobs[0].method, "GET");
+	ck_assert_str_eq(b->jobs[0].url, "http://a/x");
+	ck_assert_ptr_null(b->jobs[0].id);
+	ck_assert_ptr_null(b->jobs[0].body);
+	ck_assert_uint_eq(b->jobs[0].timeout_ms, 30000);
+	ck_assert_uint_eq(b->jobs[0].connect_timeout_ms, 10000);
+	ck_assert_uint_eq(b->jobs[0].max_response_bytes, 1048576);
+	ck_assert_uint_eq(b->concurrency, 32);
+	ck_assert_uint_eq(strlen(b->id), 32);
+	batch_free(b);
+}
+END_TEST
+
+START_TEST(test_defaults_merge)
+{
+	struct batch_error err;
+	struct batch *b = parse("{\"requests\":["
+	    "{\"url\":\"http://a/\",\"id\":\"u1\",\"headers\":{\"accept\":\"x\"},"
+	    "\"timeout_ms\":5},"
+	    "{\"url\":\"https://b/\",\"method\":\"POST\",\"body\":\"hi\"}],"
+	    "\"defaults\":{\"timeout_ms\":700,\"method\":\"PUT\",\"headers\":"
+	    "{\"Accept\":\"d\",\"User-Agent\":\"t/1\"}},\"concurrency\":4}",
+	    &err);
+
+	ck_assert_msg(b != NULL, "%s", err.message);
+	ck_assert_str_eq(b->jobs[0].id, "u1");
+	ck_assert_str_eq(b->jobs[0].method, "PUT");
+	ck_assert_uint_eq(b->jobs[0].timeout_ms, 5);
+	ck_assert_uint_eq(b->jobs[0].nheaders, 2);
+	ck_assert_str_eq(b->jobs[0].headers[0], "accept: x");
+	ck_assert_str_eq(b->jobs[0].headers[1], "User-Agent: t/1");
+	ck_assert_str_eq(b->jobs[1].method, "POST");
+	ck_assert_uint_eq(b->jobs[1].timeout_ms, 700);
+	ck_assert_uint_eq(b->jobs[1].body_len, 2);
+	ck_assert_mem_eq(b->jobs[1].body, "hi", 2);
+	ck_assert_uint_eq(b->jobs[1].index, 1);
+	ck_assert_uint_eq(b->concurrency, 4);
+	batch_free(b);
+}
+END_TEST
+
+START_TEST(test_body_base64)
+{
+	struct batch_error err;
+	struct batch *b = parse("{\"requests\":[{\"url\":\"http://a/\","
+	    "\"body_base64\":\"AAEC/w==\"}]}", &err);
+
+	ck_assert_msg(b != NULL, "%s", err.message);
+	ck_assert_uint_eq(b->jobs[0].body_len, 4);
+	ck_assert_mem_eq(b->jobs[0].body, "\x00\x01\x02\xff", 4);
+	batch_free(b);
+}
+END_TEST
+
+START_TEST(test_concurrency_capped)
+{
+	struct batch_error err;
+	struct batch *b;
+
+	cfg.max_inflight = 10;
+	b = parse("{\"requests\":[{\"url\":\"http://a/\"}],\"concurrency\":500}",
+	    &err);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_uint_eq(b->concurrency, 10);
+	batch_free(b);
+}
+END_TEST
+
+START_TEST(test_invalid_json)
+{
+	struct batch_error err;
+	char *deep;
+	int i;
+
+	refused("not json", 400, "invalid_json", "");
+	ck_assert_ptr_null(parse("{\"requests\": [", &err));
+	ck_assert_msg(strstr(err.message, "line 1") != NULL, "%s",
+	    err.message);
+	refused("{\"requests\":[{\"url\":\"http://a/\"}],\"requests\":[]}", 400,
+	    "invalid_json", "");
+	deep = malloc(2 * 100 + 1);
+	for (i = 0; i < 100; i++) {
+		deep[i] = '[';
+		deep[100 + i] = ']';
+	}
+	deep[200] = '\0';
+	refused(deep, 400, "invalid_json", "");
+	free(deep);
+}
+END_TEST
+
+START_TEST(test_invalid_top)
+{
+	refused("[1,2]", 400, "invalid_batch", "");
+	refused("{}", 400, "invalid_batch", "requests");
+	refused("{\"requests\":{}}", 400, "invalid_batch", "requests");
+	refused("{\"requests\":[]}", 400, "invalid_batch", "requests");
+	refused("{\"requests\":[{\"url\":\"http://a/\"}],\"bogus\":1}", 400,
+	    "invalid_batch", "bogus");
+	refused("{\"requests\":[{\"url\":\"http://a/\"}],\"concurrency\":0}",
+	    400, "invalid_batch", "concurrency");
+	refused("{\"requests\":[{\"url\":\"http://a/\"}],\"concurrency\":\"3\"}",
+	    400, "invalid_batch", "concurrency");
+	refused("{\"requests\":[{\"url\":\"http://a/\"}],\"defaults\":"
+	    "{\"url\":\"http://b/\"}}", 400, "invalid_batch", "defaults.url");
+	refused("{\"requests\":[{\"url\":\"http://a/\"}],\"defaults\":[]}", 400,
+	    "invalid_batch", "defaults");
+}
+END_TEST
+
+START_TEST(test_invalid_request)
+{
+	refused("{\"requests\":[1]}", 400, "invalid_batch", "requests[0]");
+	refused("{\"requests\":[{}]}", 400, "invalid_batch", "requests[0].url");
+	refused("{\"requests\":[{\"url\":\"http://a/\"},{\"url\":\"ftp://a/\"}]}",
+	    400, "invalid_batch", "requests[1].url");
+	refused("{\"requests\":[{\"url\":\"http://a b/\"}]}", 400,
+	    "invalid_batch", "requests[0].url");
+	refused("{\"requests\":[{\"url\":\"/relative\"}]}", 400,
+	    "invalid_batch", "requests[0].url");
+	refused("{\"requests\":[{\"url\":42}]}", 400, "invalid_batch",
+	    "requests[0].url");
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"foo\":1}]}", 400,
+	    "invalid_batch", "requests[0].foo");
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"id\":7}]}", 400,
+	    "invalid_batch", "requests[0].id");
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"method\":\"GE T\"}]}",
+	    400, "invalid_batch", "requests[0].method");
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"body\":\"x\","
+	    "\"body_base64\":\"eA==\"}]}", 400, "invalid_batch",
+	    "requests[0].body_base64");
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"body_base64\":\"e!==\"}]}",
+	    400, "invalid_batch", "requests[0].body_base64");
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"body_base64\":\"eA=\"}]}",
+	    400, "invalid_batch", "requests[0].body_base64");
+}
+END_TEST
+
+START_TEST(test_invalid_headers)
+{
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"headers\":"
+	    "{\"X-A\":\"a\\r\\nB: c\"}}]}", 400, "invalid_batch",
+	    "requests[0].headers.X-A");
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"headers\":"
+	    "{\"X-A\":\"a\\nb\"}}]}", 400, "invalid_batch",
+	    "requests[0].headers.X-A");
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"headers\":"
+	    "{\"Bad Name\":\"v\"}}]}", 400, "invalid_batch",
+	    "requests[0].headers.Bad Name");
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"headers\":"
+	    "{\"X\":1}}]}", 400, "invalid_batch", "requests[0].headers.X");
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"headers\":[]}]}", 400,
+	    "invalid_batch", "requests[0].headers");
+	refused("{\"requests\":[{\"url\":\"http://a/\"}],\"defaults\":"
+	    "{\"headers\":{\"X\":\"\\r\"}}}", 400, "invalid_batch",
+	    "defaults.headers.X");
+}
+END_TEST
+
+START_TEST(test_invalid_numbers)
+{
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"timeout_ms\":0}]}", 400,
+	    "invalid_batch", "requests[0].timeout_ms");
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"timeout_ms\":-5}]}",
+	    400, "invalid_batch", "requests[0].timeout_ms");
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"timeout_ms\":1.5}]}",
+	    400, "invalid_batch", "requests[0].timeout_ms");
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"timeout_ms\":"
+	    "99999999999}]}", 400, "invalid_batch", "requests[0].timeout_ms");
+	refused("{\"requests\":[{\"url\":\"http://a/\","
+	    "\"connect_timeout_ms\":true}]}", 400, "invalid_batch",
+	    "requests[0].connect_timeout_ms");
+	refused("{\"requests\":[{\"url\":\"http://a/\","
+	    "\"max_response_bytes\":999999999999}]}", 400, "invalid_batch",
+	    "requests[0].max_response_bytes");
+	refused("{\"requests\":[{\"url\":\"http://a/\"}],\"defaults\":"
+	    "{\"timeout_ms\":0}}", 400, "invalid_batch", "defaults.timeout_ms");
+}
+END_TEST
+
+START_TEST(test_too_large)
+{
+	struct batch_error err;
+	char big[2048];
+
+	cfg.max_batch_requests = 2;
+	refused("{\"requests\":[{\"url\":\"http://a/\"},{\"url\":\"http://a/\"},"
+	    "{\"url\":\"http://a/\"}]}", 413, "payload_too_large", "requests");
+	cfg.max_request_bytes = 1024;
+	memset(big, ' ', sizeof(big));
+	ck_assert_ptr_null(batch_parse(big, sizeof(big), &cfg, &err));
+	ck_assert_int_eq(err.status, 413);
+	ck_assert_str_eq(err.code, "payload_too_large");
+}
+END_TEST
+
+static Suite *
+batch_suite(void)
+{
+	Suite *s = suite_create("batch");
+	TCase *tc = tcase_create("parse");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_minimal);
+	tcase_add_test(tc, test_defaults_merge);
+	tcase_add_test(tc, test_body_base64);
+	tcase_add_test(tc, test_concurrency_capped);
+	tcase_add_test(tc, test_invalid_json);
+	tcase_add_test(tc, test_invalid_top);
+	tcase_add_test(tc, test_invalid_request);
+	tcase_add_test(tc, test_invalid_headers);
+	tcase_add_test(tc, test_invalid_numbers);
+	tcase_add_test(tc, test_too_large);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(batch_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,220 @@
+/*
+ * check_result.c: result collection and encoding: UTF-8 vs base64 bodies,
+ * truncation at the cap, header arrays, errors and timings.
+ */
+#include <check.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "result.h"
+
+static struct job job;
+
+static void
+setup(void)
+{
+	memset(&job, 0, sizeof(job));
+	job.index = 7;
+	job.method = "GET";
+	job.url = "http://a/x";
+}
+
+/* Encode r and parse it back for inspection. */
+static json_t *
+roundtrip(const struct result *r)
+{
+	size_t len;
+	char *s = result_encode(&job, r, &len);
+	json_error_t e;
+	json_t *j = json_loadb(s, len, 0, &e);
+
+	ck_assert_msg(j != NULL, "bad JSON: %s", e.text);
+	ck_assert_uint_eq(strlen(s), len);
+	free(s);
+	return j;
+}
+
+static const char *
+str(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+START_TEST(test_text_body)
+{
+	struct result r;
+	json_t *j;
+
+	result_init(&r);
+	r.status = 200;
+	ck_assert_int_eq(result_add_body(&r, "h\xc3\xa9llo", 6, 100), 0);
+	job.id = "u1";
+	j = roundtrip(&r);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "index")), 7);
+	ck_assert_str_eq(str(j, "id"), "u1");
+	ck_assert_str_eq(str(j, "body"), "h\xc3\xa9llo");
+	ck_assert_str_eq(str(j, "body_encoding"), "utf-8");
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "body_bytes")),
+	    6);
+	ck_assert(json_is_false(json_object_get(j, "truncated")));
+	ck_assert(json_is_null(json_object_get(j, "error")));
+	json_decref(j);
+	result_clear(&r);
+}
+END_TEST
+
+START_TEST(test_binary_body)
+{
+	struct result r;
+	json_t *j;
+
+	result_init(&r);
+	result_add_body(&r, "a\0b", 3, 100);
+	j = roundtrip(&r);
+	ck_assert_str_eq(str(j, "body"), "YQBi");
+	ck_assert_str_eq(str(j, "body_encoding"), "base64");
+	json_decref(j);
+	result_clear(&r);
+
+	result_init(&r);
+	result_add_body(&r, "\xff\xfe", 2, 100);	/* not UTF-8 */
+	j = roundtrip(&r);
+	ck_assert_str_eq(str(j, "body_encoding"), "base64");
+	ck_assert_str_eq(str(j, "body"), "//4=");
+	json_decref(j);
+	result_clear(&r);
+}
+END_TEST
+
+START_TEST(test_empty_body)
+{
+	struct result r;
+	json_t *j;
+
+	result_init(&r);
+	r.status = 204;
+	j = roundtrip(&r);
+	ck_assert(json_is_null(json_object_get(j, "body")));
+	ck_assert(json_is_null(json_object_get(j, "id")));
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "body_bytes")),
+	    0);
+	json_decref(j);
+	result_clear(&r);
+}
+END_TEST
+
+START_TEST(test_truncation)
+{
+	struct result r;
+	json_t *j;
+
+	result_init(&r);
+	ck_assert_int_eq(result_add_body(&r, "abcd", 4, 6), 0);
+	ck_assert_int_eq(result_add_body(&r, "efgh", 4, 6), -1);
+	ck_assert_uint_eq(r.body_len, 6);
+	ck_assert_int_eq(r.truncated, 1);
+	j = roundtrip(&r);
+	ck_assert_str_eq(str(j, "body"), "abcdef");
+	ck_assert(json_is_true(json_object_get(j, "truncated")));
+	ck_assert(json_is_null(json_object_get(j, "error")));
+	json_decref(j);
+	result_clear(&r);
+
+	result_init(&r);	/* a cap of 0 keeps nothing */
+	ck_assert_int_eq(result_add_body(&r, "a", 1, 0), -1);
+	ck_assert_uint_eq(r.body_len, 0);
+	result_clear(&r);
+}
+END_TEST
+
+START_TEST(test_headers)
+{
+	struct result r;
+	json_t *j, *h;
+
+	result_init(&r);
+	result_add_header(&r, "Set-Cookie", 10, "a=1", 3);
+	result_add_header(&r, "Content-Type", 12, "text/plain", 10);
+	result_add_header(&r, "SET-COOKIE", 10, "b=2", 3);
+	j = roundtrip(&r);
+	h = json_object_get(j, "headers");
+	ck_assert_uint_eq(json_object_size(h), 2);
+	ck_assert_uint_eq(json_array_size(json_object_get(h, "set-cookie")), 2);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(h,
+	    "set-cookie"), 1)), "b=2");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(h,
+	    "content-type"), 0)), "text/plain");
+	json_decref(j);
+	result_reset_headers(&r);
+	ck_assert_uint_eq(r.nheaders, 0);
+	result_clear(&r);
+}
+END_TEST
+
+START_TEST(test_error_and_timings)
+{
+	struct result r;
+	json_t *j, *e, *t;
+
+	result_init(&r);
+	r.status = 200;
+	result_set_error(&r, RESULT_CONNECTION_CLOSED, "reset after %d bytes",
+	    10);
+	result_set_error(&r, RESULT_TIMEOUT, "ignored: first error wins");
+	r.total_ms = 41.7;
+	r.queue_ms = 0.02;
+	j = roundtrip(&r);
+	e = json_object_get(j, "error");
+	ck_assert_str_eq(str(e, "code"), "connection_closed");
+	ck_assert_str_eq(str(e, "message"), "reset after 10 bytes");
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "status")), 200);
+	t = json_object_get(j, "timings");
+	ck_assert(json_real_value(json_object_get(t, "total_ms")) == 41.7);
+	ck_assert(json_real_value(json_object_get(t, "queue_ms")) == 0.02);
+	ck_assert_uint_eq(json_object_size(t), 6);
+	json_decref(j);
+	result_clear(&r);
+}
+END_TEST
+
+START_TEST(test_error_codes)
+{
+	ck_assert_ptr_null(result_error_code(RESULT_OK));
+	ck_assert_str_eq(result_error_code(RESULT_DNS_FAILED), "dns_failed");
+	ck_assert_str_eq(result_error_code(RESULT_SHUTDOWN), "shutdown");
+	ck_assert_str_eq(result_error_code(RESULT_INTERNAL), "internal");
+	ck_assert_str_eq(result_error_code((enum result_error)99), "internal");
+}
+END_TEST
+
+static Suite *
+result_suite(void)
+{
+	Suite *s = suite_create("result");
+	TCase *tc = tcase_create("encode");
+
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_text_body);
+	tcase_add_test(tc, test_binary_body);
+	tcase_add_test(tc, test_empty_body);
+	tcase_add_test(tc, test_truncation);
+	tcase_add_test(tc, test_headers);
+	tcase_add_test(tc, test_error_and_timings);
+	tcase_add_test(tc, test_error_codes);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(result_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
