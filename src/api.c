@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -47,6 +48,8 @@ struct api_conn {
 	size_t		 uri_len;
 	unsigned	 nheaders;
 	int		 too_large;
+	evhtp_connection_t *conn;	/* borrowed */
+	TAILQ_ENTRY(api_conn) entry;
 };
 
 /* A paused request waiting for its batch; freed when both are gone. */
@@ -60,6 +63,7 @@ static struct {
 	evhtp_t			*htp;
 	const struct config	*cfg;
 	uint64_t		 started_us;
+	TAILQ_HEAD(, api_conn)	 conns;
 	size_t			 nconns;
 	size_t			 nwaiters;
 	int			 stopping;
@@ -267,7 +271,10 @@ on_headers(evhtp_request_t *req, evhtp_headers_t *hdrs, void *arg)
 	struct api_conn *c = arg;
 	const char *cl = evhtp_header_find(hdrs, "Content-Length");
 
-	(void)req;
+	/* Measured here: evhtp may fill query_raw from a form body later. */
+	c->uri_len = strlen(req->uri && req->uri->path && req->uri->path->full ?
+	    req->uri->path->full : "") + (req->uri && req->uri->query_raw ?
+	    strlen((const char *)req->uri->query_raw) : 0);
 	c->body_bytes = 0;
 	c->too_large = cl != NULL &&
 	    strtoull(cl, NULL, 10) > api.cfg->max_request_bytes;
@@ -282,18 +289,6 @@ on_header(evhtp_request_t *req, evhtp_header_t *hdr, void *arg)
 	(void)req;
 	(void)hdr;
 	c->nheaders++;
-	return EVHTP_RES_OK;
-}
-
-/* The URI is measured as parsed: later evhtp may fill query_raw itself. */
-static evhtp_res
-on_path(evhtp_request_t *req, evhtp_path_t *path, void *arg)
-{
-	struct api_conn *c = arg;
-
-	c->uri_len = strlen(path->full ? path->full : "") +
-	    (req->uri && req->uri->query_raw ?
-	    strlen((const char *)req->uri->query_raw) : 0);
 	return EVHTP_RES_OK;
 }
 
@@ -334,9 +329,10 @@ on_conn_fini(evhtp_connection_t *conn, void *arg)
 	struct api_conn *c = arg;
 
 	(void)conn;
+	TAILQ_REMOVE(&api.conns, c, entry);
+	api.nconns--;
 	c->magic = 0;
 	free(c);
-	api.nconns--;
 	return EVHTP_RES_OK;
 }
 
@@ -356,19 +352,19 @@ on_accept(evhtp_connection_t *conn, void *arg)
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->magic = CONN_MAGIC;
+	c->conn = conn;
 	if (getsockopt(conn->sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
 		c->uid = cred.uid;
 		c->gid = cred.gid;
 		c->pid = cred.pid;
 	} else
 		c->uid = (uid_t)-1;
+	TAILQ_INSERT_TAIL(&api.conns, c, entry);
 	api.nconns++;
 	evhtp_connection_set_hook(conn, evhtp_hook_on_connection_fini,
 	    (evhtp_hook)on_conn_fini, c);
 	evhtp_connection_set_hook(conn, evhtp_hook_on_headers_start,
 	    (evhtp_hook)on_headers_start, c);
-	evhtp_connection_set_hook(conn, evhtp_hook_on_path,
-	    (evhtp_hook)on_path, c);
 	evhtp_connection_set_hook(conn, evhtp_hook_on_header,
 	    (evhtp_hook)on_header, c);
 	evhtp_connection_set_hook(conn, evhtp_hook_on_headers,
@@ -399,6 +395,7 @@ api_init(struct event_base *base, int fd, const struct config *cfg,
 	api.base = base;
 	api.cfg = cfg;
 	api.started_us = clock_now_us();
+	TAILQ_INIT(&api.conns);
 	if ((api.htp = evhtp_new(base, NULL)) == NULL) {
 		xasprintf(cause, "evhtp_new failed");
 		close(fd);
@@ -438,6 +435,11 @@ api_waiting(void)
 void
 api_shutdown(void)
 {
+	struct api_conn *c;
+
+	/* evhtp_free() leaves connections open: close them (fini hooks run). */
+	while ((c = TAILQ_FIRST(&api.conns)) != NULL)
+		evhtp_connection_free(c->conn);
 	if (api.htp != NULL)
 		evhtp_free(api.htp);
 	if (api.idle_ev != NULL)

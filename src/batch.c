@@ -43,6 +43,9 @@ static const char *const default_keys[] = { "method", "headers",
 static const char *const batch_keys[] = { "requests", "defaults",
 	"concurrency", NULL };
 
+static int fail(struct batch_error *, int, const char *, const char *,
+    const char *, ...) __attribute__((format(printf, 5, 6)));
+
 static int
 fail(struct batch_error *err, int status, const char *code, const char *path,
     const char *fmt, ...)

@@ -53,6 +53,9 @@ log_level_name(enum log_level level)
 	return level_names[level];
 }
 
+static void vlog(enum log_level, int, const char *, va_list)
+    __attribute__((format(printf, 3, 0)));
+
 /* Format one line; errnum >= 0 appends its strerror. */
 static void
 vlog(enum log_level level, int errnum, const char *fmt, va_list ap)

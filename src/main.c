@@ -149,6 +149,8 @@ run(struct config *cfg)
 	event_free(sigint);
 	api_shutdown();
 	listener_remove(cfg->socket);
+	/* Run completions that closing connections triggered, then free. */
+	event_base_loop(base, EVLOOP_NONBLOCK);
 	dispatch_shutdown();
 	http_client_shutdown();
 	event_base_free(base);

@@ -26,11 +26,16 @@ setup(void)
 	daemon_start(&fd_, NULL);
 }
 
+/* The daemon must exit 0: under ASan a leak or error makes it fail. */
 static void
 teardown(void)
 {
-	daemon_stop(&fd_);
+	char *log = fd_.pid > 0 ? daemon_log(&fd_) : NULL;
+	int rc = fd_.pid > 0 ? daemon_stop(&fd_) : 0;
+
 	upstream_stop(&up);
+	ck_assert_msg(rc == 0, "fanoutd exited %d:\n%s", rc, log);
+	free(log);
 }
 
 static const char *
@@ -317,6 +322,7 @@ START_TEST(test_bad_requests)
 	json_t *j, *e;
 	long status;
 	size_t i;
+	char longuri[2100], *out;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		j = api_json(fd_.sock, cases[i].method, cases[i].path,
@@ -330,6 +336,13 @@ START_TEST(test_bad_requests)
 			ck_assert_str_eq(str(e, "path"), cases[i].epath);
 		json_decref(j);
 	}
+	/* Long URIs are refused, not mis-parsed (libevhtp #128, #147). */
+	memset(longuri, 'a', sizeof(longuri) - 1);
+	longuri[sizeof(longuri) - 1] = '\0';
+	memcpy(longuri, "/healthz?q=", 11);
+	ck_assert_int_eq(api_call(fd_.sock, "GET", longuri, NULL, &out), 414);
+	ck_assert_ptr_nonnull(strstr(out, "uri_too_long"));
+	free(out);
 	j = api_json(fd_.sock, "GET", "/healthz", NULL, &status);
 	ck_assert_int_eq(status, 200);
 	ck_assert_str_eq(str(j, "status"), "ok");
