@@ -51,7 +51,7 @@ build() {
 	mkdir -p build
 	if [ ! -f build/Makefile ] || [ configure -nt build/Makefile ]; then
 		say "configure"
-		(cd build && ../configure --enable-debug -q)
+		(cd build && ../configure -q)
 	fi
 	say "make"
 	make -C build -s -j"$(nproc)" all tests/upstream
