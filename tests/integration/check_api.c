@@ -382,6 +382,29 @@ START_TEST(test_limits_413)
 }
 END_TEST
 
+/* Proxy variables in the environment must not reroute requests. */
+START_TEST(test_env_proxy_ignored)
+{
+	struct daemon d;
+	char proxy[64], batch[512];
+	json_t *reply;
+	long status;
+
+	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", closed_port());
+	setenv("http_proxy", proxy, 1);
+	setenv("HTTPS_PROXY", proxy, 1);
+	setenv("ALL_PROXY", proxy, 1);
+	daemon_start(&d, NULL);
+	snprintf(batch, sizeof(batch), "{\"requests\":[{\"url\":\"%s\"}]}",
+	    upstream_url(&up, "/ok"));
+	reply = api_json(d.sock, "POST", "/v1/batches", batch, &status);
+	ck_assert_int_eq(status, 200);
+	ck_assert_int_eq(num(result_at(reply, 0), "status"), 200);
+	json_decref(reply);
+	ck_assert_int_eq(daemon_stop(&d), 0);
+}
+END_TEST
+
 START_TEST(test_health_and_socket)
 {
 	struct stat st;
@@ -555,6 +578,7 @@ api_suite(void)
 	tcase_add_test(tc, test_upstream_faults);
 	tcase_add_test(tc, test_bad_requests);
 	tcase_add_test(tc, test_limits_413);
+	tcase_add_test(tc, test_env_proxy_ignored);
 	tcase_add_test(tc, test_health_and_socket);
 	tcase_add_test(tc, test_sigterm_in_flight);
 	tcase_add_test(tc, test_socket_ownership);
