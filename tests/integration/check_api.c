@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "check_main.h"
 
 static struct upstream up;
 static struct daemon fd_;
@@ -591,11 +592,5 @@ api_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(api_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(api_suite());
 }

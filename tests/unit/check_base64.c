@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base64.h"
+#include "check_main.h"
 
 static const char *const plain[] = { "", "f", "fo", "foo", "foob", "fooba",
 	"foobar" };
@@ -62,21 +63,21 @@ START_TEST(test_rejects)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+base64_suite(void)
 {
 	Suite *s = suite_create("base64");
 	TCase *tc = tcase_create("codec");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_vectors);
 	tcase_add_test(tc, test_binary_roundtrip);
 	tcase_add_test(tc, test_rejects);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
+}
+
+int
+main(void)
+{
+	return check_run(base64_suite());
 }

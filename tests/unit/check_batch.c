@@ -8,6 +8,7 @@
 
 #include "batch.h"
 #include "config.h"
+#include "check_main.h"
 
 static struct config cfg;
 
@@ -271,11 +272,5 @@ batch_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(batch_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(batch_suite());
 }

@@ -9,6 +9,7 @@
 
 #include "batch.h"
 #include "result.h"
+#include "check_main.h"
 
 static struct job job;
 
@@ -210,11 +211,5 @@ result_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(result_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(result_suite());
 }
