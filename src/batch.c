@@ -240,9 +240,11 @@ parse_body(struct job *job, struct fields *f, const char *path,
 		job->body = xmemdup(json_string_value(f->body), job->body_len);
 	} else if (f->body_base64 != NULL && !json_is_null(f->body_base64)) {
 		snprintf(p, sizeof(p), "%s.body_base64", path);
-		if (!json_is_string(f->body_base64) ||
-		    (job->body = base64_decode(json_string_value(f->body_base64),
-		    json_string_length(f->body_base64), &job->body_len)) == NULL)
+		if (json_is_string(f->body_base64))
+			job->body = base64_decode(
+			    json_string_value(f->body_base64),
+			    json_string_length(f->body_base64), &job->body_len);
+		if (job->body == NULL)
 			return INVALID(err, p, "must be valid base64 "
 			    "(RFC 4648, padded)");
 	}

@@ -49,9 +49,11 @@ static const struct option options[] = {
 	{ "socket_mode", OPT_MODE, "0660", 0, 0777, OFF(socket_mode),
 	  "Permissions of the socket file (octal)." },
 	{ "log_level", OPT_LEVEL, "info", 0, 3, OFF(log_level),
-	  "error, warn, info (one line per batch) or debug (overridden by -l)." },
+	  "error, warn, info (one line per batch) or debug (overridden by "
+	  "-l)." },
 	{ "max_inflight", OPT_NUMBER, "256", 1, 65536, OFF(max_inflight),
-	  "Transfers in flight across the whole daemon; also caps a batch's concurrency." },
+	  "Transfers in flight across the whole daemon; also caps a batch's "
+	  "concurrency." },
 	{ "max_batch_requests", OPT_NUMBER, "100000", 1, 10000000,
 	  OFF(max_batch_requests),
 	  "Requests in one batch; more is 413 payload_too_large." },
@@ -137,7 +139,8 @@ option_apply(struct config *cfg, const struct option *o, const char *value)
 		if (value[0] != '/')
 			return "must be an absolute path";
 		if (strlen(value) > o->max)
-			return "path too long for a Unix socket (max 107 bytes)";
+			return "path too long for a Unix socket "
+			    "(max 107 bytes)";
 		free(*(char **)((char *)cfg + o->offset));
 		*(char **)((char *)cfg + o->offset) = xstrdup(value);
 		return NULL;
@@ -157,7 +160,8 @@ option_apply(struct config *cfg, const struct option *o, const char *value)
 	case OPT_SIZE:
 		if (parse_number(value, o->type == OPT_SIZE, &v) == -1)
 			return o->type == OPT_SIZE ?
-			    "must be a size in bytes (suffix K, M or G allowed)" :
+			    "must be a size in bytes (suffix K, M or G "
+			    "allowed)" :
 			    "must be a non-negative integer";
 		if (v < o->min || v > o->max)
 			return "out of range";

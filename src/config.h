@@ -13,13 +13,13 @@ struct config {
 	char		*socket;		/* Unix socket path */
 	uint64_t	 socket_mode;		/* chmod of the socket */
 	uint64_t	 log_level;		/* enum log_level */
-	uint64_t	 max_inflight;		/* transfers in flight, daemon-wide */
+	uint64_t	 max_inflight;		/* daemon-wide */
 	uint64_t	 max_batch_requests;	/* requests in one batch */
 	uint64_t	 max_request_bytes;	/* API request body */
 	uint64_t	 default_timeout_ms;
 	uint64_t	 default_connect_timeout_ms;
 	uint64_t	 default_max_response_bytes;
-	uint64_t	 max_response_bytes_limit;	/* cap on max_response_bytes */
+	uint64_t	 max_response_bytes_limit;	/* its cap */
 	uint64_t	 max_timeout_ms;		/* cap on timeout_ms */
 	uint64_t	 api_max_connections;
 };

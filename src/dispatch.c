@@ -27,7 +27,7 @@ TAILQ_HEAD(batchq, batch);
 
 static struct {
 	struct event_base	*base;
-	struct batchq		 runq;		/* batches that can start a job */
+	struct batchq		 runq;		/* can start a job */
 	struct batchq		 all;
 	size_t			 nbatches;
 	size_t			 inflight;

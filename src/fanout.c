@@ -146,7 +146,8 @@ cmd_submit(int argc, char **argv)
 	if (argc > 1 && (strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "--help") == 0)) {
 		printf("usage: fanout submit [FILE|-]\n"
-		    "Send a batch (JSON, see docs/api.md) and print the reply.\n");
+		    "Send a batch (JSON, see docs/api.md) and print the "
+		    "reply.\n");
 		return 0;
 	}
 	if (argc > 2)
@@ -312,7 +313,8 @@ cmd_health(int argc, char **argv)
 
 	if (argc > 1 && (strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "--help") == 0)) {
-		printf("usage: fanout health\nPrint the daemon's health; exit 0 "
+		printf("usage: fanout health\n"
+		    "Print the daemon's health; exit 0 "
 		    "healthy, 1 not, 2 unreachable.\n");
 		return 0;
 	}
@@ -334,7 +336,8 @@ usage(FILE *fp)
 	    "  get [OPTS] [URL...]  fetch URLs as one batch, one line each\n"
 	    "  health            print the daemon's health\n"
 	    "\n"
-	    "  -s, --socket PATH  daemon socket (default $FANOUT_SOCKET or %s)\n"
+	    "  -s, --socket PATH  daemon socket (default $FANOUT_SOCKET or\n"
+	    "                     %s)\n"
 	    "  -h, --help         this help; COMMAND --help for a command's\n",
 	    DEFAULT_SOCKET);
 }

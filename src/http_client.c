@@ -404,7 +404,8 @@ static void
 set_curl_error(struct http_transfer *t, CURLcode code)
 {
 	struct result *r = t->res;
-	const char *detail = t->errbuf[0] ? t->errbuf : curl_easy_strerror(code);
+	const char *detail = t->errbuf[0] ? t->errbuf :
+	    curl_easy_strerror(code);
 	curl_off_t connected = 0;
 
 	switch (code) {

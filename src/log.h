@@ -28,8 +28,9 @@ int	log_level_parse(const char *s);
 /* Name of a level, for printing the effective configuration. */
 const char *log_level_name(enum log_level level);
 
+/* log_warn appends strerror(errno). */
 void	log_warn(const char *fmt, ...)
-	    __attribute__((format(printf, 1, 2)));	/* appends strerror(errno) */
+	    __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 void	log_error(const char *fmt, ...)

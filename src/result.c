@@ -152,7 +152,7 @@ encode_headers(const struct result *r)
 			arr = json_array();
 			set(obj, r->headers[i].name, arr);
 		}
-		/* A value that is not UTF-8 is kept, with bad bytes replaced. */
+		/* A value that is not UTF-8 becomes U+FFFD. */
 		if ((val = json_string(r->headers[i].value)) == NULL)
 			val = json_string("\xef\xbf\xbd");
 		if (json_array_append_new(arr, val) == -1)
