@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +87,25 @@ on_signal(evutil_socket_t sig, short kind, void *arg)
 	dispatch_cancel_all(RESULT_SHUTDOWN, "fanoutd is shutting down");
 }
 
+/* -s may be relative to the working directory; the config wants it whole. */
+static int
+absolute_socket(struct config *cfg, const char *sock, char **cause)
+{
+	char cwd[PATH_MAX], *abs;
+	int rc;
+
+	if (sock[0] == '/')
+		return config_set(cfg, "socket", sock, cause);
+	if (getcwd(cwd, sizeof(cwd)) == NULL) {
+		xasprintf(cause, "getcwd: %s", strerror(errno));
+		return -1;
+	}
+	xasprintf(&abs, "%s/%s", cwd, sock);
+	rc = config_set(cfg, "socket", abs, cause);
+	free(abs);
+	return rc;
+}
+
 /* Load the file (given or default), then the command-line overrides. */
 static int
 load_config(struct config *cfg, const char *file, const char *sock,
@@ -98,7 +118,7 @@ load_config(struct config *cfg, const char *file, const char *sock,
 		file = deffile;
 	if (file != NULL && config_load(cfg, file, cause) == -1)
 		return -1;
-	if (sock != NULL && config_set(cfg, "socket", sock, cause) == -1)
+	if (sock != NULL && absolute_socket(cfg, sock, cause) == -1)
 		return -1;
 	if (level != NULL && config_set(cfg, "log_level", level, cause) == -1)
 		return -1;
