@@ -52,10 +52,15 @@ struct api_conn {
 	TAILQ_ENTRY(api_conn) entry;
 };
 
-/* A paused request waiting for its batch; freed when both are gone. */
+/*
+ * A paused request waiting for its batch; freed when both are gone. While
+ * paused, libevhtp does not read, so it would not see the client leave:
+ * `watch` does (a read event and recv(MSG_PEEK) returning 0).
+ */
 struct waiter {
 	evhtp_request_t	*req;
 	struct batch	*b;
+	struct event	*watch;
 };
 
 static struct {
@@ -78,12 +83,15 @@ add_header(evhtp_request_t *req, const char *k, const char *v)
 	    evhtp_header_new(k, v, 0, 1));
 }
 
-/* Send a complete JSON reply: body is copied. */
+/* Send a complete JSON reply (body copied, a newline added). */
 static void
 reply_json(evhtp_request_t *req, int status, const char *body, size_t len)
 {
 	add_header(req, "Content-Type", "application/json");
-	evbuffer_add(req->buffer_out, body, len);
+	if (evhtp_request_get_method(req) != htp_method_HEAD) {
+		evbuffer_add(req->buffer_out, body, len);
+		evbuffer_add(req->buffer_out, "\n", 1);
+	}
 	evhtp_send_reply(req, status);
 }
 
@@ -104,7 +112,6 @@ reply_error(evhtp_request_t *req, int status, const char *code,
 		fatalx("json_dumps: out of memory");
 	json_decref(err);
 	reply_json(req, status, s, strlen(s));
-	evbuffer_add(req->buffer_out, "\n", 1);
 	free(s);
 }
 
@@ -127,6 +134,33 @@ check_idle(void)
 }
 
 static void
+unwatch(struct waiter *w)
+{
+	if (w->watch != NULL) {
+		event_free(w->watch);
+		w->watch = NULL;
+	}
+}
+
+/* The paused client's socket is readable: EOF or error means it left. */
+static void
+watch_cb(evutil_socket_t fd, short kind, void *arg)
+{
+	struct waiter *w = arg;
+	ssize_t n;
+	char c;
+
+	(void)kind;
+	n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	unwatch(w);	/* gone, or sent more (pipelining): stop looking */
+	if (n <= 0 && w->b != NULL)
+		dispatch_cancel(w->b, RESULT_CANCELLED,
+		    "the client closed its connection");
+}
+
+static void
 waiter_release(struct waiter *w)
 {
 	if (w->req != NULL || w->b != NULL)
@@ -144,6 +178,7 @@ waiter_fini(evhtp_request_t *req, void *arg)
 
 	(void)req;
 	w->req = NULL;
+	unwatch(w);
 	if (w->b != NULL)
 		dispatch_cancel(w->b, RESULT_CANCELLED,
 		    "the client closed its connection");
@@ -159,6 +194,7 @@ batch_done(struct batch *b, void *arg)
 	evhtp_request_t *req = w->req;
 
 	w->b = NULL;
+	unwatch(w);
 	if (req != NULL) {
 		add_header(req, "Content-Type", "application/json");
 		batch_write_reply(b, req->buffer_out);
@@ -184,6 +220,11 @@ handle_batch(evhtp_request_t *req, struct api_conn *c)
 		reply_error(req, 413, "payload_too_large", msg, NULL);
 		return;
 	}
+	if (len == 0) {
+		reply_error(req, 400, "invalid_json",
+		    "the request body is empty; send a JSON batch", NULL);
+		return;
+	}
 	b = batch_parse((const char *)evbuffer_pullup(req->buffer_in, -1),
 	    len, api.cfg, &err);
 	if (b == NULL) {
@@ -198,6 +239,10 @@ handle_batch(evhtp_request_t *req, struct api_conn *c)
 	api.nwaiters++;
 	evhtp_request_set_hook(req, evhtp_hook_on_request_fini,
 	    (evhtp_hook)waiter_fini, w);
+	w->watch = event_new(api.base, req->conn->sock, EV_READ | EV_PERSIST,
+	    watch_cb, w);
+	if (w->watch == NULL || event_add(w->watch, NULL) == -1)
+		fatalx("api: cannot watch the client connection");
 	dispatch_submit(b, clock_now_us(), batch_done, w);
 	evhtp_request_pause(req);	/* must be the last thing we do */
 }
@@ -219,7 +264,6 @@ handle_health(evhtp_request_t *req)
 		fatalx("json: out of memory");
 	json_decref(h);
 	reply_json(req, api.stopping ? 503 : 200, s, strlen(s));
-	evbuffer_add(req->buffer_out, "\n", 1);
 	free(s);
 }
 
@@ -391,6 +435,8 @@ int
 api_init(struct event_base *base, int fd, const struct config *cfg,
     char **cause)
 {
+	struct timeval timeout;
+
 	memset(&api, 0, sizeof(api));
 	api.base = base;
 	api.cfg = cfg;
@@ -402,6 +448,9 @@ api_init(struct event_base *base, int fd, const struct config *cfg,
 		return -1;
 	}
 	evhtp_set_gencb(api.htp, route, NULL);
+	timeout.tv_sec = (time_t)(cfg->api_timeout_ms / 1000);
+	timeout.tv_usec = (suseconds_t)(cfg->api_timeout_ms % 1000) * 1000;
+	evhtp_set_timeouts(api.htp, &timeout, &timeout);
 	evhtp_set_post_accept_cb(api.htp, on_accept, NULL);
 	/*
 	 * No evhtp max_body_size: it drops the connection without a reply.

@@ -228,7 +228,8 @@ parse_body(struct job *job, struct fields *f, const char *path,
 {
 	char p[96];
 
-	if (f->body != NULL && f->body_base64 != NULL) {
+	if (f->body != NULL && !json_is_null(f->body) &&
+	    f->body_base64 != NULL && !json_is_null(f->body_base64)) {
 		snprintf(p, sizeof(p), "%s.body_base64", path);
 		return INVALID(err, p, "body and body_base64 are exclusive");
 	}

@@ -78,6 +78,10 @@ static const struct option options[] = {
 	{ "api_max_connections", OPT_NUMBER, "1024", 1, 1000000,
 	  OFF(api_max_connections),
 	  "Concurrent API client connections; more are closed at accept." },
+	{ "api_timeout_ms", OPT_NUMBER, "60000", 100, 86400000,
+	  OFF(api_timeout_ms),
+	  "An API connection that stalls this long while a request is read "
+	  "or a reply written, or sits idle, is closed." },
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -214,6 +218,7 @@ struct load_ctx {
 	int		 lineno;	/* line the parser is on */
 	int		 at_bol;	/* last chunk ended a line */
 	char		*cause;		/* first error, owned */
+	int		 lines[NOPTIONS];	/* where each key was set */
 };
 
 /* fgets() that counts lines, so the handler can name the line it is on. */
@@ -245,12 +250,54 @@ load_handler(void *arg, const char *section, const char *name,
 		    "[fanoutd])", name);
 	else if (strcmp(section, "fanoutd") != 0)
 		xasprintf(&why, "%s: unknown section [%s]", name, section);
-	else
-		(void)config_set(ctx->cfg, name, value, &why);
+	else if (config_set(ctx->cfg, name, value, &why) == 0)
+		ctx->lines[option_find(name) - options] = ctx->lineno;
 	if (why == NULL)
 		return 1;
 	xasprintf(&ctx->cause, "%s:%d: %s", ctx->path, ctx->lineno, why);
 	free(why);
+	return 0;
+}
+
+/* Defaults a request inherits may not exceed what a request may ask for. */
+static const struct {
+	const char	*key, *cap;
+} caps[] = {
+	{ "default_timeout_ms", "max_timeout_ms" },
+	{ "default_connect_timeout_ms", "max_timeout_ms" },
+	{ "default_max_response_bytes", "max_response_bytes_limit" },
+};
+
+static uint64_t
+value_of(const struct config *cfg, const char *key)
+{
+	return *(const uint64_t *)((const char *)cfg +
+	    option_find(key)->offset);
+}
+
+static int
+check_caps(const struct config *cfg, const struct load_ctx *ctx,
+    char **cause)
+{
+	const char *key;
+	size_t i;
+	int line;
+
+	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		if (value_of(cfg, caps[i].key) <= value_of(cfg, caps[i].cap))
+			continue;
+		line = ctx->lines[option_find(caps[i].key) - options];
+		key = caps[i].key;
+		if (line == 0) {
+			line = ctx->lines[option_find(caps[i].cap) - options];
+			key = caps[i].cap;
+		}
+		xasprintf(cause, "%s:%d: %s: %s (%" PRIu64 ") is more than "
+		    "%s (%" PRIu64 ")", ctx->path, line, key, caps[i].key,
+		    value_of(cfg, caps[i].key), caps[i].cap,
+		    value_of(cfg, caps[i].cap));
+		return -1;
+	}
 	return 0;
 }
 
@@ -275,7 +322,7 @@ config_load(struct config *cfg, const char *path, char **cause)
 		    "key = value)", path, rc);
 		return -1;
 	}
-	return 0;
+	return check_caps(cfg, &ctx, cause);
 }
 
 void

@@ -22,6 +22,7 @@ struct config {
 	uint64_t	 max_response_bytes_limit;	/* its cap */
 	uint64_t	 max_timeout_ms;		/* cap on timeout_ms */
 	uint64_t	 api_max_connections;
+	uint64_t	 api_timeout_ms;
 };
 
 /* Fill cfg with the table's defaults. Caller frees with config_clear(). */
@@ -44,7 +45,7 @@ int	config_set(struct config *cfg, const char *key, const char *value,
 /* Free what cfg owns (strings); the struct itself is the caller's. */
 void	config_clear(struct config *cfg);
 
-/* Print every option as "key = value" lines (for -n and docs tests). */
+/* Print every option as "key = value" lines (effective configuration). */
 void	config_print(const struct config *cfg, FILE *fp);
 
 /* Print the commented table (name, default, help) as an etc/ file would. */

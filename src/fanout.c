@@ -338,7 +338,8 @@ usage(FILE *fp)
 	    "\n"
 	    "  -s, --socket PATH  daemon socket (default $FANOUT_SOCKET or\n"
 	    "                     %s)\n"
-	    "  -h, --help         this help; COMMAND --help for a command's\n",
+	    "  -h, --help         this help; COMMAND --help for a command's "
+	    "options\n",
 	    DEFAULT_SOCKET);
 }
 

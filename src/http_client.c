@@ -20,6 +20,7 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
+#include "clock.h"
 #include "http_client.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -37,6 +38,7 @@ struct http_transfer {
 	uint64_t		 cap;		/* max_response_bytes */
 	uint64_t		 timeout_ms;
 	uint64_t		 connect_timeout_ms;
+	uint64_t		 started_us;	/* monotonic */
 	char			 errbuf[CURL_ERROR_SIZE];
 	TAILQ_ENTRY(http_transfer) entry;
 };
@@ -245,6 +247,13 @@ has_header(const struct http_request *req, const char *name)
 	return 0;
 }
 
+static int
+needs_empty_body(const char *method)
+{
+	return strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+	    strcmp(method, "PATCH") == 0;
+}
+
 /*
  * The header list: curl drops a header given as "Name: " (empty value), so
  * send those as "Name;"; and stop curl adding headers the client did not ask
@@ -270,20 +279,14 @@ build_headers(const struct http_request *req)
 			fatalx("curl_slist_append: out of memory");
 		l = n;
 	}
-	if (req->body != NULL && !has_header(req, "Content-Type"))
+	if ((req->body != NULL || needs_empty_body(req->method)) &&
+	    !has_header(req, "Content-Type"))
 		l = curl_slist_append(l, "Content-Type:");
 	if (!has_header(req, "Expect"))
 		l = curl_slist_append(l, "Expect:");
 	if (l == NULL)
 		fatalx("curl_slist_append: out of memory");
 	return l;
-}
-
-static int
-needs_empty_body(const char *method)
-{
-	return strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
-	    strcmp(method, "PATCH") == 0;
 }
 
 /* Every option of a transfer, set afresh on a reset handle. */
@@ -381,6 +384,7 @@ http_client_start(const struct http_request *req, struct result *res,
 	t->timeout_ms = req->timeout_ms;
 	t->connect_timeout_ms = req->connect_timeout_ms;
 	t->errbuf[0] = '\0';
+	t->started_us = clock_now_us();
 	t->hdrs = build_headers(req);
 	if ((rc = setup_easy(t, req)) != CURLE_OK) {
 		result_set_error(res, RESULT_INTERNAL, "curl option: %s",
@@ -514,6 +518,9 @@ finish(struct http_transfer *t, CURLcode code, int aborted)
 	collect_timings(t);
 	if (!aborted)
 		set_curl_error(t, code);
+	else	/* curl's clock stopped at its last action, ours did not */
+		res->total_ms = (double)(clock_now_us() - t->started_us) /
+		    1000.0;
 	res->attempts++;
 	curl_multi_remove_handle(hc.multi, t->easy);
 	TAILQ_REMOVE(&hc.running, t, entry);

@@ -62,6 +62,7 @@ int
 listener_open(const char *path, mode_t mode, int backlog, char **cause)
 {
 	struct sockaddr_un sun;
+	struct stat st;
 	int fd;
 
 	if (fill_addr(&sun, path, cause) == -1)
@@ -77,6 +78,11 @@ listener_open(const char *path, mode_t mode, int backlog, char **cause)
 		if (socket_is_live(&sun)) {
 			xasprintf(cause, "%s: another fanoutd is already "
 			    "listening there", path);
+			goto fail;
+		}
+		if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+			xasprintf(cause, "%s exists and is not a socket; "
+			    "not replacing it", path);
 			goto fail;
 		}
 		log_info("removing stale socket %s", path);

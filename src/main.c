@@ -135,10 +135,20 @@ seed_json(void)
 	json_object_seed(seed);
 }
 
+static void
+on_sighup(evutil_socket_t sig, short kind, void *arg)
+{
+	(void)sig;
+	(void)kind;
+	(void)arg;
+	log_warnx("SIGHUP: configuration reload is not supported yet; "
+	    "restart fanoutd to apply a new configuration");
+}
+
 static int
 run(struct config *cfg)
 {
-	struct event *sigint, *sigterm;
+	struct event *sigint, *sigterm, *sighup;
 	char *cause = NULL;
 	int fd;
 
@@ -157,14 +167,17 @@ run(struct config *cfg)
 	}
 	sigint = evsignal_new(base, SIGINT, on_signal, NULL);
 	sigterm = evsignal_new(base, SIGTERM, on_signal, NULL);
+	sighup = evsignal_new(base, SIGHUP, on_sighup, NULL);
 	evsignal_add(sigint, NULL);
 	evsignal_add(sigterm, NULL);
+	evsignal_add(sighup, NULL);
 	log_info("fanoutd %s listening on %s (max_inflight %llu, curl %s)",
 	    PACKAGE_VERSION, cfg->socket,
 	    (unsigned long long)cfg->max_inflight, http_client_version());
 
 	event_base_dispatch(base);
 
+	event_free(sighup);
 	event_free(sigterm);
 	event_free(sigint);
 	api_shutdown();

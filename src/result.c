@@ -140,22 +140,57 @@ set(json_t *obj, const char *key, json_t *value)
 		fatalx("json: out of memory encoding %s", key);
 }
 
+/*
+ * Text from the network as a JSON string: UTF-8 stays as it is; anything
+ * else is read as ISO-8859-1 (HTTP's historical obs-text), so no byte is
+ * lost and no upstream can make encoding fail.
+ */
+static json_t *
+net_string(const char *s, size_t len)
+{
+	unsigned char c;
+	char *u, *p;
+	json_t *j;
+	size_t i;
+
+	if ((j = json_stringn(s, len)) != NULL)
+		return j;
+	p = u = xmalloc(2 * len + 1);
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if (c < 0x80)
+			*p++ = (char)c;
+		else {
+			*p++ = (char)(0xc0 | (c >> 6));
+			*p++ = (char)(0x80 | (c & 0x3f));
+		}
+	}
+	j = json_stringn(u, (size_t)(p - u));
+	free(u);
+	if (j == NULL)
+		fatalx("net_string: out of memory");
+	return j;
+}
+
 /* Headers as lower-case name -> array of values, repeats in order. */
 static json_t *
 encode_headers(const struct result *r)
 {
-	json_t *obj = json_object(), *arr, *val;
+	json_t *obj = json_object(), *arr, *name;
+	const char *key;
 	size_t i;
 
 	for (i = 0; i < r->nheaders; i++) {
-		if ((arr = json_object_get(obj, r->headers[i].name)) == NULL) {
+		name = net_string(r->headers[i].name,
+		    strlen(r->headers[i].name));
+		key = json_string_value(name);
+		if ((arr = json_object_get(obj, key)) == NULL) {
 			arr = json_array();
-			set(obj, r->headers[i].name, arr);
+			set(obj, key, arr);
 		}
-		/* A value that is not UTF-8 becomes U+FFFD. */
-		if ((val = json_string(r->headers[i].value)) == NULL)
-			val = json_string("\xef\xbf\xbd");
-		if (json_array_append_new(arr, val) == -1)
+		json_decref(name);
+		if (json_array_append_new(arr, net_string(r->headers[i].value,
+		    strlen(r->headers[i].value))) == -1)
 			fatalx("json: out of memory");
 	}
 	return obj;
@@ -209,8 +244,11 @@ encode_error(const struct result *r)
 		return json_null();
 	e = json_object();
 	set(e, "code", json_string(result_error_code(r->error)));
-	set(e, "message", json_string(r->error_message ?
-	    r->error_message : result_error_code(r->error)));
+	if (r->error_message != NULL)
+		set(e, "message", net_string(r->error_message,
+		    strlen(r->error_message)));
+	else
+		set(e, "message", json_string(result_error_code(r->error)));
 	return e;
 }
 

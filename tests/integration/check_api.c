@@ -147,6 +147,28 @@ START_TEST(test_mixed_batch)
 }
 END_TEST
 
+/* A POST without a body sends Content-Length: 0 and no invented type. */
+START_TEST(test_post_without_body)
+{
+	char batch[512];
+	json_t *reply;
+	const char *echo;
+
+	snprintf(batch, sizeof(batch), "{\"requests\":[{\"url\":\"%s\","
+	    "\"method\":\"POST\"},{\"url\":\"%s\",\"method\":\"HEAD\"}]}",
+	    upstream_url(&up, "/echo"), upstream_url(&up, "/ok"));
+	reply = submit(batch);
+	echo = str(result_at(reply, 0), "body");
+	ck_assert_ptr_nonnull(strstr(echo, "POST /echo HTTP/1.1"));
+	ck_assert_ptr_nonnull(strstr(echo, "Content-Length: 0"));
+	ck_assert_ptr_null(strstr(echo, "Content-Type"));
+	ck_assert_ptr_null(strstr(echo, "Expect"));
+	ck_assert_int_eq(num(result_at(reply, 1), "status"), 200);
+	ck_assert_int_eq(num(result_at(reply, 1), "body_bytes"), 0);
+	json_decref(reply);
+}
+END_TEST
+
 START_TEST(test_timeout_accuracy)
 {
 	char batch[512];
@@ -299,6 +321,7 @@ START_TEST(test_bad_requests)
 		const char *code, *epath;
 	} cases[] = {
 		{ "POST", "/v1/batches", "nope", 400, "invalid_json", NULL },
+		{ "POST", "/v1/batches", "", 400, "invalid_json", NULL },
 		{ "POST", "/v1/batches", "{\"a\":1,\"a\":2}", 400,
 		  "invalid_json", NULL },
 		{ "POST", "/v1/batches", "{}", 400, "invalid_batch",
@@ -337,6 +360,13 @@ START_TEST(test_bad_requests)
 			ck_assert_str_eq(str(e, "path"), cases[i].epath);
 		json_decref(j);
 	}
+	/* HEAD has no body; SIGHUP does not stop the daemon. */
+	ck_assert_int_eq(api_call(fd_.sock, "HEAD", "/healthz", NULL, &out),
+	    200);
+	ck_assert_str_eq(out, "");
+	free(out);
+	kill(fd_.pid, SIGHUP);
+	usleep(100000);
 	/* Long URIs are refused, not mis-parsed (libevhtp #128, #147). */
 	memset(longuri, 'a', sizeof(longuri) - 1);
 	longuri[sizeof(longuri) - 1] = '\0';
@@ -379,6 +409,81 @@ START_TEST(test_limits_413)
 	ck_assert_int_eq(api_call(d.sock, "GET", "/healthz", NULL, &out), 200);
 	free(out);
 	free(big);
+	ck_assert_int_eq(daemon_stop(&d), 0);
+}
+END_TEST
+
+/* A client that leaves mid-batch cancels it: transfers are aborted. */
+START_TEST(test_disconnect_cancels)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char batch[1024], req[2048], *log;
+	json_t *stats, *h;
+	double deadline;
+	long status;
+	int s;
+
+	snprintf(batch, sizeof(batch), "{\"requests\":[{\"url\":\"%s\"},"
+	    "{\"url\":\"%s\"},{\"url\":\"%s\"}],\"concurrency\":2}",
+	    upstream_url(&up, "/hang"), upstream_url(&up, "/hang"),
+	    upstream_url(&up, "/hang"));
+	snprintf(req, sizeof(req), "POST /v1/batches HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: %zu\r\n\r\n%s", strlen(batch), batch);
+	strcpy(sun.sun_path, fd_.sock);
+	s = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(write(s, req, strlen(req)), (ssize_t)strlen(req));
+	deadline = now_ms() + 5000;
+	do {
+		usleep(20000);
+		stats = upstream_json(&up, "/stats");
+		status = (long)num(stats, "inflight");
+		json_decref(stats);
+	} while (status < 2 && now_ms() < deadline);
+	ck_assert_int_eq(status, 2);
+	close(s);
+	deadline = now_ms() + 1000;	/* aborted within a second */
+	do {
+		usleep(20000);
+		stats = upstream_json(&up, "/stats");
+		status = (long)num(stats, "inflight");
+		json_decref(stats);
+	} while (status > 0 && now_ms() < deadline);
+	ck_assert_msg(status == 0, "%ld transfers still open upstream", status);
+	h = api_json(fd_.sock, "GET", "/healthz", NULL, &status);
+	ck_assert_int_eq(num(h, "batches"), 0);
+	ck_assert_int_eq(num(h, "inflight"), 0);
+	json_decref(h);
+	log = daemon_log(&fd_);
+	ck_assert_msg(strstr(log, "3 errors") && strstr(log, "(cancelled)"),
+	    "%s", log);
+	free(log);
+}
+END_TEST
+
+/* The API timeout closes idle connections but not a waiting client. */
+START_TEST(test_api_timeout)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct daemon d;
+	char batch[512], c;
+	json_t *reply;
+	long status;
+	int s;
+
+	daemon_start(&d, "api_timeout_ms = 300\n");
+	snprintf(batch, sizeof(batch), "{\"requests\":[{\"url\":\"%s\"}]}",
+	    upstream_url(&up, "/delay/1000"));
+	reply = api_json(d.sock, "POST", "/v1/batches", batch, &status);
+	ck_assert_int_eq(status, 200);
+	ck_assert_int_eq(num(result_at(reply, 0), "status"), 200);
+	json_decref(reply);
+	strcpy(sun.sun_path, d.sock);
+	s = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	usleep(800000);
+	ck_assert_int_eq(recv(s, &c, 1, MSG_DONTWAIT), 0);	/* closed */
+	close(s);
 	ck_assert_int_eq(daemon_stop(&d), 0);
 }
 END_TEST
@@ -497,6 +602,17 @@ START_TEST(test_socket_ownership)
 	close(s);
 	daemon_start(&d, NULL);
 	ck_assert_int_eq(daemon_stop(&d), 0);
+	/* A file that is not a socket is never removed. */
+	snprintf(d.sock, sizeof(d.sock), "/tmp/fanoutd-file.%d", (int)getpid());
+	s = open(d.sock, O_WRONLY | O_CREAT, 0600);
+	close(s);
+	snprintf(cmd, sizeof(cmd), "'%s' -s '%s' 2>&1", getenv("FANOUTD"),
+	    d.sock);
+	ck_assert_int_eq(run_cmd(cmd, &out), 1);
+	ck_assert_msg(strstr(out, "not a socket") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(access(d.sock, F_OK), 0);
+	unlink(d.sock);
 	/* A path too long for a Unix socket is a clear error. */
 	memset(cmd, 0, sizeof(cmd));
 	snprintf(cmd, sizeof(cmd), "'%s' -s /tmp/%0150d.sock 2>&1",
@@ -571,6 +687,7 @@ api_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_mixed_batch);
+	tcase_add_test(tc, test_post_without_body);
 	tcase_add_test(tc, test_timeout_accuracy);
 	tcase_add_test(tc, test_connect_refused);
 	tcase_add_test(tc, test_concurrency_respected);
@@ -580,6 +697,8 @@ api_suite(void)
 	tcase_add_test(tc, test_bad_requests);
 	tcase_add_test(tc, test_limits_413);
 	tcase_add_test(tc, test_env_proxy_ignored);
+	tcase_add_test(tc, test_disconnect_cancels);
+	tcase_add_test(tc, test_api_timeout);
 	tcase_add_test(tc, test_health_and_socket);
 	tcase_add_test(tc, test_sigterm_in_flight);
 	tcase_add_test(tc, test_socket_ownership);

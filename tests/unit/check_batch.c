@@ -103,6 +103,11 @@ START_TEST(test_body_base64)
 	ck_assert_uint_eq(b->jobs[0].body_len, 4);
 	ck_assert_mem_eq(b->jobs[0].body, "\x00\x01\x02\xff", 4);
 	batch_free(b);
+	b = parse("{\"requests\":[{\"url\":\"http://a/\",\"body\":null,"
+	    "\"body_base64\":\"eA==\"}]}", &err);	/* null is absent */
+	ck_assert_msg(b != NULL, "%s", err.message);
+	ck_assert_uint_eq(b->jobs[0].body_len, 1);
+	batch_free(b);
 }
 END_TEST
 

@@ -106,6 +106,13 @@ START_TEST(test_errors_name_line_and_key)
 	load_fails("[nope]\nmax_inflight = 3\n", 2, "max_inflight");
 	load_fails("[fanoutd]\nmax_inflight = 3\nthis is not ini\n", 3,
 	    "syntax error");
+	/* Defaults may not exceed the caps on what a request may ask for. */
+	load_fails("[fanoutd]\ndefault_timeout_ms = 86400000\n", 2,
+	    "default_timeout_ms");
+	load_fails("[fanoutd]\nlog_level = warn\nmax_timeout_ms = 5000\n", 3,
+	    "max_timeout_ms");
+	load_fails("[fanoutd]\ndefault_max_response_bytes = 2M\n"
+	    "max_response_bytes_limit = 1M\n", 2, "default_max_response_bytes");
 }
 END_TEST
 

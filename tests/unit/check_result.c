@@ -154,6 +154,31 @@ START_TEST(test_headers)
 }
 END_TEST
 
+/* Bytes that are not UTF-8 in header names or values must not fail. */
+START_TEST(test_headers_not_utf8)
+{
+	struct result r;
+	json_t *j, *h;
+
+	result_init(&r);
+	result_add_header(&r, "X-\xe9t\xe9", 6, "caf\xe9", 4);
+	result_add_header(&r, "X-Ok", 4, "\xc3\xa9", 2);
+	j = roundtrip(&r);
+	h = json_object_get(j, "headers");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(h,
+	    "x-\xc3\xa9t\xc3\xa9"), 0)), "caf\xc3\xa9");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(h,
+	    "x-ok"), 0)), "\xc3\xa9");
+	json_decref(j);
+	result_set_error(&r, RESULT_PROTOCOL_ERROR, "bad \xff byte");
+	j = roundtrip(&r);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j,
+	    "error"), "message")), "bad \xc3\xbf byte");
+	json_decref(j);
+	result_clear(&r);
+}
+END_TEST
+
 START_TEST(test_error_and_timings)
 {
 	struct result r;
@@ -202,6 +227,7 @@ result_suite(void)
 	tcase_add_test(tc, test_empty_body);
 	tcase_add_test(tc, test_truncation);
 	tcase_add_test(tc, test_headers);
+	tcase_add_test(tc, test_headers_not_utf8);
 	tcase_add_test(tc, test_error_and_timings);
 	tcase_add_test(tc, test_error_codes);
 	suite_add_tcase(s, tc);
