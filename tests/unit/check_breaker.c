@@ -1,0 +1,104 @@
+/*
+ * check_breaker.c: circuit breaker transitions with a hand-set clock.
+ */
+#include <check.h>
+#include <string.h>
+
+#include "breaker.h"
+#include "check_main.h"
+
+#define MS	1000ull
+
+static void
+fail_n(struct breaker *b, int n, uint64_t now)
+{
+	while (n-- > 0)
+		breaker_record(b, BREAKER_FAILURE, 0, 3, 5000 * MS, now);
+}
+
+START_TEST(test_opens_after_threshold)
+{
+	struct breaker b;
+	int probe;
+
+	memset(&b, 0, sizeof(b));
+	fail_n(&b, 2, 0);
+	breaker_record(&b, BREAKER_SUCCESS, 0, 3, 5000 * MS, 0); /* resets */
+	fail_n(&b, 2, 0);
+	ck_assert_int_eq(b.state, BREAKER_CLOSED);
+	breaker_record(&b, BREAKER_NEUTRAL, 0, 3, 5000 * MS, 0); /* 429 */
+	fail_n(&b, 1, 10 * MS);
+	ck_assert_int_eq(b.state, BREAKER_OPEN);
+	ck_assert(breaker_is_open(&b, 10 * MS));
+	ck_assert_int_eq(breaker_allow(&b, 3, 5009 * MS, &probe), 0);
+	ck_assert_str_eq(breaker_state_name(b.state), "open");
+}
+END_TEST
+
+START_TEST(test_half_open_probe)
+{
+	struct breaker b;
+	int probe;
+
+	memset(&b, 0, sizeof(b));
+	fail_n(&b, 3, 0);
+	/* After open_ms one probe goes; a second request waits. */
+	ck_assert_int_eq(breaker_allow(&b, 3, 5000 * MS, &probe), 1);
+	ck_assert_int_eq(probe, 1);
+	ck_assert_int_eq(b.state, BREAKER_HALF_OPEN);
+	ck_assert_int_eq(breaker_allow(&b, 3, 5001 * MS, &probe), 0);
+	/* A late result from before it opened changes nothing. */
+	breaker_record(&b, BREAKER_SUCCESS, 0, 3, 5000 * MS, 5002 * MS);
+	ck_assert_int_eq(b.state, BREAKER_HALF_OPEN);
+	/* The probe fails: open again, for open_ms from now. */
+	breaker_record(&b, BREAKER_FAILURE, 1, 3, 5000 * MS, 6000 * MS);
+	ck_assert_int_eq(b.state, BREAKER_OPEN);
+	ck_assert_int_eq(breaker_allow(&b, 3, 10999 * MS, &probe), 0);
+	ck_assert_int_eq(breaker_allow(&b, 3, 11000 * MS, &probe), 1);
+	/* The probe succeeds: closed, everything flows. */
+	breaker_record(&b, BREAKER_SUCCESS, 1, 3, 5000 * MS, 11001 * MS);
+	ck_assert_int_eq(b.state, BREAKER_CLOSED);
+	ck_assert_int_eq(breaker_allow(&b, 3, 11002 * MS, &probe), 1);
+	ck_assert_int_eq(probe, 0);
+	ck_assert_int_eq(breaker_allow(&b, 3, 11002 * MS, &probe), 1);
+}
+END_TEST
+
+START_TEST(test_neutral_probe_and_off)
+{
+	struct breaker b;
+	int probe, i;
+
+	memset(&b, 0, sizeof(b));
+	fail_n(&b, 3, 0);
+	ck_assert_int_eq(breaker_allow(&b, 3, 5000 * MS, &probe), 1);
+	breaker_record(&b, BREAKER_NEUTRAL, 1, 3, 5000 * MS, 5001 * MS);
+	ck_assert_int_eq(breaker_allow(&b, 3, 5002 * MS, &probe), 1);
+	ck_assert_int_eq(probe, 1);
+	/* threshold 0: never opens. */
+	memset(&b, 0, sizeof(b));
+	for (i = 0; i < 100; i++)
+		breaker_record(&b, BREAKER_FAILURE, 0, 0, 5000 * MS, 0);
+	ck_assert_int_eq(breaker_allow(&b, 0, 0, &probe), 1);
+	ck_assert_int_eq(b.state, BREAKER_CLOSED);
+}
+END_TEST
+
+static Suite *
+breaker_suite(void)
+{
+	Suite *s = suite_create("breaker");
+	TCase *tc = tcase_create("transitions");
+
+	tcase_add_test(tc, test_opens_after_threshold);
+	tcase_add_test(tc, test_half_open_probe);
+	tcase_add_test(tc, test_neutral_probe_and_off);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return check_run(breaker_suite());
+}
