@@ -30,6 +30,7 @@
 #include "clock.h"
 #include "config.h"
 #include "dispatch.h"
+#include "host.h"
 #include "http_client.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -253,17 +254,33 @@ handle_health(evhtp_request_t *req)
 	json_t *h;
 	char *s;
 
-	h = json_pack("{s:s,s:s,s:I,s:I,s:I}",
+	h = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I}",
 	    "status", api.stopping ? "stopping" : "ok",
 	    "version", PACKAGE_VERSION,
 	    "uptime_s", (json_int_t)((clock_now_us() - api.started_us) /
 	    1000000),
 	    "inflight", (json_int_t)dispatch_inflight(),
+	    "queued", (json_int_t)dispatch_queued(),
 	    "batches", (json_int_t)dispatch_batches());
 	if (h == NULL || (s = json_dumps(h, JSON_COMPACT)) == NULL)
 		fatalx("json: out of memory");
 	json_decref(h);
 	reply_json(req, api.stopping ? 503 : 200, s, strlen(s));
+	free(s);
+}
+
+/* GET /v1/hosts: limits, state and counters of every known host. */
+static void
+handle_hosts(evhtp_request_t *req)
+{
+	json_t *j = json_pack("{s:o}", "hosts", host_stats(clock_now_us()));
+	char *s;
+
+	if (j == NULL || (s = json_dumps(j, JSON_COMPACT |
+	    JSON_REAL_PRECISION(15))) == NULL)
+		fatalx("json: out of memory");
+	json_decref(j);
+	reply_json(req, 200, s, strlen(s));
 	free(s);
 }
 
@@ -300,6 +317,11 @@ route(evhtp_request_t *req, void *arg)
 			    "fanoutd is shutting down", NULL);
 		else
 			handle_batch(req, c);
+	} else if (strcmp(path, "/v1/hosts") == 0) {
+		if (m != htp_method_GET && m != htp_method_HEAD)
+			method_not_allowed(req, "GET, HEAD");
+		else
+			handle_hosts(req);
 	} else if (strcmp(path, "/healthz") == 0) {
 		if (m != htp_method_GET && m != htp_method_HEAD)
 			method_not_allowed(req, "GET, HEAD");

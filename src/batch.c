@@ -33,15 +33,19 @@
 struct fields {
 	json_t	*url, *id, *method, *headers, *body, *body_base64;
 	json_t	*timeout_ms, *connect_timeout_ms, *max_response_bytes;
+	json_t	*retries, *retry_on, *retry_base_ms, *retry_max_ms;
+	json_t	*retry_non_idempotent, *follow_redirects, *max_redirects;
 };
 
-static const char *const request_keys[] = { "url", "id", "method", "headers",
-	"body", "body_base64", "timeout_ms", "connect_timeout_ms",
-	"max_response_bytes", NULL };
-static const char *const default_keys[] = { "method", "headers",
-	"timeout_ms", "connect_timeout_ms", "max_response_bytes", NULL };
+#define SHARED_KEYS "method", "headers", "timeout_ms", "connect_timeout_ms", \
+	"max_response_bytes", "retries", "retry_on", "retry_base_ms", \
+	"retry_max_ms", "retry_non_idempotent", "follow_redirects", \
+	"max_redirects"
+static const char *const request_keys[] = { "url", "id", "body",
+	"body_base64", SHARED_KEYS, NULL };
+static const char *const default_keys[] = { SHARED_KEYS, NULL };
 static const char *const batch_keys[] = { "requests", "defaults",
-	"concurrency", NULL };
+	"concurrency", "rate", "deadline_ms", NULL };
 
 static int fail(struct batch_error *, int, const char *, const char *,
     const char *, ...) __attribute__((format(printf, 5, 6)));
@@ -129,6 +133,55 @@ collect(json_t *obj, struct fields *f)
 	f->timeout_ms = json_object_get(obj, "timeout_ms");
 	f->connect_timeout_ms = json_object_get(obj, "connect_timeout_ms");
 	f->max_response_bytes = json_object_get(obj, "max_response_bytes");
+	f->retries = json_object_get(obj, "retries");
+	f->retry_on = json_object_get(obj, "retry_on");
+	f->retry_base_ms = json_object_get(obj, "retry_base_ms");
+	f->retry_max_ms = json_object_get(obj, "retry_max_ms");
+	f->retry_non_idempotent = json_object_get(obj, "retry_non_idempotent");
+	f->follow_redirects = json_object_get(obj, "follow_redirects");
+	f->max_redirects = json_object_get(obj, "max_redirects");
+}
+
+static int
+get_bool(json_t *v, const char *path, int *out, struct batch_error *err)
+{
+	if (v == NULL)
+		return 0;
+	if (!json_is_boolean(v))
+		return INVALID(err, path, "must be true or false");
+	*out = json_is_true(v);
+	return 0;
+}
+
+/* retry_on: statuses (100..599) and retryable error codes. */
+static int
+get_retry_on(json_t *v, const char *path, struct retry_on *on,
+    struct batch_error *err)
+{
+	json_t *item;
+	size_t i;
+	char p[128];
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_array(v))
+		return INVALID(err, path, "must be an array of statuses and "
+		    "error codes");
+	retry_on_clear(on);
+	json_array_foreach(v, i, item) {
+		snprintf(p, sizeof(p), "%s[%zu]", path, i);
+		if (json_is_integer(item)) {
+			if (retry_on_add_status(on,
+			    (long)json_integer_value(item)) == -1)
+				return INVALID(err, p, "status must be "
+				    "100..599");
+		} else if (!json_is_string(item) ||
+		    retry_on_add_error(on, json_string_value(item)) == -1)
+			return INVALID(err, p, "must be a status or one of "
+			    "dns_failed, connect_failed, tls_failed, timeout, "
+			    "connection_closed, protocol_error");
+	}
+	return 0;
 }
 
 /* An unsigned integer field within [min, max]; absent leaves *out alone. */
@@ -197,6 +250,18 @@ check_headers(json_t *h, const char *path, struct batch_error *err)
 	return 0;
 }
 
+static int
+has_header(const struct job *job, const char *name)
+{
+	size_t i, n = strlen(name);
+
+	for (i = 0; i < job->nheaders; i++)
+		if (strncasecmp(job->headers[i], name, n) == 0 &&
+		    job->headers[i][n] == ':')
+			return 1;
+	return 0;
+}
+
 /* Merge headers: the request's first, then defaults it does not override. */
 static void
 merge_headers(struct job *job, json_t *req, json_t *def)
@@ -252,6 +317,46 @@ parse_body(struct job *job, struct fields *f, const char *path,
 	return 0;
 }
 
+/* Retries and redirects, shared by a request and the defaults. */
+static int
+parse_retry_fields(struct job *job, struct fields *f, const char *path,
+    const struct config *cfg, struct batch_error *err)
+{
+	uint64_t v;
+	char p[96];
+
+	snprintf(p, sizeof(p), "%s.retries", path);
+	v = job->retries;
+	if (get_uint(f->retries, p, 0, cfg->max_retries, &v, err) == -1)
+		return -1;
+	job->retries = (unsigned)v;
+	snprintf(p, sizeof(p), "%s.retry_base_ms", path);
+	if (get_uint(f->retry_base_ms, p, 0, 600000, &job->retry_base_ms,
+	    err) == -1)
+		return -1;
+	snprintf(p, sizeof(p), "%s.retry_max_ms", path);
+	if (get_uint(f->retry_max_ms, p, 0, 3600000, &job->retry_max_ms,
+	    err) == -1)
+		return -1;
+	snprintf(p, sizeof(p), "%s.retry_on", path);
+	if (get_retry_on(f->retry_on, p, &job->retry_on, err) == -1)
+		return -1;
+	snprintf(p, sizeof(p), "%s.retry_non_idempotent", path);
+	if (get_bool(f->retry_non_idempotent, p, &job->may_retry, err) == -1)
+		return -1;
+	snprintf(p, sizeof(p), "%s.follow_redirects", path);
+	if (get_bool(f->follow_redirects, p, &job->follow_redirects,
+	    err) == -1)
+		return -1;
+	snprintf(p, sizeof(p), "%s.max_redirects", path);
+	v = job->max_redirects;
+	if (get_uint(f->max_redirects, p, 0, cfg->max_redirects_limit, &v,
+	    err) == -1)
+		return -1;
+	job->max_redirects = (unsigned)v;
+	return 0;
+}
+
 /* Numeric limits shared by a request and the defaults. */
 static int
 parse_numbers(struct job *job, struct fields *f, const char *path,
@@ -268,8 +373,10 @@ parse_numbers(struct job *job, struct fields *f, const char *path,
 	    &job->connect_timeout_ms, err) == -1)
 		return -1;
 	snprintf(p, sizeof(p), "%s.max_response_bytes", path);
-	return get_uint(f->max_response_bytes, p, 0,
-	    cfg->max_response_bytes_limit, &job->max_response_bytes, err);
+	if (get_uint(f->max_response_bytes, p, 0,
+	    cfg->max_response_bytes_limit, &job->max_response_bytes, err) == -1)
+		return -1;
+	return parse_retry_fields(job, f, path, cfg, err);
 }
 
 static int
@@ -295,6 +402,11 @@ parse_defaults(json_t *def, struct job *tmpl, const struct config *cfg,
 	tmpl->timeout_ms = cfg->default_timeout_ms;
 	tmpl->connect_timeout_ms = cfg->default_connect_timeout_ms;
 	tmpl->max_response_bytes = cfg->default_max_response_bytes;
+	tmpl->retry_base_ms = 100;
+	tmpl->retry_max_ms = 10000;
+	tmpl->max_redirects = 5 < cfg->max_redirects_limit ? 5 :
+	    (unsigned)cfg->max_redirects_limit;
+	retry_on_default(&tmpl->retry_on);
 	memset(df, 0, sizeof(*df));
 	if (def == NULL)
 		return 0;
@@ -329,7 +441,8 @@ parse_request(struct job *job, json_t *req, const struct job *tmpl,
 		return INVALID(err, p, "is required");
 	if (!json_is_string(f.url))
 		return INVALID(err, p, "must be a string");
-	if (http_client_check_url(json_string_value(f.url), &cause) == -1) {
+	if ((job->origin = http_client_origin(json_string_value(f.url),
+	    &cause)) == NULL) {
 		INVALID(err, p, "%s", cause);
 		free(cause);
 		return -1;
@@ -351,8 +464,18 @@ parse_request(struct job *job, json_t *req, const struct job *tmpl,
 	job->timeout_ms = tmpl->timeout_ms;
 	job->connect_timeout_ms = tmpl->connect_timeout_ms;
 	job->max_response_bytes = tmpl->max_response_bytes;
+	job->retries = tmpl->retries;
+	job->retry_on = tmpl->retry_on;
+	job->retry_base_ms = tmpl->retry_base_ms;
+	job->retry_max_ms = tmpl->retry_max_ms;
+	job->may_retry = tmpl->may_retry;
+	job->follow_redirects = tmpl->follow_redirects;
+	job->max_redirects = tmpl->max_redirects;
 	if (parse_numbers(job, &f, path, cfg, err) == -1)
 		return -1;
+	if (retry_method_idempotent(job->method) ||
+	    has_header(job, "Idempotency-Key"))
+		job->may_retry = 1;
 	return parse_body(job, &f, path, err);
 }
 
@@ -366,6 +489,35 @@ batch_new_id(struct batch *b)
 		fatal("getrandom");
 	for (i = 0; i < sizeof(raw); i++)
 		snprintf(b->id + 2 * i, 3, "%02x", raw[i]);
+}
+
+/* "rate": {"per_second": 10, "burst": 1} */
+static int
+parse_rate(json_t *rate, struct batch *b, struct batch_error *err)
+{
+	static const char *const keys[] = { "per_second", "burst", NULL };
+	json_t *ps, *burst;
+
+	if (rate == NULL)
+		return 0;
+	if (!json_is_object(rate))
+		return INVALID(err, "rate", "must be an object like "
+		    "{\"per_second\": 10, \"burst\": 1}");
+	if (check_keys(rate, keys, "rate", err) == -1)
+		return -1;
+	ps = json_object_get(rate, "per_second");
+	burst = json_object_get(rate, "burst");
+	if (ps == NULL || !json_is_number(ps) || !(json_number_value(ps) > 0) ||
+	    json_number_value(ps) > 1e6)
+		return INVALID(err, "rate.per_second", "must be a number "
+		    "above 0 (at most 1000000)");
+	if (burst != NULL && (!json_is_number(burst) ||
+	    !(json_number_value(burst) >= 1) || json_number_value(burst) > 1e6))
+		return INVALID(err, "rate.burst", "must be a number from 1 to "
+		    "1000000");
+	b->rate = json_number_value(ps);
+	b->burst = burst ? json_number_value(burst) : 1;
+	return 0;
 }
 
 static int
@@ -397,6 +549,10 @@ parse_top(json_t *root, const struct config *cfg, struct batch *b,
 	    MAX_CONCURRENCY, &conc, err) == -1)
 		return -1;
 	b->concurrency = conc < cfg->max_inflight ? conc : cfg->max_inflight;
+	if (get_uint(json_object_get(root, "deadline_ms"), "deadline_ms", 1,
+	    86400000, &b->deadline_ms, err) == -1 ||
+	    parse_rate(json_object_get(root, "rate"), b, err) == -1)
+		return -1;
 	memset(&tmpl, 0, sizeof(tmpl));
 	if (parse_defaults(json_object_get(root, "defaults"), &tmpl, cfg, &df,
 	    err) == -1)
@@ -459,6 +615,8 @@ job_clear(struct job *job)
 		free(job->headers[i]);
 	free(job->headers);
 	free(job->body);
+	free(job->origin);
+	free(job->attempts);
 	free(job->encoded);
 	if (job->res != NULL) {
 		result_clear(job->res);

@@ -9,12 +9,24 @@
 #include <sys/queue.h>
 #include <sys/types.h>
 
+#include "ratelimit.h"
 #include "result.h"
+#include "retry.h"
+#include "runq.h"
 
+struct bhq;
 struct config;
 struct event;
 struct evbuffer;
+struct host;
 struct http_transfer;
+
+enum job_state {
+	JOB_QUEUED = 0,		/* waiting in the scheduler */
+	JOB_RUNNING,		/* an attempt is in flight */
+	JOB_RETRY_WAIT,		/* waiting for its backoff to pass */
+	JOB_DONE		/* encoded */
+};
 
 #define BATCH_MAGIC	0xba7c4e5u
 
@@ -31,10 +43,28 @@ struct job {
 	uint64_t	 timeout_ms;
 	uint64_t	 connect_timeout_ms;
 	uint64_t	 max_response_bytes;
+	char		*origin;	/* "scheme://host:port" */
+	unsigned	 retries;	/* extra attempts allowed */
+	struct retry_on	 retry_on;
+	uint64_t	 retry_base_ms;
+	uint64_t	 retry_max_ms;
+	int		 may_retry;	/* idempotent, keyed or allowed */
+	int		 follow_redirects;
+	unsigned	 max_redirects;
 
 	struct batch		*batch;		/* borrowed back pointer */
+	enum job_state		 state;
+	struct host		*host;		/* borrowed from host.c */
+	struct bhq		*bhq;		/* its queue in the scheduler */
+	struct job		*qnext;		/* next in that queue */
+	int			 probe;		/* the breaker's probe */
+	int			 capped;	/* timeout cut by deadline */
+	int			 capped_connect; /* and the connect timeout */
+	struct runq_entry	 wake;		/* retry backoff */
 	struct http_transfer	*xfer;		/* while in flight */
-	struct result		*res;		/* while in flight */
+	struct result		*res;		/* the latest attempt's */
+	struct attempt		*attempts;	/* one per attempt */
+	size_t			 nattempts;
 	char			*encoded;	/* result JSON once done */
 	size_t			 encoded_len;
 };
@@ -53,24 +83,29 @@ struct batch {
 	struct job	*jobs;
 	size_t		 njobs;
 	size_t		 concurrency;	/* already capped by max_inflight */
+	double		 rate;		/* per second; 0: none */
+	double		 burst;
+	uint64_t	 deadline_ms;	/* 0: none */
 
 	/* Caller identity (SO_PEERCRED), for logs and ownership. */
 	uid_t		 uid;
 	pid_t		 pid;
 
-	/* Run-time state, owned by dispatch.c. */
+	/* Run-time state, owned by dispatch.c and sched.c. */
 	uint64_t	 accepted_us;	/* monotonic */
+	uint64_t	 deadline_us;	/* 0: none */
 	uint64_t	 finished_us;
-	size_t		 next;		/* next job to start */
 	size_t		 inflight;
 	size_t		 done;
 	size_t		 errors;
-	int		 in_runq;
 	int		 cancelled;
+	struct ratelimit ratelimit;
+	struct runq_entry rate_wake;	/* a batch token comes due */
+	struct runq_entry deadline_wake;
+	struct bhq	*bhqs;		/* its queue per host (sched.c) */
 	struct event	*done_ev;	/* completion, deferred to the loop */
 	void		(*done_cb)(struct batch *, void *);
 	void		*done_arg;
-	TAILQ_ENTRY(batch) runq_entry;
 	TAILQ_ENTRY(batch) all_entry;
 };
 

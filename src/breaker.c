@@ -70,6 +70,14 @@ breaker_is_open(const struct breaker *b, uint64_t now_us)
 	return b->state == BREAKER_OPEN && now_us < b->open_until_us;
 }
 
+enum breaker_state
+breaker_state_at(const struct breaker *b, uint64_t now_us)
+{
+	if (b->state == BREAKER_OPEN && now_us >= b->open_until_us)
+		return BREAKER_HALF_OPEN;
+	return b->state;
+}
+
 const char *
 breaker_state_name(enum breaker_state s)
 {

@@ -46,4 +46,7 @@ int	breaker_is_open(const struct breaker *b, uint64_t now_us);
 /* "closed", "open" or "half_open". */
 const char *breaker_state_name(enum breaker_state s);
 
+/* The state as of now: an open circuit whose time is up is half-open. */
+enum breaker_state breaker_state_at(const struct breaker *b, uint64_t now_us);
+
 #endif

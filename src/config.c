@@ -2,10 +2,12 @@
  * config.c: the single place an option is defined.
  *
  * Every setting has one row in options[] (name, type, default, bounds, help),
- * like tmux's options-table.c: the loader, the validation, `-n` and the
- * commented etc/fanoutd.conf all come from that row. The file is INI, read
- * with inih; daemon settings live in [fanoutd]. A bad key or value is an
- * error naming file, line and key; nothing is silently ignored.
+ * like tmux's options-table.c: the loader and its validation read that row,
+ * and a unit test holds etc/fanoutd.conf and fanoutd.conf(5) to it. The
+ * file is INI, read with inih; daemon settings live in [fanoutd], limits per
+ * destination in [host NAME] sections (hostrule.c). A bad key, value or
+ * section is an error naming file, line and key; nothing is silently
+ * ignored.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -78,6 +80,30 @@ static const struct option options[] = {
 	{ "api_max_connections", OPT_NUMBER, "1024", 1, 1000000,
 	  OFF(api_max_connections),
 	  "Concurrent API client connections; more are closed at accept." },
+	{ "host_inflight", OPT_NUMBER, "8", 1, 65536, OFF(host_inflight),
+	  "Transfers in flight to one host (scheme, name, port) unless its "
+	  "[host] section sets inflight." },
+	{ "max_retries", OPT_NUMBER, "10", 0, 100, OFF(max_retries),
+	  "Largest `retries` a request may ask for." },
+	{ "max_retry_after_ms", OPT_NUMBER, "60000", 0, 86400000,
+	  OFF(max_retry_after_ms),
+	  "Longest Retry-After honoured; longer ones are cut to this." },
+	{ "retry_budget_percent", OPT_NUMBER, "20", 0, 100,
+	  OFF(retry_budget_percent),
+	  "Retries in flight to a host may be at most this share of its "
+	  "requests in flight..." },
+	{ "retry_budget_min", OPT_NUMBER, "3", 0, 65536, OFF(retry_budget_min),
+	  "...or this many, whichever is more." },
+	{ "breaker_failures", OPT_NUMBER, "10", 0, 1000000,
+	  OFF(breaker_failures),
+	  "Consecutive failures that open a host's circuit; 0 turns the "
+	  "breaker off." },
+	{ "breaker_open_ms", OPT_NUMBER, "5000", 1, 86400000,
+	  OFF(breaker_open_ms),
+	  "How long an open circuit fails requests before one probe." },
+	{ "max_redirects_limit", OPT_NUMBER, "20", 0, 100,
+	  OFF(max_redirects_limit),
+	  "Largest `max_redirects` a request may ask for." },
 	{ "api_timeout_ms", OPT_NUMBER, "60000", 100, 86400000,
 	  OFF(api_timeout_ms),
 	  "An API connection that stalls this long while a request is read "
@@ -219,7 +245,99 @@ struct load_ctx {
 	int		 at_bol;	/* last chunk ended a line */
 	char		*cause;		/* first error, owned */
 	int		 lines[NOPTIONS];	/* where each key was set */
+	char		*section;	/* the last host section title seen */
+	struct host_rule *rule;		/* its rule */
+	int		 title_line;	/* line of the last [title] */
 };
+
+/* A new [host NAME] section: add its rule (same name twice is an error). */
+static int
+host_section(struct load_ctx *ctx, const char *title, char **why)
+{
+	struct config *cfg = ctx->cfg;
+	struct host_rule r;
+	const char *reason;
+	size_t i;
+	int rc;
+
+	if ((rc = hostrule_parse_title(title, &r, &reason)) == 1) {
+		xasprintf(why, "unknown section [%s]", title);
+		return -1;
+	}
+	if (rc == -1) {
+		xasprintf(why, "[%s]: %s", title, reason);
+		return -1;
+	}
+	for (i = 0; i < cfg->nhosts; i++)
+		if (strcmp(cfg->hosts[i].name, r.name) == 0 &&
+		    cfg->hosts[i].wildcard == r.wildcard &&
+		    cfg->hosts[i].port == r.port) {
+			xasprintf(why, "[%s]: the same host as the section "
+			    "at line %d", title, cfg->hosts[i].line);
+			hostrule_clear(&r);
+			return -1;
+		}
+	r.line = ctx->title_line;
+	cfg->hosts = xreallocarray(cfg->hosts, cfg->nhosts + 1,
+	    sizeof(*cfg->hosts));
+	cfg->hosts[cfg->nhosts] = r;
+	ctx->rule = &cfg->hosts[cfg->nhosts++];
+	return 0;
+}
+
+/* One key of a [host] section. */
+static void
+host_key(struct load_ctx *ctx, const char *section, const char *name,
+    const char *value, char **why)
+{
+	const char *reason;
+	char *reason_owned;
+
+	if (ctx->section == NULL) {	/* the first key of a section */
+		ctx->section = xstrdup(section);
+		if (host_section(ctx, section, &reason_owned) == -1) {
+			xasprintf(why, "%s: %s", name, reason_owned);
+			free(reason_owned);
+			ctx->rule = NULL;
+			return;
+		}
+	}
+	if (ctx->rule != NULL &&
+	    hostrule_set(ctx->rule, name, value, &reason) == -1)
+		xasprintf(why, "%s: \"%s\" %s", name, value, reason);
+}
+
+/*
+ * A [title] line: remember where it is, and refuse a bad title even when
+ * the section has no keys (inih only reports sections through their keys).
+ */
+static void
+check_title(struct load_ctx *ctx, const char *line)
+{
+	const char *why, *end;
+	struct host_rule r;
+	char *title;
+
+	while (*line == ' ' || *line == '\t')
+		line++;
+	if (*line != '[' || (end = strchr(line, ']')) == NULL)
+		return;
+	ctx->title_line = ctx->lineno;
+	title = xstrndup(line + 1, (size_t)(end - line - 1));
+	if (strcmp(title, "fanoutd") != 0 && ctx->cause == NULL) {
+		if (hostrule_parse_title(title, &r, &why) == 0)
+			hostrule_clear(&r);
+		else if (strncmp(title, "host", 4) == 0)
+			xasprintf(&ctx->cause, "%s:%d: [%s]: %s", ctx->path,
+			    ctx->lineno, title, why);
+		else
+			xasprintf(&ctx->cause, "%s:%d: unknown section [%s]",
+			    ctx->path, ctx->lineno, title);
+	}
+	free(title);
+	free(ctx->section);	/* a new section starts, even a repeat */
+	ctx->section = NULL;
+}
 
 /* fgets() that counts lines, so the handler can name the line it is on. */
 static char *
@@ -230,8 +348,10 @@ counting_reader(char *str, int num, void *arg)
 
 	if ((s = fgets(str, num, ctx->fp)) == NULL)
 		return NULL;
-	if (ctx->at_bol)
+	if (ctx->at_bol) {
 		ctx->lineno++;
+		check_title(ctx, s);
+	}
 	ctx->at_bol = strchr(s, '\n') != NULL;
 	return s;
 }
@@ -249,7 +369,7 @@ load_handler(void *arg, const char *section, const char *name,
 		xasprintf(&why, "%s: key outside any section (put it under "
 		    "[fanoutd])", name);
 	else if (strcmp(section, "fanoutd") != 0)
-		xasprintf(&why, "%s: unknown section [%s]", name, section);
+		host_key(ctx, section, name, value, &why);
 	else if (config_set(ctx->cfg, name, value, &why) == 0)
 		ctx->lines[option_find(name) - options] = ctx->lineno;
 	if (why == NULL)
@@ -313,6 +433,7 @@ config_load(struct config *cfg, const char *path, char **cause)
 	}
 	rc = ini_parse_stream(counting_reader, &ctx, load_handler, &ctx);
 	fclose(ctx.fp);
+	free(ctx.section);
 	if (ctx.cause != NULL) {
 		*cause = ctx.cause;
 		return -1;
@@ -328,8 +449,15 @@ config_load(struct config *cfg, const char *path, char **cause)
 void
 config_clear(struct config *cfg)
 {
+	size_t i;
+
 	free(cfg->socket);
 	cfg->socket = NULL;
+	for (i = 0; i < cfg->nhosts; i++)
+		hostrule_clear(&cfg->hosts[i]);
+	free(cfg->hosts);
+	cfg->hosts = NULL;
+	cfg->nhosts = 0;
 }
 
 /* Text form of one option's current value. */
@@ -368,12 +496,14 @@ config_print(const struct config *cfg, FILE *fp)
 	}
 }
 
-void
-config_print_table(FILE *fp)
+const char *
+config_option_name(size_t i)
 {
-	size_t i;
+	return i < NOPTIONS ? options[i].name : NULL;
+}
 
-	for (i = 0; i < NOPTIONS; i++)
-		fprintf(fp, "; %s\n;%s = %s\n\n", options[i].help,
-		    options[i].name, options[i].defval);
+const char *
+config_option_default(size_t i)
+{
+	return i < NOPTIONS ? options[i].defval : NULL;
 }

@@ -4,8 +4,11 @@
 #ifndef FANOUTD_CONFIG_H
 #define FANOUTD_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "hostrule.h"
 
 #define CONFIG_DEFAULT_SOCKET	"/run/fanoutd/fanoutd.sock"
 
@@ -23,6 +26,17 @@ struct config {
 	uint64_t	 max_timeout_ms;		/* cap on timeout_ms */
 	uint64_t	 api_max_connections;
 	uint64_t	 api_timeout_ms;
+	uint64_t	 host_inflight;		/* per host without a rule */
+	uint64_t	 max_retries;
+	uint64_t	 max_retry_after_ms;
+	uint64_t	 retry_budget_percent;
+	uint64_t	 retry_budget_min;
+	uint64_t	 breaker_failures;	/* 0: no breaker */
+	uint64_t	 breaker_open_ms;
+	uint64_t	 max_redirects_limit;
+
+	struct host_rule *hosts;		/* [host NAME] sections */
+	size_t		 nhosts;
 };
 
 /* Fill cfg with the table's defaults. Caller frees with config_clear(). */
@@ -42,13 +56,14 @@ int	config_load(struct config *cfg, const char *path, char **cause);
 int	config_set(struct config *cfg, const char *key, const char *value,
 	    char **cause);
 
-/* Free what cfg owns (strings); the struct itself is the caller's. */
+/* Free what cfg owns (strings, host rules); the struct is the caller's. */
 void	config_clear(struct config *cfg);
 
 /* Print every option as "key = value" lines (effective configuration). */
 void	config_print(const struct config *cfg, FILE *fp);
 
-/* Print the commented table (name, default, help) as an etc/ file would. */
-void	config_print_table(FILE *fp);
+/* Name and default (text) of the i-th option, or NULL past the end. */
+const char *config_option_name(size_t i);
+const char *config_option_default(size_t i);
 
 #endif

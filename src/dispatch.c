@@ -1,64 +1,107 @@
 /*
- * dispatch.c: turns accepted batches into running transfers.
+ * dispatch.c: the event-loop side of running batches.
  *
- * Batches with work waiting and room under their own `concurrency` sit on a
- * run queue; whenever a daemon-wide slot is free (max_inflight) the batch at
- * the head starts one job and goes to the tail, so batches share the daemon
- * round-robin and a huge batch cannot starve a small one. A finished job is
- * encoded at once (its result struct freed) and the batch is reported done
- * from the event loop, never from inside a call that might still touch it.
- * The scheduler (per-host limits, rates, retries) will slot in where a job
- * is picked and started.
+ * sched.c decides which job may start; this file starts its attempt on the
+ * HTTP client, and when the attempt ends records it (attempt log, host
+ * counters, circuit breaker, Retry-After pause), then either schedules a
+ * retry after a backoff or encodes the job's final result. Deadlines and
+ * retry backoffs wait in a runq; one libevent timer is armed for the
+ * earliest of those and of the scheduler's own wake-ups. A batch is reported
+ * done from the event loop, never from inside a call that might still touch
+ * it.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include <event2/event.h>
 
+#include "backoff.h"
 #include "batch.h"
 #include "clock.h"
+#include "config.h"
 #include "dispatch.h"
+#include "host.h"
 #include "http_client.h"
 #include "log.h"
+#include "retry.h"
+#include "runq.h"
+#include "sched.h"
 #include "xmalloc.h"
 
-TAILQ_HEAD(batchq, batch);
+enum wake_kind { WAKE_DEADLINE = 1, WAKE_RETRY };
 
 static struct {
 	struct event_base	*base;
-	struct batchq		 runq;		/* can start a job */
-	struct batchq		 all;
+	const struct config	*cfg;
+	struct event		*timer;
+	struct runq		 rq;	/* deadlines and retry backoffs */
+	TAILQ_HEAD(, batch)	 all;
 	size_t			 nbatches;
-	size_t			 inflight;
-	uint64_t		 max_inflight;
 	int			 pumping;
 	int			 repump;
+	uint64_t		 rnd;	/* xorshift state for jitter */
 } d;
 
 static void pump(void);
 
-void
-dispatch_init(struct event_base *base, uint64_t max_inflight)
+static uint64_t
+random64(void)
 {
-	memset(&d, 0, sizeof(d));
-	d.base = base;
-	d.max_inflight = max_inflight;
-	TAILQ_INIT(&d.runq);
-	TAILQ_INIT(&d.all);
+	d.rnd ^= d.rnd << 13;
+	d.rnd ^= d.rnd >> 7;
+	d.rnd ^= d.rnd << 17;
+	return d.rnd;
+}
+
+static void
+timer_cb(evutil_socket_t fd, short kind, void *arg)
+{
+	(void)fd;
+	(void)kind;
+	(void)arg;
+	pump();
 }
 
 void
-dispatch_set_max_inflight(uint64_t max_inflight)
+dispatch_init(struct event_base *base, const struct config *cfg)
 {
-	d.max_inflight = max_inflight;
+	memset(&d, 0, sizeof(d));
+	d.base = base;
+	d.cfg = cfg;
+	TAILQ_INIT(&d.all);
+	if (getrandom(&d.rnd, sizeof(d.rnd), 0) != (ssize_t)sizeof(d.rnd))
+		fatal("getrandom");
+	d.rnd |= 1;
+	if ((d.timer = evtimer_new(base, timer_cb, NULL)) == NULL)
+		fatalx("evtimer_new");
+	host_init(cfg);
+	sched_init(cfg);
+}
+
+void
+dispatch_set_config(const struct config *cfg)
+{
+	d.cfg = cfg;
+	host_reconfigure(cfg, clock_now_us());
+	sched_set_config(cfg);
 	pump();
 }
 
 size_t
 dispatch_inflight(void)
 {
-	return d.inflight;
+	return sched_inflight();
+}
+
+size_t
+dispatch_queued(void)
+{
+	return sched_queued();
 }
 
 size_t
@@ -67,23 +110,10 @@ dispatch_batches(void)
 	return d.nbatches;
 }
 
-static int
-runnable(const struct batch *b)
+static double
+ms_since(uint64_t from_us, uint64_t now_us)
 {
-	return !b->cancelled && b->next < b->njobs &&
-	    b->inflight < b->concurrency;
-}
-
-static void
-runq_update(struct batch *b)
-{
-	if (runnable(b) && !b->in_runq) {
-		TAILQ_INSERT_TAIL(&d.runq, b, runq_entry);
-		b->in_runq = 1;
-	} else if (!runnable(b) && b->in_runq) {
-		TAILQ_REMOVE(&d.runq, b, runq_entry);
-		b->in_runq = 0;
-	}
+	return now_us > from_us ? (double)(now_us - from_us) / 1000.0 : 0.0;
 }
 
 /* Deferred completion: the batch leaves dispatch, its owner takes it. */
@@ -99,18 +129,20 @@ batch_done_ev(evutil_socket_t fd, short kind, void *arg)
 	log_info("batch %s uid %u pid %d: %zu requests, %zu responses, "
 	    "%zu errors, %.1f ms%s", b->id, (unsigned)b->uid, (int)b->pid,
 	    b->njobs, b->njobs - b->errors, b->errors,
-	    (double)(b->finished_us - b->accepted_us) / 1000.0,
+	    ms_since(b->accepted_us, b->finished_us),
 	    b->cancelled ? " (cancelled)" : "");
 	event_free(b->done_ev);
 	b->done_ev = NULL;
+	runq_del(&d.rq, &b->deadline_wake);
+	sched_forget(b);
 	TAILQ_REMOVE(&d.all, b, all_entry);
 	d.nbatches--;
 	b->done_cb(b, b->done_arg);
 }
 
-/* Encode a job's result, free the working struct, count it. */
+/* The job's result is final: encode it, free the working struct. */
 static void
-job_complete(struct job *job)
+job_finish(struct job *job, uint64_t now_us)
 {
 	struct batch *b = job->batch;
 	struct result *r = job->res;
@@ -125,31 +157,38 @@ job_complete(struct job *job)
 	result_clear(r);
 	free(r);
 	job->res = NULL;
+	job->state = JOB_DONE;
 	if (++b->done == b->njobs) {
-		b->finished_us = clock_now_us();
+		b->finished_us = now_us;
 		event_active(b->done_ev, 0, 0);
 	}
 }
 
+/* End a job that is not running (queued, or waiting to retry) with e. */
 static void
-job_done_cb(struct result *res, void *arg)
+job_fail(struct job *job, enum result_error e, const char *msg,
+    uint64_t now_us)
 {
-	struct job *job = arg;
-	struct batch *b = job->batch;
-
-	(void)res;
-	job->xfer = NULL;
-	b->inflight--;
-	d.inflight--;
-	job_complete(job);
-	runq_update(b);
-	pump();
+	if (job->nattempts > 0)		/* a retry that will not happen */
+		job->host->retries--;
+	if (job->res == NULL) {
+		job->res = xcalloc(1, sizeof(*job->res));
+		result_init(job->res);
+		job->res->queue_ms = ms_since(job->batch->accepted_us, now_us);
+	}
+	result_replace_error(job->res, e, msg);
+	job_finish(job, now_us);
 }
 
 static void
-job_start(struct job *job, uint64_t now)
+attempt_done_cb(struct result *res, void *arg);
+
+/* Start an attempt of job, its timeout capped by the batch deadline. */
+static void
+attempt_start(struct job *job, uint64_t now_us)
 {
 	struct batch *b = job->batch;
+	struct attempt *at;
 	struct http_request req = {
 		.method = job->method,
 		.url = job->url,
@@ -160,26 +199,215 @@ job_start(struct job *job, uint64_t now)
 		.timeout_ms = job->timeout_ms,
 		.connect_timeout_ms = job->connect_timeout_ms,
 		.max_response_bytes = job->max_response_bytes,
+		.follow_redirects = job->follow_redirects,
+		.max_redirects = (long)job->max_redirects,
 	};
 
+	req.timeout_ms = retry_cap_ms(job->timeout_ms, b->deadline_us, now_us);
+	req.connect_timeout_ms = retry_cap_ms(job->connect_timeout_ms,
+	    b->deadline_us, now_us);
+	job->capped = req.timeout_ms < job->timeout_ms;
+	job->capped_connect = req.connect_timeout_ms < job->connect_timeout_ms;
+	if (job->res != NULL) {		/* the previous attempt's */
+		result_clear(job->res);
+		free(job->res);
+	}
 	job->res = xcalloc(1, sizeof(*job->res));
 	result_init(job->res);
-	job->res->queue_ms = (double)(now - b->accepted_us) / 1000.0;
-	if ((job->xfer = http_client_start(&req, job->res, job_done_cb,
-	    job)) == NULL) {
-		job_complete(job);
-		return;
-	}
-	b->inflight++;
-	d.inflight++;
+	job->res->queue_ms = ms_since(b->accepted_us, now_us);
+	job->attempts = xreallocarray(job->attempts, job->nattempts + 1,
+	    sizeof(*job->attempts));
+	at = &job->attempts[job->nattempts++];
+	memset(at, 0, sizeof(*at));
+	at->started_ms = job->res->queue_ms;
+	job->host->requests++;
+	if ((job->xfer = http_client_start(&req, job->res, attempt_done_cb,
+	    job)) == NULL)
+		attempt_done_cb(job->res, job);
 }
 
-/* Start jobs while there is a free slot, one per batch in turn. */
+/* What the circuit breaker makes of an outcome. */
+static enum breaker_outcome
+classify(const struct result *r)
+{
+	switch (r->error) {
+	case RESULT_OK:
+		if (r->status >= 500)
+			return BREAKER_FAILURE;
+		return r->status == 429 ? BREAKER_NEUTRAL : BREAKER_SUCCESS;
+	case RESULT_DNS_FAILED:
+	case RESULT_CONNECT_FAILED:
+	case RESULT_TLS_FAILED:
+	case RESULT_TIMEOUT:
+	case RESULT_CONNECTION_CLOSED:
+	case RESULT_PROTOCOL_ERROR:
+		return BREAKER_FAILURE;
+	default:
+		return BREAKER_NEUTRAL;
+	}
+}
+
+static void
+record_breaker(struct job *job, const struct result *r, uint64_t now_us)
+{
+	struct host *h = job->host;
+	enum breaker_state before = h->breaker.state;
+
+	breaker_record(&h->breaker, classify(r), job->probe,
+	    (unsigned)d.cfg->breaker_failures, d.cfg->breaker_open_ms * 1000,
+	    now_us);
+	job->probe = 0;
+	if (h->breaker.state == before)
+		return;
+	if (h->breaker.state == BREAKER_OPEN)
+		log_warnx("host %s: circuit open for %llu ms (%s)", h->key,
+		    (unsigned long long)d.cfg->breaker_open_ms,
+		    before == BREAKER_CLOSED ? "consecutive failures" :
+		    "the probe failed");
+	else if (h->breaker.state == BREAKER_CLOSED)
+		log_info("host %s: circuit closed", h->key);
+	sched_host_changed(h);
+}
+
+/* Retry-After on 429/503 pauses the whole host. Returns the pause in ms. */
+static int64_t
+record_retry_after(struct job *job, const struct result *r, uint64_t now_us)
+{
+	int64_t ms;
+	size_t i;
+
+	if (r->error != RESULT_OK || (r->status != 429 && r->status != 503))
+		return 0;
+	for (i = 0; i < r->nheaders; i++)
+		if (strcmp(r->headers[i].name, "retry-after") == 0)
+			break;
+	if (i == r->nheaders || (ms = retry_after_ms(r->headers[i].value,
+	    time(NULL), d.cfg->max_retry_after_ms)) <= 0)
+		return 0;
+	sched_pause_host(job->host, now_us + (uint64_t)ms * 1000);
+	log_debug("host %s: Retry-After %s: paused %lld ms", job->host->key,
+	    r->headers[i].value, (long long)ms);
+	return ms;
+}
+
+/* Should job try again, and after how long (ms)? */
+static int
+want_retry(struct job *job, const struct result *r, int64_t pause_ms,
+    uint64_t now_us, uint64_t *delay_ms)
+{
+	struct host *h = job->host;
+	uint64_t active, budget;
+
+	if (job->nattempts > job->retries || !job->may_retry ||
+	    !retry_on_match(&job->retry_on, r->status, r->error))
+		return 0;
+	active = h->inflight + h->queued;
+	budget = active * d.cfg->retry_budget_percent / 100;
+	if (budget < d.cfg->retry_budget_min)
+		budget = d.cfg->retry_budget_min;
+	if (h->retries >= budget) {
+		log_debug("host %s: retry budget (%llu) spent", h->key,
+		    (unsigned long long)budget);
+		return 0;
+	}
+	*delay_ms = backoff_ms(job->retry_base_ms, job->retry_max_ms,
+	    (unsigned)job->nattempts - 1, random64());
+	if (pause_ms > 0 && (uint64_t)pause_ms > *delay_ms)
+		*delay_ms = (uint64_t)pause_ms;
+	/* A retry that could not start before the deadline is not tried. */
+	return retry_fits(*delay_ms, job->batch->deadline_us, now_us);
+}
+
+/* An attempt ended: account for it, then retry or finish the job. */
+static void
+attempt_end(struct job *job, uint64_t now_us)
+{
+	struct result *r = job->res;
+	struct attempt *at = &job->attempts[job->nattempts - 1];
+	struct host *h = job->host;
+	uint64_t delay;
+	int64_t pause;
+
+	sched_done(job, now_us);
+	if (r->error == RESULT_TIMEOUT && (r->connect_timeout ?
+	    job->capped_connect : job->capped))
+		result_replace_error(r, RESULT_DEADLINE_EXCEEDED,
+		    "the batch deadline passed during the attempt");
+	at->status = r->status;
+	at->error = r->error;
+	at->total_ms = r->total_ms;
+	host_count(h, r->status, r->error);
+	if (job->nattempts > 1)
+		h->retries--;
+	record_breaker(job, r, now_us);
+	pause = record_retry_after(job, r, now_us);
+	if (!job->batch->cancelled &&
+	    want_retry(job, r, pause, now_us, &delay)) {
+		job->state = JOB_RETRY_WAIT;
+		h->retries++;
+		h->retries_total++;
+		job->wake.kind = WAKE_RETRY;
+		job->wake.obj = job;
+		runq_set(&d.rq, &job->wake, now_us + delay * 1000);
+		return;
+	}
+	job_finish(job, now_us);
+}
+
+static void
+attempt_done_cb(struct result *res, void *arg)
+{
+	struct job *job = arg;
+
+	(void)res;
+	job->xfer = NULL;
+	attempt_end(job, clock_now_us());
+	pump();
+}
+
+static void
+arm_timer(uint64_t now_us)
+{
+	uint64_t at = sched_wake_at(), other = runq_next(&d.rq);
+	struct timeval tv;
+
+	if (other < at)
+		at = other;
+	if (at == UINT64_MAX) {
+		evtimer_del(d.timer);
+		return;
+	}
+	at = at > now_us ? at - now_us : 0;
+	tv.tv_sec = (time_t)(at / 1000000);
+	tv.tv_usec = (suseconds_t)(at % 1000000);
+	evtimer_add(d.timer, &tv);
+}
+
+static void
+wake(struct runq_entry *e, uint64_t now_us)
+{
+	struct batch *b;
+	char msg[96];
+
+	if (e->kind == WAKE_DEADLINE) {
+		b = e->obj;
+		snprintf(msg, sizeof(msg), "the batch deadline (deadline_ms "
+		    "%llu) passed", (unsigned long long)b->deadline_ms);
+		dispatch_cancel(b, RESULT_DEADLINE_EXCEEDED, msg);
+		return;
+	}
+	sched_requeue(e->obj, now_us);
+}
+
+/* Start whatever may start; runs until nothing more can, then arms. */
 static void
 pump(void)
 {
-	struct batch *b;
+	struct runq_entry *e;
+	enum sched_verdict v;
+	struct job *job;
 	uint64_t now;
+	char msg[160];
 
 	if (d.pumping) {
 		d.repump = 1;
@@ -189,15 +417,20 @@ pump(void)
 	do {
 		d.repump = 0;
 		now = clock_now_us();
-		while (d.inflight < d.max_inflight &&
-		    (b = TAILQ_FIRST(&d.runq)) != NULL) {
-			TAILQ_REMOVE(&d.runq, b, runq_entry);
-			b->in_runq = 0;
-			job_start(&b->jobs[b->next++], now);
-			runq_update(b);
+		while ((e = runq_pop_due(&d.rq, now)) != NULL)
+			wake(e, now);
+		while ((job = sched_next(now, &v)) != NULL) {
+			if (v == SCHED_START) {
+				attempt_start(job, now);
+				continue;
+			}
+			snprintf(msg, sizeof(msg), "the circuit for %s is open "
+			    "after repeated failures", job->host->key);
+			job_fail(job, RESULT_CIRCUIT_OPEN, msg, now);
 		}
 	} while (d.repump);
 	d.pumping = 0;
+	arm_timer(now);
 }
 
 void
@@ -213,32 +446,50 @@ dispatch_submit(struct batch *b, uint64_t now_us, dispatch_done_cb cb,
 		fatalx("event_new");
 	TAILQ_INSERT_TAIL(&d.all, b, all_entry);
 	d.nbatches++;
-	runq_update(b);
+	if (b->deadline_ms != 0) {
+		b->deadline_us = now_us + b->deadline_ms * 1000;
+		b->deadline_wake.kind = WAKE_DEADLINE;
+		b->deadline_wake.obj = b;
+		runq_set(&d.rq, &b->deadline_wake, b->deadline_us);
+	}
+	sched_add(b, now_us);
 	pump();
+}
+
+struct fail_arg {
+	enum result_error	 e;
+	const char		*msg;
+	uint64_t		 now;
+};
+
+static void
+drop_cb(struct job *job, void *arg)
+{
+	struct fail_arg *fa = arg;
+
+	job_fail(job, fa->e, fa->msg, fa->now);
 }
 
 void
 dispatch_cancel(struct batch *b, enum result_error e, const char *msg)
 {
-	uint64_t now = clock_now_us();
+	struct fail_arg fa = { e, msg, clock_now_us() };
 	struct job *job;
 	size_t i;
 
-	if (b->cancelled)
+	if (b->cancelled || b->done == b->njobs)
 		return;
 	b->cancelled = 1;
-	runq_update(b);
-	for (; b->next < b->njobs; b->next++) {
-		job = &b->jobs[b->next];
-		job->res = xcalloc(1, sizeof(*job->res));
-		result_init(job->res);
-		job->res->queue_ms = (double)(now - b->accepted_us) / 1000.0;
-		result_set_error(job->res, e, "%s", msg);
-		job_complete(job);
+	runq_del(&d.rq, &b->deadline_wake);
+	sched_drop(b, drop_cb, &fa);
+	for (i = 0; i < b->njobs; i++) {
+		job = &b->jobs[i];
+		if (job->state == JOB_RETRY_WAIT) {
+			runq_del(&d.rq, &job->wake);
+			job_fail(job, e, msg, fa.now);
+		} else if (job->state == JOB_RUNNING && job->xfer != NULL)
+			http_client_abort(job->xfer, e, msg);
 	}
-	for (i = 0; i < b->njobs && b->inflight > 0; i++)
-		if (b->jobs[i].xfer != NULL)
-			http_client_abort(b->jobs[i].xfer, e, msg);
 }
 
 void
@@ -256,5 +507,10 @@ dispatch_shutdown(void)
 	if (d.nbatches != 0)
 		log_warnx("dispatch_shutdown: %zu batches still open",
 		    d.nbatches);
+	if (d.timer != NULL)
+		event_free(d.timer);
+	runq_free(&d.rq);
+	sched_shutdown();
+	host_shutdown();
 	memset(&d, 0, sizeof(d));
 }

@@ -1,6 +1,6 @@
 /*
- * dispatch.h: running batches: start their jobs within the concurrency
- * limits, collect results, and report each batch once it is complete.
+ * dispatch.h: running batches: attempts, retries, deadlines and results,
+ * on the event loop, with sched.c deciding what starts when.
  */
 #ifndef FANOUTD_DISPATCH_H
 #define FANOUTD_DISPATCH_H
@@ -11,15 +11,16 @@
 #include "result.h"
 
 struct batch;
+struct config;
 struct event_base;
 
 typedef void (*dispatch_done_cb)(struct batch *b, void *arg);
 
-/* Set up on base with the daemon-wide in-flight limit. */
-void	dispatch_init(struct event_base *base, uint64_t max_inflight);
+/* Set up on base with cfg (borrowed; see dispatch_set_config()). */
+void	dispatch_init(struct event_base *base, const struct config *cfg);
 
-/* Change the daemon-wide in-flight limit (applies to new starts). */
-void	dispatch_set_max_inflight(uint64_t max_inflight);
+/* Use a new configuration (limits apply to what starts from now on). */
+void	dispatch_set_config(const struct config *cfg);
 
 /*
  * Run batch b (steals it until cb is called). now_us is when the batch was
@@ -32,16 +33,17 @@ void	dispatch_submit(struct batch *b, uint64_t now_us, dispatch_done_cb cb,
 
 /*
  * End every unfinished job of b now with error e and message msg: queued
- * jobs are not started, running transfers are aborted. Completion is
- * reported through the batch's callback as usual. Idempotent.
+ * and retry-waiting jobs are not started, running transfers are aborted.
+ * Completion is reported through the batch's callback as usual. Idempotent.
  */
 void	dispatch_cancel(struct batch *b, enum result_error e, const char *msg);
 
 /* dispatch_cancel() on every running batch (shutdown). */
 void	dispatch_cancel_all(enum result_error e, const char *msg);
 
-/* Transfers in flight, and batches not yet reported done. */
+/* Attempts in flight, jobs queued, and batches not yet reported done. */
 size_t	dispatch_inflight(void);
+size_t	dispatch_queued(void);
 size_t	dispatch_batches(void);
 
 /* Forget everything (batches must be done); the base is still the caller's. */

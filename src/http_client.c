@@ -11,6 +11,7 @@
  * the system store, and the body capped while it is read (CURLOPT_MAXFILESIZE
  * cannot stop chunked bodies in curl 7.88, see ../shared/LIBRARIES.md).
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,7 +311,9 @@ setup_easy(struct http_transfer *t, const struct http_request *req)
 	SET(CURLOPT_HEADERDATA, t);
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_FOLLOWLOCATION, req->follow_redirects ? 1L : 0L);
+	SET(CURLOPT_MAXREDIRS, req->follow_redirects ? req->max_redirects :
+	    0L);
 	SET(CURLOPT_PROXY, "");
 	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	SET(CURLOPT_USERAGENT, hc.useragent);
@@ -328,7 +331,12 @@ setup_easy(struct http_transfer *t, const struct http_request *req)
 			SET(CURLOPT_POSTFIELDS,
 			    req->body ? (const char *)req->body : "");
 		}
-		SET(CURLOPT_CUSTOMREQUEST, req->method);
+		/*
+		 * POST is curl's own, so a followed 301/302/303 becomes a
+		 * GET as browsers do; a custom method is kept on redirects.
+		 */
+		if (strcmp(req->method, "POST") != 0 || req->body == NULL)
+			SET(CURLOPT_CUSTOMREQUEST, req->method);
 	}
 #undef SET
 	return rc;
@@ -431,6 +439,7 @@ set_curl_error(struct http_transfer *t, CURLcode code)
 		/* Nothing sent yet (pretransfer unset): still connecting. */
 		curl_easy_getinfo(t->easy, CURLINFO_PRETRANSFER_TIME_T,
 		    &connected);
+		r->connect_timeout = connected == 0;
 		if (connected == 0)
 			result_set_error(r, RESULT_TIMEOUT, "connect timeout "
 			    "(connect_timeout_ms %llu, timeout_ms %llu): %s",
@@ -466,8 +475,10 @@ set_curl_error(struct http_transfer *t, CURLcode code)
 	case CURLE_HTTP2_STREAM:
 	case CURLE_BAD_CONTENT_ENCODING:
 	case CURLE_HTTP3:
-	case CURLE_TOO_MANY_REDIRECTS:
 		result_set_error(r, RESULT_PROTOCOL_ERROR, "%s", detail);
+		return;
+	case CURLE_TOO_MANY_REDIRECTS:
+		result_set_error(r, RESULT_TOO_MANY_REDIRECTS, "%s", detail);
 		return;
 	default:
 		result_set_error(r, RESULT_INTERNAL, "%s (curl error %d)",
@@ -489,6 +500,7 @@ collect_timings(struct http_transfer *t)
 	curl_off_t nl = 0, conn = 0, app = 0, pre = 0, start = 0, total = 0;
 	struct result *r = t->res;
 	long status = 0;
+	char *url = NULL;
 
 	curl_easy_getinfo(t->easy, CURLINFO_NAMELOOKUP_TIME_T, &nl);
 	curl_easy_getinfo(t->easy, CURLINFO_CONNECT_TIME_T, &conn);
@@ -497,6 +509,10 @@ collect_timings(struct http_transfer *t)
 	curl_easy_getinfo(t->easy, CURLINFO_STARTTRANSFER_TIME_T, &start);
 	curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &total);
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_COUNT, &r->redirects);
+	curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url);
+	if (url != NULL && r->redirects > 0)
+		r->final_url = xstrdup(url);
 	r->status = status;
 	r->dns_ms = us_to_ms(nl);
 	r->connect_ms = conn > nl ? us_to_ms(conn - nl) : 0.0;
@@ -521,7 +537,6 @@ finish(struct http_transfer *t, CURLcode code, int aborted)
 	else	/* curl's clock stopped at its last action, ours did not */
 		res->total_ms = (double)(clock_now_us() - t->started_us) /
 		    1000.0;
-	res->attempts++;
 	curl_multi_remove_handle(hc.multi, t->easy);
 	TAILQ_REMOVE(&hc.running, t, entry);
 	hc.nrunning--;
@@ -553,13 +568,12 @@ http_client_abort(struct http_transfer *t, enum result_error e,
 	finish(t, CURLE_OK, 1);
 }
 
-int
-http_client_check_url(const char *url, char **cause)
+char *
+http_client_origin(const char *url, char **cause)
 {
-	CURLU *u;
+	char *scheme = NULL, *host = NULL, *port = NULL, *origin = NULL, *p;
 	CURLUcode rc;
-	char *scheme = NULL, *host = NULL;
-	int ret = -1;
+	CURLU *u;
 
 	if ((u = curl_url()) == NULL)
 		fatalx("curl_url: out of memory");
@@ -577,10 +591,18 @@ http_client_check_url(const char *url, char **cause)
 		xasprintf(cause, "URL has no host");
 		goto out;
 	}
-	ret = 0;
+	if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
+	    CURLUE_OK) {
+		xasprintf(cause, "URL has no usable port");
+		goto out;
+	}
+	for (p = host; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	xasprintf(&origin, "%s://%s:%s", scheme, host, port);
 out:
 	curl_free(scheme);
 	curl_free(host);
+	curl_free(port);
 	curl_url_cleanup(u);
-	return ret;
+	return origin;
 }

@@ -24,6 +24,8 @@ struct http_request {
 	uint64_t	 timeout_ms;
 	uint64_t	 connect_timeout_ms;
 	uint64_t	 max_response_bytes;
+	int		 follow_redirects;
+	long		 max_redirects;
 };
 
 /*
@@ -59,10 +61,12 @@ void	http_client_abort(struct http_transfer *t, enum result_error e,
 size_t	http_client_running(void);
 
 /*
- * Check that url parses and is absolute http or https with a host.
- * Returns -1 with *cause (caller frees) otherwise.
+ * Check that url parses and is absolute http or https with a host, and
+ * return its origin "scheme://host:port" (lower-case host, IPv6 in
+ * brackets, default port filled in; caller frees). Returns NULL with
+ * *cause (caller frees) otherwise.
  */
-int	http_client_check_url(const char *url, char **cause);
+char	*http_client_origin(const char *url, char **cause);
 
 /* libcurl's version string, for -V and /healthz. */
 const char *http_client_version(void);

@@ -158,7 +158,7 @@ run(struct config *cfg)
 		fatalx("event_base_new");
 	if (http_client_init(base, &cause) == -1)
 		fatalx("%s", cause);
-	dispatch_init(base, cfg->max_inflight);
+	dispatch_init(base, cfg);
 	if ((fd = listener_open(cfg->socket, (mode_t)cfg->socket_mode, 1024,
 	    &cause)) == -1 || api_init(base, fd, cfg, &cause) == -1) {
 		log_error("%s", cause);

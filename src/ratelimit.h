@@ -10,7 +10,7 @@ struct ratelimit {
 	double		rate;		/* tokens per second; 0: unlimited */
 	double		burst;		/* bucket size, at least 1 */
 	double		tokens;
-	uint64_t	last_us;	/* when tokens was last brought up to date */
+	uint64_t	last_us;	/* when tokens was brought up to date */
 };
 
 /* A full bucket of `burst` tokens refilling at `rate` per second. */

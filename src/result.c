@@ -32,6 +32,9 @@ static const char *const error_codes[RESULT_NERRORS] = {
 	[RESULT_CANCELLED] = "cancelled",
 	[RESULT_SHUTDOWN] = "shutdown",
 	[RESULT_INTERNAL] = "internal",
+	[RESULT_DEADLINE_EXCEEDED] = "deadline_exceeded",
+	[RESULT_CIRCUIT_OPEN] = "circuit_open",
+	[RESULT_TOO_MANY_REDIRECTS] = "too_many_redirects",
 };
 
 const char *
@@ -67,6 +70,7 @@ result_clear(struct result *r)
 	free(r->headers);
 	free(r->body);
 	free(r->error_message);
+	free(r->final_url);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -114,6 +118,14 @@ result_add_body(struct result *r, const void *data, size_t len, uint64_t cap)
 		return -1;
 	}
 	return 0;
+}
+
+void
+result_replace_error(struct result *r, enum result_error e, const char *msg)
+{
+	free(r->error_message);
+	r->error_message = xstrdup(msg);
+	r->error = e;
 }
 
 void
@@ -252,6 +264,27 @@ encode_error(const struct result *r)
 	return e;
 }
 
+static json_t *
+encode_attempts(const struct job *job)
+{
+	json_t *log = json_array(), *a;
+	const struct attempt *at;
+	size_t i;
+
+	for (i = 0; i < job->nattempts; i++) {
+		at = &job->attempts[i];
+		a = json_object();
+		set(a, "started_ms", json_real(at->started_ms));
+		set(a, "status", json_integer(at->status));
+		set(a, "error", at->error == RESULT_OK ? json_null() :
+		    json_string(result_error_code(at->error)));
+		set(a, "total_ms", json_real(at->total_ms));
+		if (json_array_append_new(log, a) == -1)
+			fatalx("json: out of memory");
+	}
+	return log;
+}
+
 char *
 result_encode(const struct job *job, const struct result *r, size_t *lenp)
 {
@@ -267,7 +300,11 @@ result_encode(const struct job *job, const struct result *r, size_t *lenp)
 	encode_body(obj, r);
 	set(obj, "body_bytes", json_integer((json_int_t)r->body_len));
 	set(obj, "truncated", json_boolean(r->truncated));
-	set(obj, "attempts", json_integer(r->attempts));
+	set(obj, "attempts", json_integer((json_int_t)job->nattempts));
+	set(obj, "attempt_log", encode_attempts(job));
+	set(obj, "redirects", json_integer(r->redirects));
+	set(obj, "final_url", r->final_url ? net_string(r->final_url,
+	    strlen(r->final_url)) : json_string(job->url));
 	set(obj, "timings", encode_timings(r));
 	set(obj, "error", encode_error(r));
 	out = json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(15));

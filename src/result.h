@@ -21,6 +21,9 @@ enum result_error {
 	RESULT_CANCELLED,
 	RESULT_SHUTDOWN,
 	RESULT_INTERNAL,
+	RESULT_DEADLINE_EXCEEDED,
+	RESULT_CIRCUIT_OPEN,
+	RESULT_TOO_MANY_REDIRECTS,
 	RESULT_NERRORS
 };
 
@@ -38,9 +41,19 @@ struct result {
 	int			 truncated;
 	double			 queue_ms, dns_ms, connect_ms, tls_ms;
 	double			 ttfb_ms, total_ms;
-	int			 attempts;
+	int			 connect_timeout; /* while connecting */
+	long			 redirects;
+	char			*final_url;	/* NULL: the request's URL */
 	enum result_error	 error;
 	char			*error_message;
+};
+
+/* One attempt of a request, for its result's attempt_log. */
+struct attempt {
+	double			 started_ms;	/* since batch accepted */
+	long			 status;
+	enum result_error	 error;
+	double			 total_ms;
 };
 
 /* The wire name of an error code ("timeout"), or NULL for RESULT_OK. */
@@ -66,14 +79,18 @@ void	result_add_header(struct result *r, const char *name, size_t nlen,
 int	result_add_body(struct result *r, const void *data, size_t len,
 	    uint64_t cap);
 
+/* Set the error, replacing any earlier one (cancel, deadline). */
+void	result_replace_error(struct result *r, enum result_error e,
+	    const char *msg);
+
 /* Set the error (first one wins) with a printf-style message. */
 void	result_set_error(struct result *r, enum result_error e,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /*
- * Encode the result of job (its index, id, method, url) as one compact JSON
- * object. Returns a NUL-terminated string the caller frees; its length in
- * *lenp.
+ * Encode the result of job (its index, id, method, url, attempt log) as one
+ * compact JSON object. Returns a NUL-terminated string the caller frees;
+ * its length in *lenp.
  */
 char	*result_encode(const struct job *job, const struct result *r,
 	    size_t *lenp);

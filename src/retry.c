@@ -83,6 +83,24 @@ retry_method_idempotent(const char *method)
 	return 0;
 }
 
+uint64_t
+retry_cap_ms(uint64_t want_ms, uint64_t deadline_us, uint64_t now_us)
+{
+	uint64_t left_ms;
+
+	if (deadline_us == 0)
+		return want_ms;
+	left_ms = deadline_us > now_us ? (deadline_us - now_us + 999) / 1000 :
+	    1;
+	return left_ms < want_ms ? left_ms : want_ms;
+}
+
+int
+retry_fits(uint64_t delay_ms, uint64_t deadline_us, uint64_t now_us)
+{
+	return deadline_us == 0 || now_us + delay_ms * 1000 < deadline_us;
+}
+
 /* An HTTP-date in any of RFC 9110's three forms, as UTC seconds. */
 static int
 parse_http_date(const char *s, time_t *out)

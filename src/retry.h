@@ -31,6 +31,14 @@ int	retry_on_match(const struct retry_on *on, long status,
 int	retry_method_idempotent(const char *method);
 
 /*
+ * Deadline arithmetic. retry_cap_ms: a timeout of want_ms cut to what is
+ * left before deadline_us (0: no deadline), at least 1 ms. retry_fits:
+ * can something that waits delay_ms from now still start before it?
+ */
+uint64_t retry_cap_ms(uint64_t want_ms, uint64_t deadline_us, uint64_t now_us);
+int	retry_fits(uint64_t delay_ms, uint64_t deadline_us, uint64_t now_us);
+
+/*
  * Parse a Retry-After value, delta-seconds or an HTTP-date (all three
  * forms), against wall-clock now. Returns the delay in ms, capped at
  * max_ms (a date in the past is 0), or -1 when the value is not valid.

@@ -513,6 +513,94 @@ h_arrivals(struct conn *c, const char *arg UNUSED, enum gen kind UNUSED)
 	evbuffer_free(b);
 }
 
+/* /flaky/N/KEY: 503 for the first N requests with KEY, then 200. */
+static void
+h_flaky(struct conn *c, const char *arg, enum gen kind UNUSED)
+{
+	static struct {
+		char		key[32];
+		uint64_t	seen;
+	} keys[64];
+	static size_t nkeys;
+	const char *slash = strchr(arg, '/');
+	char n_text[24], body[64];
+	uint64_t n;
+	size_t i;
+
+	if (slash == NULL || (size_t)(slash - arg) >= sizeof(n_text) ||
+	    strlen(slash + 1) >= sizeof(keys[0].key)) {
+		respond_str(c, 400, "bad argument\n");
+		return;
+	}
+	memcpy(n_text, arg, (size_t)(slash - arg));
+	n_text[slash - arg] = '\0';
+	if (parse_num(n_text, 1000000, &n) == -1) {
+		respond_str(c, 400, "bad argument\n");
+		return;
+	}
+	for (i = 0; i < nkeys && strcmp(keys[i].key, slash + 1) != 0; i++)
+		;
+	if (i == nkeys) {
+		if (nkeys == sizeof(keys) / sizeof(keys[0])) {
+			respond_str(c, 500, "too many keys\n");
+			return;
+		}
+		snprintf(keys[nkeys++].key, sizeof(keys[0].key), "%s",
+		    slash + 1);
+	}
+	if (keys[i].seen++ < n) {
+		respond_str(c, 503, "flaky\n");
+		return;
+	}
+	snprintf(body, sizeof(body), "ok after %llu\n",
+	    (unsigned long long)(keys[i].seen - 1));
+	respond_str(c, 200, body);
+}
+
+/* /throttle/SECS: 429 with Retry-After: SECS. */
+static void
+h_throttle(struct conn *c, const char *arg, enum gen kind UNUSED)
+{
+	char extra[64];
+	uint64_t n;
+
+	if (parse_num(arg, 86400, &n) == -1) {
+		respond_str(c, 400, "bad argument\n");
+		return;
+	}
+	snprintf(extra, sizeof(extra), "Retry-After: %llu\r\n",
+	    (unsigned long long)n);
+	respond(c, 429, "text/plain", extra, "slow down\n", 10);
+}
+
+/* /redirect/N: 302 to /redirect/N-1; /redirect/0 answers 200. */
+static void
+h_redirect(struct conn *c, const char *arg, enum gen kind UNUSED)
+{
+	char extra[64];
+	uint64_t n;
+
+	if (parse_num(arg, 1000, &n) == -1) {
+		respond_str(c, 400, "bad argument\n");
+		return;
+	}
+	if (n == 0) {
+		respond_str(c, 200, "redirected\n");
+		return;
+	}
+	snprintf(extra, sizeof(extra), "Location: /redirect/%llu\r\n",
+	    (unsigned long long)(n - 1));
+	respond(c, 302, "text/plain", extra, "moved\n", 6);
+}
+
+/* /redirect-loop: 302 to itself. */
+static void
+h_redirect_loop(struct conn *c, const char *arg UNUSED, enum gen kind UNUSED)
+{
+	respond(c, 302, "text/plain", "Location: /redirect-loop\r\n",
+	    "loop\n", 5);
+}
+
 /* Anything else. */
 static void
 h_notfound(struct conn *c, const char *arg UNUSED, enum gen kind UNUSED)
@@ -539,6 +627,10 @@ static const struct route routes[] = {
 	{ "/stats", 0, 1, G_NONE, h_stats },
 	{ "/stats/reset", 0, 1, G_NONE, h_stats_reset },
 	{ "/arrivals", 0, 1, G_NONE, h_arrivals },
+	{ "/flaky/", 1, 0, G_NONE, h_flaky },
+	{ "/throttle/", 1, 0, G_NONE, h_throttle },
+	{ "/redirect/", 1, 0, G_NONE, h_redirect },
+	{ "/redirect-loop", 0, 0, G_NONE, h_redirect_loop },
 };
 
 /* Find the route for path; *arg gets what follows a prefix. */

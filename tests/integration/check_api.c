@@ -39,39 +39,6 @@ teardown(void)
 	free(log);
 }
 
-static const char *
-str(json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
-static long long
-num(json_t *o, const char *k)
-{
-	return json_integer_value(json_object_get(o, k));
-}
-
-static const char *
-errcode(json_t *r)
-{
-	json_t *e = json_object_get(r, "error");
-
-	return json_is_object(e) ? str(e, "code") : NULL;
-}
-
-/* POST a batch and require a 200 reply. */
-static json_t *
-submit(const char *batch)
-{
-	long status;
-	json_t *reply = api_json(fd_.sock, "POST", "/v1/batches", batch,
-	    &status);
-
-	ck_assert_msg(status == 200, "status %ld: %s", status,
-	    json_dumps(reply, 0));
-	return reply;
-}
-
 START_TEST(test_mixed_batch)
 {
 	char batch[4096];
@@ -93,42 +60,42 @@ START_TEST(test_mixed_batch)
 	    upstream_url(&up, "/hang"), closed, upstream_url(&up, "/binary"),
 	    upstream_url(&up, "/utf8"), upstream_url(&up, "/headers"),
 	    upstream_url(&up, "/echo"));
-	reply = submit(batch);
-	ck_assert_uint_eq(strlen(str(reply, "batch_id")), 32);
+	reply = api_submit(fd_.sock, batch);
+	ck_assert_uint_eq(strlen(jstr(reply, "batch_id")), 32);
 	sum = json_object_get(reply, "summary");
-	ck_assert_int_eq(num(sum, "total"), 8);
-	ck_assert_int_eq(num(sum, "errors"), 2);
-	ck_assert_int_eq(num(sum, "responses"), 6);
+	ck_assert_int_eq(jnum(sum, "total"), 8);
+	ck_assert_int_eq(jnum(sum, "errors"), 2);
+	ck_assert_int_eq(jnum(sum, "responses"), 6);
 
 	r = result_at(reply, 0);
-	ck_assert_int_eq(num(r, "index"), 0);
-	ck_assert_str_eq(str(r, "id"), "ok");
-	ck_assert_int_eq(num(r, "status"), 200);
-	ck_assert_str_eq(str(r, "body"), "ok");
-	ck_assert_int_eq(num(r, "attempts"), 1);
-	ck_assert_ptr_null(errcode(r));
+	ck_assert_int_eq(jnum(r, "index"), 0);
+	ck_assert_str_eq(jstr(r, "id"), "ok");
+	ck_assert_int_eq(jnum(r, "status"), 200);
+	ck_assert_str_eq(jstr(r, "body"), "ok");
+	ck_assert_int_eq(jnum(r, "attempts"), 1);
+	ck_assert_ptr_null(jerr(r));
 	ck_assert(json_real_value(json_object_get(json_object_get(r,
 	    "timings"), "total_ms")) > 0);
 
 	r = result_at(reply, 1);
-	ck_assert_int_eq(num(r, "status"), 404);
-	ck_assert_ptr_null(errcode(r));	/* a 404 is a response */
+	ck_assert_int_eq(jnum(r, "status"), 404);
+	ck_assert_ptr_null(jerr(r));	/* a 404 is a response */
 	ck_assert(json_is_null(json_object_get(r, "id")));
 
 	r = result_at(reply, 2);
-	ck_assert_str_eq(errcode(r), "timeout");
-	ck_assert_int_eq(num(r, "status"), 0);
+	ck_assert_str_eq(jerr(r), "timeout");
+	ck_assert_int_eq(jnum(r, "status"), 0);
 
 	r = result_at(reply, 3);
-	ck_assert_str_eq(errcode(r), "connect_failed");
+	ck_assert_str_eq(jerr(r), "connect_failed");
 
 	r = result_at(reply, 4);
-	ck_assert_str_eq(str(r, "body_encoding"), "base64");
-	ck_assert_int_eq(num(r, "body_bytes"), 256);
+	ck_assert_str_eq(jstr(r, "body_encoding"), "base64");
+	ck_assert_int_eq(jnum(r, "body_bytes"), 256);
 
 	r = result_at(reply, 5);
-	ck_assert_str_eq(str(r, "body_encoding"), "utf-8");
-	ck_assert_str_eq(str(r, "body"), "h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93");
+	ck_assert_str_eq(jstr(r, "body_encoding"), "utf-8");
+	ck_assert_str_eq(jstr(r, "body"), "h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93");
 
 	r = result_at(reply, 6);
 	ck_assert_uint_eq(json_array_size(json_object_get(json_object_get(r,
@@ -137,12 +104,12 @@ START_TEST(test_mixed_batch)
 	    json_object_get(r, "headers"), "x-multi"), 1)), "two");
 
 	r = result_at(reply, 7);
-	ck_assert_int_eq(num(r, "status"), 200);
-	ck_assert_ptr_nonnull(strstr(str(r, "body"), "POST /echo HTTP/1.1"));
-	ck_assert_ptr_nonnull(strstr(str(r, "body"), "X-Test: 1"));
-	ck_assert_ptr_nonnull(strstr(str(r, "body"), "User-Agent: check/1"));
-	ck_assert_ptr_nonnull(strstr(str(r, "body"), "\r\n\r\nhello"));
-	ck_assert_ptr_null(strstr(str(r, "body"), "x-www-form-urlencoded"));
+	ck_assert_int_eq(jnum(r, "status"), 200);
+	ck_assert_ptr_nonnull(strstr(jstr(r, "body"), "POST /echo HTTP/1.1"));
+	ck_assert_ptr_nonnull(strstr(jstr(r, "body"), "X-Test: 1"));
+	ck_assert_ptr_nonnull(strstr(jstr(r, "body"), "User-Agent: check/1"));
+	ck_assert_ptr_nonnull(strstr(jstr(r, "body"), "\r\n\r\nhello"));
+	ck_assert_ptr_null(strstr(jstr(r, "body"), "x-www-form-urlencoded"));
 	json_decref(reply);
 }
 END_TEST
@@ -157,14 +124,14 @@ START_TEST(test_post_without_body)
 	snprintf(batch, sizeof(batch), "{\"requests\":[{\"url\":\"%s\","
 	    "\"method\":\"POST\"},{\"url\":\"%s\",\"method\":\"HEAD\"}]}",
 	    upstream_url(&up, "/echo"), upstream_url(&up, "/ok"));
-	reply = submit(batch);
-	echo = str(result_at(reply, 0), "body");
+	reply = api_submit(fd_.sock, batch);
+	echo = jstr(result_at(reply, 0), "body");
 	ck_assert_ptr_nonnull(strstr(echo, "POST /echo HTTP/1.1"));
 	ck_assert_ptr_nonnull(strstr(echo, "Content-Length: 0"));
 	ck_assert_ptr_null(strstr(echo, "Content-Type"));
 	ck_assert_ptr_null(strstr(echo, "Expect"));
-	ck_assert_int_eq(num(result_at(reply, 1), "status"), 200);
-	ck_assert_int_eq(num(result_at(reply, 1), "body_bytes"), 0);
+	ck_assert_int_eq(jnum(result_at(reply, 1), "status"), 200);
+	ck_assert_int_eq(jnum(result_at(reply, 1), "body_bytes"), 0);
 	json_decref(reply);
 }
 END_TEST
@@ -177,11 +144,11 @@ START_TEST(test_timeout_accuracy)
 
 	snprintf(batch, sizeof(batch), "{\"requests\":[{\"url\":\"%s\","
 	    "\"timeout_ms\":300}]}", upstream_url(&up, "/hang"));
-	reply = submit(batch);
+	reply = api_submit(fd_.sock, batch);
 	wall = now_ms() - t0;
 	r = result_at(reply, 0);
-	ck_assert_str_eq(errcode(r), "timeout");
-	ck_assert_ptr_nonnull(strstr(str(json_object_get(r, "error"),
+	ck_assert_str_eq(jerr(r), "timeout");
+	ck_assert_ptr_nonnull(strstr(jstr(json_object_get(r, "error"),
 	    "message"), "timeout_ms 300"));
 	total = json_real_value(json_object_get(json_object_get(r, "timings"),
 	    "total_ms"));
@@ -198,10 +165,10 @@ START_TEST(test_connect_refused)
 
 	snprintf(batch, sizeof(batch), "{\"requests\":[{\"url\":"
 	    "\"http://127.0.0.1:%d/x\"}]}", closed_port());
-	reply = submit(batch);
+	reply = api_submit(fd_.sock, batch);
 	r = result_at(reply, 0);
-	ck_assert_str_eq(errcode(r), "connect_failed");
-	ck_assert_int_eq(num(r, "status"), 0);
+	ck_assert_str_eq(jerr(r), "connect_failed");
+	ck_assert_int_eq(jnum(r, "status"), 0);
 	ck_assert(json_is_null(json_object_get(r, "body")));
 	json_decref(reply);
 }
@@ -218,14 +185,14 @@ START_TEST(test_concurrency_respected)
 		p += sprintf(p, "%s{\"url\":\"%s\"}", i ? "," : "",
 		    upstream_url(&up, "/delay/50"));
 	strcpy(p, "]}");
-	reply = submit(batch);
-	ck_assert_int_eq(num(json_object_get(reply, "summary"), "errors"), 0);
+	reply = api_submit(fd_.sock, batch);
+	ck_assert_int_eq(jnum(json_object_get(reply, "summary"), "errors"), 0);
 	stats = upstream_json(&up, "/stats");
-	ck_assert_int_eq(num(stats, "requests"), 40);
-	ck_assert_msg(num(stats, "max_inflight") <= 5, "upstream saw %lld",
-	    num(stats, "max_inflight"));
-	ck_assert_msg(num(stats, "max_inflight") >= 2, "no parallelism: %lld",
-	    num(stats, "max_inflight"));
+	ck_assert_int_eq(jnum(stats, "requests"), 40);
+	ck_assert_msg(jnum(stats, "max_inflight") <= 5, "upstream saw %lld",
+	    jnum(stats, "max_inflight"));
+	ck_assert_msg(jnum(stats, "max_inflight") >= 2, "no parallelism: %lld",
+	    jnum(stats, "max_inflight"));
 	json_decref(stats);
 	json_decref(reply);
 	free(batch);
@@ -243,7 +210,7 @@ START_TEST(test_ten_thousand)
 		p += sprintf(p, "%s{\"id\":\"r%zu\",\"url\":\"%s\"}",
 		    i ? "," : "", i, upstream_url(&up, "/ok"));
 	strcpy(p, "]}");
-	reply = submit(batch);
+	reply = api_submit(fd_.sock, batch);
 	results = json_object_get(reply, "results");
 	ck_assert_uint_eq(json_array_size(results), n);
 	for (i = 0; i < n; i++) {
@@ -251,11 +218,11 @@ START_TEST(test_ten_thousand)
 		char id[16];
 
 		snprintf(id, sizeof(id), "r%zu", i);
-		ck_assert_int_eq(num(r, "index"), (long long)i);
-		ck_assert_str_eq(str(r, "id"), id);
-		ck_assert_int_eq(num(r, "status"), 200);
+		ck_assert_int_eq(jnum(r, "index"), (long long)i);
+		ck_assert_str_eq(jstr(r, "id"), id);
+		ck_assert_int_eq(jnum(r, "status"), 200);
 	}
-	ck_assert_int_eq(num(json_object_get(reply, "summary"), "errors"), 0);
+	ck_assert_int_eq(jnum(json_object_get(reply, "summary"), "errors"), 0);
 	json_decref(reply);
 	free(batch);
 }
@@ -273,18 +240,18 @@ START_TEST(test_truncation)
 	    upstream_url(&up, "/bytes/5000"),
 	    upstream_url(&up, "/chunked/inf"),
 	    upstream_url(&up, "/bytes/5000"));
-	reply = submit(batch);
+	reply = api_submit(fd_.sock, batch);
 	r = result_at(reply, 0);
 	ck_assert(json_is_true(json_object_get(r, "truncated")));
-	ck_assert_int_eq(num(r, "body_bytes"), 1000);
-	ck_assert_ptr_null(errcode(r));
+	ck_assert_int_eq(jnum(r, "body_bytes"), 1000);
+	ck_assert_ptr_null(jerr(r));
 	r = result_at(reply, 1);
 	ck_assert(json_is_true(json_object_get(r, "truncated")));
-	ck_assert_int_eq(num(r, "body_bytes"), 10000);
-	ck_assert_ptr_null(errcode(r));
+	ck_assert_int_eq(jnum(r, "body_bytes"), 10000);
+	ck_assert_ptr_null(jerr(r));
 	r = result_at(reply, 2);
 	ck_assert(json_is_false(json_object_get(r, "truncated")));
-	ck_assert_int_eq(num(r, "body_bytes"), 5000);
+	ck_assert_int_eq(jnum(r, "body_bytes"), 5000);
 	json_decref(reply);
 }
 END_TEST
@@ -298,16 +265,16 @@ START_TEST(test_upstream_faults)
 	    "{\"url\":\"%s\"},{\"url\":\"%s\"},"
 	    "{\"url\":\"http://nonexistent.invalid/\"}]}",
 	    upstream_url(&up, "/reset"), upstream_url(&up, "/garbage"));
-	reply = submit(batch);
+	reply = api_submit(fd_.sock, batch);
 	r = result_at(reply, 0);
-	ck_assert_str_eq(errcode(r), "connection_closed");
-	ck_assert_int_eq(num(r, "status"), 200);	/* partial, not success */
-	ck_assert_int_eq(num(r, "body_bytes"), 10);
+	ck_assert_str_eq(jerr(r), "connection_closed");
+	ck_assert_int_eq(jnum(r, "status"), 200);	/* partial, not success */
+	ck_assert_int_eq(jnum(r, "body_bytes"), 10);
 	r = result_at(reply, 1);
-	ck_assert_str_eq(errcode(r), "protocol_error");
+	ck_assert_str_eq(jerr(r), "protocol_error");
 	r = result_at(reply, 2);
-	ck_assert_str_eq(errcode(r), "dns_failed");
-	ck_assert_int_eq(num(json_object_get(reply, "summary"), "errors"), 3);
+	ck_assert_str_eq(jerr(r), "dns_failed");
+	ck_assert_int_eq(jnum(json_object_get(reply, "summary"), "errors"), 3);
 	json_decref(reply);
 }
 END_TEST
@@ -354,10 +321,10 @@ START_TEST(test_bad_requests)
 		e = json_object_get(j, "error");
 		ck_assert_msg(status == cases[i].status, "case %zu: %ld", i,
 		    status);
-		ck_assert_str_eq(str(e, "code"), cases[i].code);
-		ck_assert(str(e, "message") != NULL);
+		ck_assert_str_eq(jstr(e, "code"), cases[i].code);
+		ck_assert(jstr(e, "message") != NULL);
 		if (cases[i].epath)
-			ck_assert_str_eq(str(e, "path"), cases[i].epath);
+			ck_assert_str_eq(jstr(e, "path"), cases[i].epath);
 		json_decref(j);
 	}
 	/* HEAD has no body; SIGHUP does not stop the daemon. */
@@ -376,7 +343,7 @@ START_TEST(test_bad_requests)
 	free(out);
 	j = api_json(fd_.sock, "GET", "/healthz", NULL, &status);
 	ck_assert_int_eq(status, 200);
-	ck_assert_str_eq(str(j, "status"), "ok");
+	ck_assert_str_eq(jstr(j, "status"), "ok");
 	json_decref(j);
 }
 END_TEST
@@ -397,14 +364,14 @@ START_TEST(test_limits_413)
 	strcpy(big + i, "\"}]}");
 	j = api_json(d.sock, "POST", "/v1/batches", big, &status);
 	ck_assert_int_eq(status, 413);
-	ck_assert_str_eq(str(json_object_get(j, "error"), "code"),
+	ck_assert_str_eq(jstr(json_object_get(j, "error"), "code"),
 	    "payload_too_large");
 	json_decref(j);
 	j = api_json(d.sock, "POST", "/v1/batches", "{\"requests\":["
 	    "{\"url\":\"http://x/\"},{\"url\":\"http://x/\"},"
 	    "{\"url\":\"http://x/\"}]}", &status);
 	ck_assert_int_eq(status, 413);
-	ck_assert_str_eq(str(json_object_get(j, "error"), "path"), "requests");
+	ck_assert_str_eq(jstr(json_object_get(j, "error"), "path"), "requests");
 	json_decref(j);
 	ck_assert_int_eq(api_call(d.sock, "GET", "/healthz", NULL, &out), 200);
 	free(out);
@@ -437,7 +404,7 @@ START_TEST(test_disconnect_cancels)
 	do {
 		usleep(20000);
 		stats = upstream_json(&up, "/stats");
-		status = (long)num(stats, "inflight");
+		status = (long)jnum(stats, "inflight");
 		json_decref(stats);
 	} while (status < 2 && now_ms() < deadline);
 	ck_assert_int_eq(status, 2);
@@ -446,13 +413,13 @@ START_TEST(test_disconnect_cancels)
 	do {
 		usleep(20000);
 		stats = upstream_json(&up, "/stats");
-		status = (long)num(stats, "inflight");
+		status = (long)jnum(stats, "inflight");
 		json_decref(stats);
 	} while (status > 0 && now_ms() < deadline);
 	ck_assert_msg(status == 0, "%ld transfers still open upstream", status);
 	h = api_json(fd_.sock, "GET", "/healthz", NULL, &status);
-	ck_assert_int_eq(num(h, "batches"), 0);
-	ck_assert_int_eq(num(h, "inflight"), 0);
+	ck_assert_int_eq(jnum(h, "batches"), 0);
+	ck_assert_int_eq(jnum(h, "inflight"), 0);
 	json_decref(h);
 	log = daemon_log(&fd_);
 	ck_assert_msg(strstr(log, "3 errors") && strstr(log, "(cancelled)"),
@@ -476,7 +443,7 @@ START_TEST(test_api_timeout)
 	    upstream_url(&up, "/delay/1000"));
 	reply = api_json(d.sock, "POST", "/v1/batches", batch, &status);
 	ck_assert_int_eq(status, 200);
-	ck_assert_int_eq(num(result_at(reply, 0), "status"), 200);
+	ck_assert_int_eq(jnum(result_at(reply, 0), "status"), 200);
 	json_decref(reply);
 	strcpy(sun.sun_path, d.sock);
 	s = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -505,7 +472,7 @@ START_TEST(test_env_proxy_ignored)
 	    upstream_url(&up, "/ok"));
 	reply = api_json(d.sock, "POST", "/v1/batches", batch, &status);
 	ck_assert_int_eq(status, 200);
-	ck_assert_int_eq(num(result_at(reply, 0), "status"), 200);
+	ck_assert_int_eq(jnum(result_at(reply, 0), "status"), 200);
 	json_decref(reply);
 	ck_assert_int_eq(daemon_stop(&d), 0);
 }
@@ -519,11 +486,11 @@ START_TEST(test_health_and_socket)
 
 	j = api_json(fd_.sock, "GET", "/healthz", NULL, &status);
 	ck_assert_int_eq(status, 200);
-	ck_assert_str_eq(str(j, "status"), "ok");
-	ck_assert_ptr_nonnull(str(j, "version"));
+	ck_assert_str_eq(jstr(j, "status"), "ok");
+	ck_assert_ptr_nonnull(jstr(j, "version"));
 	ck_assert(json_is_integer(json_object_get(j, "uptime_s")));
-	ck_assert_int_eq(num(j, "inflight"), 0);
-	ck_assert_int_eq(num(j, "batches"), 0);
+	ck_assert_int_eq(jnum(j, "inflight"), 0);
+	ck_assert_int_eq(jnum(j, "batches"), 0);
 	json_decref(j);
 	ck_assert_int_eq(stat(fd_.sock, &st), 0);
 	ck_assert(S_ISSOCK(st.st_mode));
@@ -559,7 +526,7 @@ START_TEST(test_sigterm_in_flight)
 	do {
 		usleep(20000);
 		stats = upstream_json(&up, "/stats");
-		i = (size_t)num(stats, "inflight");
+		i = (size_t)jnum(stats, "inflight");
 		json_decref(stats);
 	} while (i < 2 && now_ms() < deadline);
 	ck_assert_uint_eq(i, 2);
@@ -575,7 +542,7 @@ START_TEST(test_sigterm_in_flight)
 	waitpid(client, NULL, 0);
 	ck_assert_msg(reply != NULL, "the waiting client got no JSON reply");
 	for (i = 0; i < 3; i++)
-		ck_assert_str_eq(errcode(result_at(reply, i)), "shutdown");
+		ck_assert_str_eq(jerr(result_at(reply, i)), "shutdown");
 	json_decref(reply);
 }
 END_TEST

@@ -176,6 +176,46 @@ api_json(const char *sock, const char *method, const char *path,
 	return j;
 }
 
+const char *
+jstr(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+long long
+jnum(json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+double
+jreal(json_t *o, const char *key)
+{
+	return json_number_value(json_object_get(o, key));
+}
+
+const char *
+jerr(json_t *result)
+{
+	json_t *e = json_object_get(result, "error");
+
+	return json_is_object(e) ? jstr(e, "code") : NULL;
+}
+
+json_t *
+api_submit(const char *sock, const char *batch)
+{
+	long status;
+	json_t *reply = api_json(sock, "POST", "/v1/batches", batch, &status);
+	char *text;
+
+	if (status != 200) {
+		text = json_dumps(reply, 0);
+		ck_abort_msg("POST /v1/batches: status %ld: %s", status, text);
+	}
+	return reply;
+}
+
 json_t *
 result_at(json_t *reply, size_t i)
 {

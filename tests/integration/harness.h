@@ -55,6 +55,17 @@ long	api_call(const char *sock, const char *method, const char *path,
 json_t	*api_json(const char *sock, const char *method, const char *path,
 	    const char *body, long *status);
 
+/* Members of a JSON object by type (NULL/0 when absent). */
+const char *jstr(json_t *o, const char *key);
+long long jnum(json_t *o, const char *key);
+double	jreal(json_t *o, const char *key);
+
+/* A result's error code, NULL when it has none. */
+const char *jerr(json_t *result);
+
+/* POST a batch, require 200 and return the reply (caller decrefs). */
+json_t	*api_submit(const char *sock, const char *batch);
+
 /* A batch reply's results[i]. */
 json_t	*result_at(json_t *reply, size_t i);
 

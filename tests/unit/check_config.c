@@ -103,7 +103,7 @@ START_TEST(test_errors_name_line_and_key)
 	load_fails("[fanoutd]\nsocket_mode = 0999\n", 2, "socket_mode");
 	load_fails("[fanoutd]\nlog_level = loud\n", 2, "log_level");
 	load_fails("[fanoutd]\nsocket = relative.sock\n", 2, "socket");
-	load_fails("[nope]\nmax_inflight = 3\n", 2, "max_inflight");
+	load_fails("[nope]\nmax_inflight = 3\n", 1, "unknown section [nope]");
 	load_fails("[fanoutd]\nmax_inflight = 3\nthis is not ini\n", 3,
 	    "syntax error");
 	/* Defaults may not exceed the caps on what a request may ask for. */
@@ -113,6 +113,43 @@ START_TEST(test_errors_name_line_and_key)
 	    "max_timeout_ms");
 	load_fails("[fanoutd]\ndefault_max_response_bytes = 2M\n"
 	    "max_response_bytes_limit = 1M\n", 2, "default_max_response_bytes");
+}
+END_TEST
+
+START_TEST(test_host_sections)
+{
+	struct config cfg;
+	char *cause = load("[fanoutd]\nhost_inflight = 6\n"
+	    "[host api.example.com]\nrate = 20/s ; twenty a second\n"
+	    "burst = 5\ninflight = 4\n\n[host 127.0.0.1:8080]\n"
+	    "rate = 100/m\n[fanoutd]\nmax_inflight = 9\n", &cfg);
+
+	ck_assert_msg(cause == NULL, "%s", cause);
+	ck_assert_uint_eq(cfg.host_inflight, 6);
+	ck_assert_uint_eq(cfg.max_inflight, 9);
+	ck_assert_uint_eq(cfg.nhosts, 2);
+	ck_assert_str_eq(cfg.hosts[0].name, "api.example.com");
+	ck_assert(cfg.hosts[0].rate == 20);
+	ck_assert(cfg.hosts[0].burst == 5);
+	ck_assert_uint_eq(cfg.hosts[0].inflight, 4);
+	ck_assert_uint_eq(cfg.hosts[1].port, 8080);
+	ck_assert_int_eq(cfg.hosts[0].line, 3);		/* the title's line */
+	ck_assert(cfg.hosts[1].rate > 1.66 && cfg.hosts[1].rate < 1.67);
+	config_clear(&cfg);
+
+	load_fails("[host a.com]\nrate = 20/s\nspeed = 3\n", 3, "speed");
+	load_fails("[host a.com]\nrate = quick\n", 2, "rate");
+	load_fails("[host a.com]\ninflight = 0\n", 2, "inflight");
+	load_fails("[host a b]\nrate = 1/s\n", 1, "[host a b]: bad host");
+	load_fails("[hots a.com]\nrate = 1/s\n", 1,
+	    "unknown section [hots a.com]");
+	load_fails("[host a.com]\nrate = 1/s\n[host A.com]\nburst = 2\n", 4,
+	    "burst: [host A.com]: the same host as the section at line 1");
+	/* an empty section with a bad title is still an error */
+	load_fails("[fanoutd]\n[host a:x]\n", 2, "[host a:x]: port");
+	/* a repeat after another section is not merged silently */
+	load_fails("[host a]\nrate = 1/s\n[fanoutd]\nmax_inflight = 2\n"
+	    "[host a]\nburst = 2\n", 6, "burst: [host a]: the same host");
 }
 END_TEST
 
@@ -170,6 +207,40 @@ START_TEST(test_print_roundtrip)
 }
 END_TEST
 
+/* Every option in the table is documented where operators look. */
+START_TEST(test_options_documented)
+{
+	static const char *const docs[] = { "etc/fanoutd.conf",
+		"docs/fanoutd.conf.5" };
+	const char *top = getenv("TOP_SRCDIR"), *name;
+	char file[512], *text, want[128];
+	size_t d, i, len = 0;
+	FILE *fp;
+
+	ck_assert_msg(top != NULL, "TOP_SRCDIR not set (run via make check)");
+	for (d = 0; d < sizeof(docs) / sizeof(docs[0]); d++) {
+		snprintf(file, sizeof(file), "%s/%s", top, docs[d]);
+		ck_assert_msg((fp = fopen(file, "r")) != NULL, "%s", file);
+		text = calloc(1, 1 << 20);
+		len = fread(text, 1, (1 << 20) - 1, fp);
+		fclose(fp);
+		ck_assert_uint_gt(len, 0);
+		for (i = 0; (name = config_option_name(i)) != NULL; i++) {
+			/* etc/: ";name = default"; the man page: "Cm name" */
+			if (d == 0)
+				snprintf(want, sizeof(want), ";%s = %s\n", name,
+				    config_option_default(i));
+			else
+				snprintf(want, sizeof(want), "Cm %s ", name);
+			ck_assert_msg(strstr(text, want) != NULL,
+			    "%s does not document %s", docs[d], name);
+		}
+		free(text);
+	}
+	ck_assert_uint_gt(i, 10);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -179,9 +250,11 @@ config_suite(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_load_values);
 	tcase_add_test(tc, test_errors_name_line_and_key);
+	tcase_add_test(tc, test_host_sections);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_set_socket_too_long);
 	tcase_add_test(tc, test_print_roundtrip);
+	tcase_add_test(tc, test_options_documented);
 	suite_add_tcase(s, tc);
 	return s;
 }

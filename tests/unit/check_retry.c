@@ -86,6 +86,25 @@ START_TEST(test_retry_after)
 }
 END_TEST
 
+START_TEST(test_deadline_arithmetic)
+{
+	uint64_t s = 1000000;
+
+	/* no deadline: untouched */
+	ck_assert_uint_eq(retry_cap_ms(30000, 0, 5 * s), 30000);
+	/* 2.5 s left caps a 30 s timeout; a shorter timeout stays */
+	ck_assert_uint_eq(retry_cap_ms(30000, 10 * s, 7500000), 2500);
+	ck_assert_uint_eq(retry_cap_ms(300, 10 * s, 7500000), 300);
+	/* partial milliseconds round up; past the deadline leaves 1 ms */
+	ck_assert_uint_eq(retry_cap_ms(30000, 10 * s, 10 * s - 1), 1);
+	ck_assert_uint_eq(retry_cap_ms(30000, 10 * s, 11 * s), 1);
+	/* a retry after 1 s fits with 1.5 s left, not with exactly 1 s */
+	ck_assert(retry_fits(1000, 10 * s, 8500000));
+	ck_assert(!retry_fits(1000, 10 * s, 9 * s));
+	ck_assert(retry_fits(1000000, 0, 9 * s));
+}
+END_TEST
+
 static Suite *
 retry_suite(void)
 {
@@ -96,6 +115,7 @@ retry_suite(void)
 	tcase_add_test(tc, test_custom_set);
 	tcase_add_test(tc, test_idempotent);
 	tcase_add_test(tc, test_retry_after);
+	tcase_add_test(tc, test_deadline_arithmetic);
 	suite_add_tcase(s, tc);
 	return s;
 }

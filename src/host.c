@@ -1,0 +1,177 @@
+/*
+ * host.c: the registry of destinations.
+ *
+ * A host is an origin (scheme, name, port), the unit that limits apply to:
+ * in-flight transfers, a token-bucket rate, a Retry-After pause and a
+ * circuit breaker, shared by every batch and client of the daemon. Hosts
+ * are created on first use with the limits of the most specific [host]
+ * section (hostrule.c) and kept in a hash table keyed by origin.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "host.h"
+#include "hostrule.h"
+#include "log.h"
+#include "xmalloc.h"
+
+static const struct config *host_cfg;
+static struct host *hosts;
+static size_t nhosts;
+
+void
+host_init(const struct config *cfg)
+{
+	host_cfg = cfg;
+}
+
+/* Apply the best rule (or the defaults) to h. */
+static void
+configure(struct host *h, const struct config *cfg, uint64_t now_us)
+{
+	const struct host_rule *r;
+
+	r = hostrule_match(cfg->hosts, cfg->nhosts, h->name, h->port);
+	h->inflight_limit = r && r->inflight ? r->inflight : cfg->host_inflight;
+	h->rule_line = r ? r->line : 0;
+	if (r != NULL && r->rate > 0) {
+		if (h->has_rate)
+			ratelimit_set(&h->rate, r->rate, r->burst, now_us);
+		else
+			ratelimit_init(&h->rate, r->rate, r->burst, now_us);
+		h->has_rate = 1;
+	} else
+		h->has_rate = 0;
+}
+
+/* Split "scheme://name:port" (IPv6 names in brackets). */
+static void
+parse_origin(struct host *h, const char *origin)
+{
+	const char *p = strstr(origin, "://"), *colon;
+
+	if (p == NULL || (colon = strrchr(p, ':')) == NULL)
+		fatalx("host: bad origin %s", origin);
+	p += 3;
+	if (*p == '[')
+		h->name = xstrndup(p + 1, (size_t)(colon - p - 2));
+	else
+		h->name = xstrndup(p, (size_t)(colon - p));
+	h->port = (unsigned)strtoul(colon + 1, NULL, 10);
+}
+
+struct host *
+host_get(const char *origin, uint64_t now_us)
+{
+	struct host *h;
+
+	HASH_FIND_STR(hosts, origin, h);
+	if (h != NULL)
+		return h;
+	h = xcalloc(1, sizeof(*h));
+	h->key = xstrdup(origin);
+	parse_origin(h, origin);
+	TAILQ_INIT(&h->ring);
+	h->wake.obj = h;
+	configure(h, host_cfg, now_us);
+	HASH_ADD_KEYPTR(hh, hosts, h->key, strlen(h->key), h);
+	nhosts++;
+	return h;
+}
+
+void
+host_reconfigure(const struct config *cfg, uint64_t now_us)
+{
+	struct host *h, *tmp;
+
+	host_cfg = cfg;
+	HASH_ITER(hh, hosts, h, tmp)
+		configure(h, cfg, now_us);
+}
+
+void
+host_count(struct host *h, long status, enum result_error e)
+{
+	if (e != RESULT_OK && (unsigned)e < RESULT_NERRORS)
+		h->errors[e]++;
+	else if (status >= 100 && status < 600)
+		h->status_class[status / 100]++;
+}
+
+size_t
+host_count_known(void)
+{
+	return nhosts;
+}
+
+static json_t *
+one_host(struct host *h, uint64_t now_us)
+{
+	json_t *o, *lim, *st, *cnt, *errs;
+	unsigned i;
+	char cls[4];
+
+	lim = json_pack("{s:I,s:o,s:o}", "inflight",
+	    (json_int_t)h->inflight_limit,
+	    "rate_per_second", h->has_rate ? json_real(h->rate.rate) :
+	    json_null(), "burst", h->has_rate ? json_real(h->rate.burst) :
+	    json_null());
+	errs = json_object();
+	for (i = 1; i < RESULT_NERRORS; i++)
+		if (h->errors[i] != 0)
+			json_object_set_new(errs, result_error_code(i),
+			    json_integer((json_int_t)h->errors[i]));
+	cnt = json_pack("{s:I,s:I,s:o,s:o}", "requests",
+	    (json_int_t)h->requests, "retries", (json_int_t)h->retries_total,
+	    "responses", json_object(), "errors", errs);
+	for (i = 1; i < 6; i++) {
+		snprintf(cls, sizeof(cls), "%ux", i);
+		json_object_set_new(json_object_get(cnt, "responses"), cls,
+		    json_integer((json_int_t)h->status_class[i]));
+	}
+	st = json_pack("{s:I,s:I,s:o,s:f,s:s}", "inflight",
+	    (json_int_t)h->inflight, "queued", (json_int_t)h->queued,
+	    "tokens", h->has_rate ? json_real(ratelimit_tokens(&h->rate,
+	    now_us)) : json_null(),
+	    "paused_ms", h->paused_until > now_us ?
+	    (double)(h->paused_until - now_us) / 1000.0 : 0.0,
+	    "breaker", breaker_state_name(breaker_state_at(&h->breaker,
+	    now_us)));
+	o = json_pack("{s:s,s:o,s:o,s:o}", "host", h->key, "limits", lim,
+	    "state", st, "counters", cnt);
+	if (o == NULL)
+		fatalx("host_stats: out of memory");
+	if (h->rule_line)
+		json_object_set_new(json_object_get(o, "limits"),
+		    "config_line", json_integer(h->rule_line));
+	return o;
+}
+
+json_t *
+host_stats(uint64_t now_us)
+{
+	json_t *arr = json_array();
+	struct host *h, *tmp;
+
+	HASH_ITER(hh, hosts, h, tmp)
+		json_array_append_new(arr, one_host(h, now_us));
+	return arr;
+}
+
+void
+host_shutdown(void)
+{
+	struct host *h, *tmp;
+
+	HASH_ITER(hh, hosts, h, tmp) {
+		HASH_DEL(hosts, h);
+		free(h->key);
+		free(h->name);
+		free(h);
+	}
+	nhosts = 0;
+}

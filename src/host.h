@@ -1,0 +1,80 @@
+/*
+ * host.h: what fanoutd knows and enforces per destination origin.
+ */
+#ifndef FANOUTD_HOST_H
+#define FANOUTD_HOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <uthash.h>
+
+#include "breaker.h"
+#include "ratelimit.h"
+#include "result.h"
+#include "runq.h"
+
+struct bhq;
+struct config;
+
+struct host {
+	char		*key;		/* origin: "scheme://host:port" */
+	char		*name;		/* host, IPv6 without brackets */
+	unsigned	 port;
+
+	/* Limits, from the best [host] section or the defaults. */
+	uint64_t	 inflight_limit;
+	int		 has_rate;
+	struct ratelimit rate;
+	int		 rule_line;	/* 0: no section applies */
+
+	/* State. */
+	size_t		 inflight;
+	size_t		 queued;
+	size_t		 retries;	/* retries waiting or in flight */
+	uint64_t	 paused_until;	/* Retry-After; monotonic us */
+	struct breaker	 breaker;
+
+	/* Scheduler links (sched.c). */
+	TAILQ_HEAD(bhqring, bhq) ring;	/* batches with work here */
+	TAILQ_ENTRY(host) ready_entry;
+	int		 ready;
+	int		 stalled;	/* only batch limits hold it back */
+	struct runq_entry wake;
+
+	/* Counters since start. */
+	uint64_t	 requests;	/* attempts started */
+	uint64_t	 status_class[6];	/* [2] = 2xx responses, ... */
+	uint64_t	 errors[RESULT_NERRORS];
+	uint64_t	 retries_total;
+
+	UT_hash_handle	 hh;
+};
+
+/* Keep a pointer to cfg (borrowed) for limits of hosts made later. */
+void	host_init(const struct config *cfg);
+
+/*
+ * The host for origin "scheme://host:port", created with its configured
+ * limits on first use. Hosts live until host_shutdown().
+ */
+struct host *host_get(const char *origin, uint64_t now_us);
+
+/* Re-apply the configuration's limits to every known host (reload). */
+void	host_reconfigure(const struct config *cfg, uint64_t now_us);
+
+/* Count an attempt's outcome. */
+void	host_count(struct host *h, long status, enum result_error e);
+
+/* Per-host figures for GET /v1/hosts (caller decrefs). */
+struct json_t;
+struct json_t *host_stats(uint64_t now_us);
+
+/* Known hosts. */
+size_t	host_count_known(void);
+
+/* Free every host. */
+void	host_shutdown(void);
+
+#endif

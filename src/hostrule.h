@@ -1,0 +1,43 @@
+/*
+ * hostrule.h: [host NAME] sections: per-destination limits and matching.
+ */
+#ifndef FANOUTD_HOSTRULE_H
+#define FANOUTD_HOSTRULE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct host_rule {
+	char		*name;		/* host, address or .suffix */
+	unsigned	 port;		/* 0: every port */
+	int		 wildcard;	/* name is "*.suffix" */
+	int		 line;		/* where the section starts */
+	double		 rate;		/* requests per second; 0: unlimited */
+	double		 burst;		/* 0: 1 */
+	uint64_t	 inflight;	/* 0: the daemon's host_inflight */
+};
+
+/*
+ * Parse a section title "host NAME[:PORT]" into r (r->name is allocated:
+ * free with hostrule_clear()). Returns 0, 1 when the title is not a host
+ * section, or -1 with a static reason in *why.
+ */
+int	hostrule_parse_title(const char *title, struct host_rule *r,
+	    const char **why);
+
+/* Set rate, burst or inflight from text. -1 with *why on a bad value. */
+int	hostrule_set(struct host_rule *r, const char *key, const char *value,
+	    const char **why);
+
+/* Free what r owns. */
+void	hostrule_clear(struct host_rule *r);
+
+/*
+ * The most specific rule for host (lower-case, IPv6 without brackets) and
+ * port: exact name and port, then exact name, then the longest wildcard
+ * with the port, then the longest wildcard. NULL when none applies.
+ */
+const struct host_rule *hostrule_match(const struct host_rule *rules,
+	    size_t n, const char *host, unsigned port);
+
+#endif

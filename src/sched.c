@@ -1,0 +1,393 @@
+/*
+ * sched.c: the scheduler's decisions, pure: every call takes `now`.
+ *
+ * Each host (origin) has a ring of per-batch queues (struct bhq) with work
+ * for it; hosts that may be able to start something are on a ready list.
+ * sched_next() takes the host at the head of that list and checks, in
+ * order, its circuit, its Retry-After pause, its in-flight limit and its
+ * token bucket; then it walks the host's ring for the first batch under its
+ * own concurrency and rate, starts that batch's oldest job and moves both
+ * the batch (in the host's ring) and the host (in the ready list) to the
+ * back. So:
+ * - a host without a slot or token is simply not on the ready list: it
+ *   never holds back other hosts (no head-of-line blocking);
+ * - batches sharing a saturated host take turns (round-robin);
+ * - a host waiting for time sits in a runq with its wake time, a host
+ *   waiting for a slot is put back when one frees: nothing polls;
+ * - choosing one job is O(1) plus the batches skipped on that host.
+ * The event-loop glue (dispatch.c) runs the attempts and arms one timer at
+ * sched_wake_at().
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <uthash.h>
+
+#include "batch.h"
+#include "config.h"
+#include "host.h"
+#include "log.h"
+#include "runq.h"
+#include "sched.h"
+#include "xmalloc.h"
+
+enum wake_kind { WAKE_HOST = 1, WAKE_BATCH };
+
+/* The jobs of one batch queued for one host. */
+struct bhq {
+	struct batch	*b;
+	struct host	*h;
+	struct job	*head, *tail;
+	size_t		 n;
+	int		 in_ring;
+	TAILQ_ENTRY(bhq) ring_entry;
+	UT_hash_handle	 hh;		/* in b->bhqs, keyed by host */
+};
+
+static struct {
+	const struct config	*cfg;
+	TAILQ_HEAD(, host)	 ready;
+	struct runq		 rq;
+	size_t			 inflight;
+	size_t			 queued;
+} s;
+
+void
+sched_init(const struct config *cfg)
+{
+	memset(&s, 0, sizeof(s));
+	s.cfg = cfg;
+	TAILQ_INIT(&s.ready);
+}
+
+void
+sched_set_config(const struct config *cfg)
+{
+	s.cfg = cfg;
+}
+
+size_t
+sched_inflight(void)
+{
+	return s.inflight;
+}
+
+size_t
+sched_queued(void)
+{
+	return s.queued;
+}
+
+uint64_t
+sched_wake_at(void)
+{
+	return runq_next(&s.rq);
+}
+
+static void
+host_ready(struct host *h)
+{
+	h->stalled = 0;
+	if (!h->ready) {
+		TAILQ_INSERT_TAIL(&s.ready, h, ready_entry);
+		h->ready = 1;
+	}
+}
+
+static void
+host_unready(struct host *h)
+{
+	if (h->ready) {
+		TAILQ_REMOVE(&s.ready, h, ready_entry);
+		h->ready = 0;
+	}
+}
+
+static void
+ring_add(struct bhq *q)
+{
+	if (!q->in_ring) {
+		TAILQ_INSERT_TAIL(&q->h->ring, q, ring_entry);
+		q->in_ring = 1;
+	}
+}
+
+static void
+ring_remove(struct bhq *q)
+{
+	if (q->in_ring) {
+		TAILQ_REMOVE(&q->h->ring, q, ring_entry);
+		q->in_ring = 0;
+	}
+}
+
+static void
+push(struct bhq *q, struct job *job)
+{
+	job->qnext = NULL;
+	job->bhq = q;
+	job->state = JOB_QUEUED;
+	if (q->tail != NULL)
+		q->tail->qnext = job;
+	else
+		q->head = job;
+	q->tail = job;
+	q->n++;
+	q->h->queued++;
+	s.queued++;
+	ring_add(q);
+}
+
+static struct job *
+pop(struct bhq *q)
+{
+	struct job *job = q->head;
+
+	if ((q->head = job->qnext) == NULL)
+		q->tail = NULL;
+	job->qnext = NULL;
+	q->n--;
+	q->h->queued--;
+	s.queued--;
+	if (q->n == 0)
+		ring_remove(q);
+	return job;
+}
+
+static struct bhq *
+bhq_get(struct batch *b, struct host *h)
+{
+	struct bhq *q;
+
+	HASH_FIND_PTR(b->bhqs, &h, q);
+	if (q == NULL) {
+		q = xcalloc(1, sizeof(*q));
+		q->b = b;
+		q->h = h;
+		HASH_ADD_PTR(b->bhqs, h, q);
+	}
+	return q;
+}
+
+void
+sched_add(struct batch *b, uint64_t now_us)
+{
+	struct job *job;
+	struct bhq *q, *tmp;
+	size_t i;
+
+	if (b->rate > 0)
+		ratelimit_init(&b->ratelimit, b->rate, b->burst, now_us);
+	b->rate_wake.kind = WAKE_BATCH;
+	b->rate_wake.obj = b;
+	for (i = 0; i < b->njobs; i++) {
+		job = &b->jobs[i];
+		job->host = host_get(job->origin, now_us);
+		job->host->wake.kind = WAKE_HOST;
+		push(bhq_get(b, job->host), job);
+	}
+	HASH_ITER(hh, b->bhqs, q, tmp)
+		host_ready(q->h);
+}
+
+void
+sched_requeue(struct job *job, uint64_t now_us)
+{
+	(void)now_us;
+	push(job->bhq, job);
+	host_ready(job->host);
+}
+
+/* Hosts held back only by b's limits may go again. */
+static void
+batch_unstall(struct batch *b)
+{
+	struct bhq *q, *tmp;
+
+	HASH_ITER(hh, b->bhqs, q, tmp)
+		if (q->h->stalled && q->n > 0)
+			host_ready(q->h);
+}
+
+/* May batch b start a job now? *wait_us: when its next token is due. */
+static int
+batch_can_start(struct batch *b, uint64_t now_us, uint64_t *wait_us)
+{
+	*wait_us = 0;
+	if (b->inflight >= b->concurrency)
+		return 0;
+	if (b->rate > 0 &&
+	    (*wait_us = ratelimit_wait_us(&b->ratelimit, now_us)) > 0)
+		return 0;
+	return 1;
+}
+
+/* The first batch in h's ring that may start; others rotate back. */
+static struct bhq *
+pick(struct host *h, uint64_t now_us)
+{
+	struct bhq *q, *last = TAILQ_LAST(&h->ring, bhqring);
+	uint64_t wait;
+
+	while ((q = TAILQ_FIRST(&h->ring)) != NULL) {
+		if (batch_can_start(q->b, now_us, &wait))
+			return q;
+		if (wait > 0 && (!runq_queued(&q->b->rate_wake) ||
+		    q->b->rate_wake.at > now_us + wait))
+			runq_set(&s.rq, &q->b->rate_wake, now_us + wait);
+		TAILQ_REMOVE(&h->ring, q, ring_entry);
+		TAILQ_INSERT_TAIL(&h->ring, q, ring_entry);
+		if (q == last)
+			break;
+	}
+	return NULL;
+}
+
+/* Start job from q on h: take slots and tokens, rotate for fairness. */
+static struct job *
+take(struct host *h, struct bhq *q, int probe, uint64_t now_us)
+{
+	struct job *job;
+
+	if (h->has_rate)
+		(void)ratelimit_take(&h->rate, now_us);
+	if (q->b->rate > 0)
+		(void)ratelimit_take(&q->b->ratelimit, now_us);
+	job = pop(q);
+	if (q->in_ring) {	/* the batch goes to the back of the ring */
+		ring_remove(q);
+		ring_add(q);
+	}
+	job->probe = probe;
+	job->state = JOB_RUNNING;
+	h->inflight++;
+	q->b->inflight++;
+	s.inflight++;
+	host_ready(h);		/* and the host to the back of the list */
+	return job;
+}
+
+/* Is h held back by its own state? Arms its wake-up when time will tell. */
+static int
+host_blocked(struct host *h, uint64_t now_us)
+{
+	uint64_t wait;
+
+	if (h->paused_until > now_us) {
+		runq_set(&s.rq, &h->wake, h->paused_until);
+		return 1;
+	}
+	if (h->inflight >= h->inflight_limit)
+		return 1;	/* sched_done() puts it back */
+	if (h->has_rate && (wait = ratelimit_wait_us(&h->rate, now_us)) > 0) {
+		runq_set(&s.rq, &h->wake, now_us + wait);
+		return 1;
+	}
+	return 0;
+}
+
+struct job *
+sched_next(uint64_t now_us, enum sched_verdict *v)
+{
+	struct runq_entry *e;
+	struct host *h;
+	struct bhq *q;
+	int probe;
+
+	while ((e = runq_pop_due(&s.rq, now_us)) != NULL) {
+		if (e->kind == WAKE_HOST)
+			host_ready(e->obj);
+		else
+			batch_unstall(e->obj);
+	}
+	while ((h = TAILQ_FIRST(&s.ready)) != NULL) {
+		if (s.inflight >= s.cfg->max_inflight &&
+		    !breaker_is_open(&h->breaker, now_us))
+			break;	/* failing open circuits needs no slot */
+		host_unready(h);
+		if ((q = TAILQ_FIRST(&h->ring)) == NULL)
+			continue;
+		if (breaker_is_open(&h->breaker, now_us)) {
+			host_ready(h);	/* drain the rest next */
+			*v = SCHED_CIRCUIT_OPEN;
+			return pop(q);
+		}
+		if (host_blocked(h, now_us))
+			continue;
+		if ((q = pick(h, now_us)) == NULL) {
+			h->stalled = 1;	/* batch_unstall() puts it back */
+			continue;
+		}
+		if (!breaker_allow(&h->breaker,
+		    (unsigned)s.cfg->breaker_failures, now_us, &probe))
+			continue;	/* the probe's end puts it back */
+		*v = SCHED_START;
+		return take(h, q, probe, now_us);
+	}
+	return NULL;
+}
+
+void
+sched_done(struct job *job, uint64_t now_us)
+{
+	struct host *h = job->host;
+	struct batch *b = job->batch;
+	int was_full = b->inflight >= b->concurrency;
+
+	(void)now_us;
+	h->inflight--;
+	b->inflight--;
+	s.inflight--;
+	if (!TAILQ_EMPTY(&h->ring))
+		host_ready(h);
+	if (was_full)
+		batch_unstall(b);
+}
+
+void
+sched_pause_host(struct host *h, uint64_t until_us)
+{
+	if (until_us > h->paused_until)
+		h->paused_until = until_us;
+}
+
+void
+sched_host_changed(struct host *h)
+{
+	if (!TAILQ_EMPTY(&h->ring))
+		host_ready(h);
+}
+
+void
+sched_drop(struct batch *b, void (*fn)(struct job *, void *), void *arg)
+{
+	struct bhq *q, *tmp;
+
+	HASH_ITER(hh, b->bhqs, q, tmp)
+		while (q->n > 0)
+			fn(pop(q), arg);
+}
+
+void
+sched_forget(struct batch *b)
+{
+	struct bhq *q, *tmp;
+
+	runq_del(&s.rq, &b->rate_wake);
+	HASH_ITER(hh, b->bhqs, q, tmp) {
+		if (q->n != 0)
+			fatalx("sched_forget: batch %s still has queued jobs",
+			    b->id);
+		ring_remove(q);
+		HASH_DEL(b->bhqs, q);
+		free(q);
+	}
+}
+
+void
+sched_shutdown(void)
+{
+	runq_free(&s.rq);
+	memset(&s, 0, sizeof(s));
+}
