@@ -31,6 +31,7 @@
 #include "config.h"
 #include "dispatch.h"
 #include "host.h"
+#include "registry.h"
 #include "http_client.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -54,14 +55,23 @@ struct api_conn {
 };
 
 /*
- * A paused request waiting for its batch; freed when both are gone. While
- * paused, libevhtp does not read, so it would not see the client leave:
- * `watch` does (a read event and recv(MSG_PEEK) returning 0).
+ * A paused request waiting for its batch (wait or stream mode); freed when
+ * both are gone. While paused, libevhtp does not read, so it would not see
+ * the client leave: `watch` does (a read event and recv(MSG_PEEK) returning
+ * 0). A stream also watches its output buffer: past stream_high_water the
+ * batch stops starting requests until the client has read down to
+ * stream_low_water (libevhtp's chunked replies have no flow control).
  */
 struct waiter {
 	evhtp_request_t	*req;
 	struct batch	*b;
 	struct event	*watch;
+	int		 stream;	/* mode stream */
+	int		 streaming;	/* its 200 and first line are out */
+	struct event	*start_ev;	/* starts the stream from the loop */
+	struct event	*progress_ev;
+	struct evbuffer	*out;		/* the connection's output (borrowed) */
+	struct evbuffer_cb_entry *out_cb;
 };
 
 static struct {
@@ -76,6 +86,8 @@ static struct {
 	void			(*idle_cb)(void);
 	struct event		*idle_ev;
 } api;
+
+static void method_not_allowed(evhtp_request_t *, const char *);
 
 static void
 add_header(evhtp_request_t *req, const char *k, const char *v)
@@ -141,6 +153,18 @@ unwatch(struct waiter *w)
 		event_free(w->watch);
 		w->watch = NULL;
 	}
+	if (w->out_cb != NULL) {
+		evbuffer_remove_cb_entry(w->out, w->out_cb);
+		w->out_cb = NULL;
+	}
+	if (w->progress_ev != NULL) {
+		event_free(w->progress_ev);
+		w->progress_ev = NULL;
+	}
+	if (w->start_ev != NULL) {
+		event_free(w->start_ev);
+		w->start_ev = NULL;
+	}
 }
 
 /* The paused client's socket is readable: EOF or error means it left. */
@@ -155,7 +179,8 @@ watch_cb(evutil_socket_t fd, short kind, void *arg)
 	n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
-	unwatch(w);	/* gone, or sent more (pipelining): stop looking */
+	event_free(w->watch);	/* gone, or sent more (pipelining) */
+	w->watch = NULL;
 	if (n <= 0 && w->b != NULL)
 		dispatch_cancel(w->b, RESULT_CANCELLED,
 		    "the client closed its connection");
@@ -179,12 +204,146 @@ waiter_fini(evhtp_request_t *req, void *arg)
 
 	(void)req;
 	w->req = NULL;
-	unwatch(w);
+	unwatch(w);	/* the connection's buffers are still there */
 	if (w->b != NULL)
 		dispatch_cancel(w->b, RESULT_CANCELLED,
 		    "the client closed its connection");
 	waiter_release(w);
 	return EVHTP_RES_OK;
+}
+
+/* One NDJSON line on the stream: prefix (may be NULL) then text. */
+static void
+stream_line(struct waiter *w, const char *prefix, const char *text,
+    size_t len)
+{
+	struct evbuffer *chunk = evbuffer_new();
+
+	if (chunk == NULL)
+		fatalx("evbuffer_new");
+	if (prefix != NULL)
+		evbuffer_add(chunk, prefix, strlen(prefix));
+	evbuffer_add(chunk, text, len);
+	evbuffer_add(chunk, "\n", 1);
+	evhtp_send_reply_chunk(w->req, chunk);
+	evbuffer_free(chunk);
+}
+
+static void
+stream_json(struct waiter *w, json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15));
+
+	if (s == NULL)
+		fatalx("json_dumps: out of memory");
+	json_decref(j);
+	stream_line(w, NULL, s, strlen(s));
+	free(s);
+}
+
+/* A finished result goes out at once and is not kept. */
+static void
+stream_result(struct batch *b, struct job *job, void *arg)
+{
+	struct waiter *w = arg;
+
+	(void)b;
+	if (w->req == NULL || !w->streaming)
+		return;		/* kept until the stream starts */
+	/* {"index":... becomes {"type":"result","index":... */
+	stream_line(w, "{\"type\":\"result\",", job->encoded + 1,
+	    job->encoded_len - 1);
+	free(job->encoded);
+	job->encoded = NULL;
+}
+
+/* The client reads slowly: hold the batch between the water marks. */
+static void
+stream_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct waiter *w = arg;
+	size_t len = evbuffer_get_length(buf);
+
+	(void)info;
+	if (w->b == NULL)
+		return;
+	if (len > api.cfg->stream_high_water && !w->b->paused)
+		dispatch_pause(w->b, 1);
+	else if (len <= api.cfg->stream_low_water && w->b->paused)
+		dispatch_pause(w->b, 0);
+}
+
+static void
+stream_progress_cb(evutil_socket_t fd, short kind, void *arg)
+{
+	struct waiter *w = arg;
+	struct batch *b = w->b;
+
+	(void)fd;
+	(void)kind;
+	if (b == NULL || w->req == NULL)
+		return;
+	stream_json(w, json_pack("{s:s,s:I,s:I,s:I,s:I}", "type", "progress",
+	    "done", (json_int_t)b->done, "total", (json_int_t)b->njobs,
+	    "inflight", (json_int_t)b->inflight,
+	    "queued", (json_int_t)(b->njobs - b->done - b->inflight)));
+}
+
+/* From the loop, after the handler paused: the 200 and the first line. */
+static void
+stream_start_cb(evutil_socket_t fd, short kind, void *arg)
+{
+	struct waiter *w = arg;
+	struct batch *b = w->b;
+	struct timeval tv;
+	size_t i;
+
+	(void)fd;
+	(void)kind;
+	if (w->req == NULL || b == NULL)
+		return;
+	add_header(w->req, "Content-Type", "application/x-ndjson");
+	evhtp_send_reply_chunk_start(w->req, EVHTP_RES_OK);
+	w->streaming = 1;
+	stream_json(w, json_pack("{s:s,s:s,s:I}", "type", "batch", "batch_id",
+	    b->id, "total", (json_int_t)b->njobs));
+	for (i = 0; i < b->njobs; i++)	/* any that finished already */
+		if (b->jobs[i].encoded != NULL)
+			stream_result(b, &b->jobs[i], w);
+	w->out = bufferevent_get_output(evhtp_request_get_bev(w->req));
+	if ((w->out_cb = evbuffer_add_cb(w->out, stream_out_cb, w)) == NULL)
+		fatalx("evbuffer_add_cb");
+	if (b->progress_ms != 0) {
+		tv.tv_sec = (time_t)(b->progress_ms / 1000);
+		tv.tv_usec = (suseconds_t)(b->progress_ms % 1000) * 1000;
+		w->progress_ev = event_new(api.base, -1, EV_PERSIST,
+		    stream_progress_cb, w);
+		if (w->progress_ev == NULL || event_add(w->progress_ev,
+		    &tv) == -1)
+			fatalx("api: progress timer");
+	}
+}
+
+/* The end of a stream: summary, an error line if it was cut short. */
+static void
+stream_end(struct waiter *w, struct batch *b)
+{
+	json_t *sum = registry_status(b, 0), *s;
+
+	if (!w->streaming)
+		stream_start_cb(-1, 0, w);
+	s = json_pack("{s:s}", "type", "summary");
+	json_object_update(s, json_object_get(sum, "summary"));
+	json_decref(sum);
+	stream_json(w, s);
+	if (b->cancelled && (b->cancel_code == RESULT_SHUTDOWN ||
+	    b->cancel_code == RESULT_CANCELLED))
+		stream_json(w, json_pack("{s:s,s:{s:s,s:s}}", "type", "error",
+		    "error", "code", result_error_code(b->cancel_code),
+		    "message", b->cancel_code == RESULT_SHUTDOWN ?
+		    "fanoutd is shutting down" : "the batch was cancelled"));
+	evhtp_send_reply_chunk_end(w->req);
 }
 
 /* Every request of the batch has a result: reply, then resume. */
@@ -194,16 +353,87 @@ batch_done(struct batch *b, void *arg)
 	struct waiter *w = arg;
 	evhtp_request_t *req = w->req;
 
-	w->b = NULL;
 	unwatch(w);
-	if (req != NULL) {
+	if (req != NULL && w->stream) {
+		stream_end(w, b);
+		evhtp_request_resume(req);
+	} else if (req != NULL) {
 		add_header(req, "Content-Type", "application/json");
 		batch_write_reply(b, req->buffer_out);
 		evhtp_send_reply(req, EVHTP_RES_OK);
 		evhtp_request_resume(req);
 	}
-	batch_free(b);
+	w->b = NULL;
+	registry_remove(b);
 	waiter_release(w);
+}
+
+/* Async: results are kept (and counted) until the batch expires. */
+static void
+async_result(struct batch *b, struct job *job, void *arg)
+{
+	(void)arg;
+	registry_retain(b, job->encoded_len);
+}
+
+static void
+async_done(struct batch *b, void *arg)
+{
+	(void)arg;
+	registry_done(b);
+}
+
+/* Reply with a JSON document (stolen). */
+static void
+reply_doc(evhtp_request_t *req, int status, json_t *j)
+{
+	char *s;
+
+	if (j == NULL || (s = json_dumps(j, JSON_COMPACT |
+	    JSON_REAL_PRECISION(15))) == NULL)
+		fatalx("json: out of memory");
+	json_decref(j);
+	reply_json(req, status, s, strlen(s));
+	free(s);
+}
+
+static void
+submit_async(evhtp_request_t *req, struct batch *b)
+{
+	char url[64];
+
+	b->result_cb = async_result;
+	dispatch_submit(b, clock_now_us(), async_done, NULL);
+	snprintf(url, sizeof(url), "/v1/batches/%s", b->id);
+	reply_doc(req, 202, json_pack("{s:s,s:s,s:s}", "batch_id", b->id,
+	    "state", "running", "status_url", url));
+}
+
+/* Wait and stream: the request waits, paused, for the batch. */
+static void
+submit_waiting(evhtp_request_t *req, struct batch *b)
+{
+	struct waiter *w = xcalloc(1, sizeof(*w));
+
+	w->req = req;
+	w->b = b;
+	api.nwaiters++;
+	evhtp_request_set_hook(req, evhtp_hook_on_request_fini,
+	    (evhtp_hook)waiter_fini, w);
+	w->watch = event_new(api.base, req->conn->sock, EV_READ | EV_PERSIST,
+	    watch_cb, w);
+	if (w->watch == NULL || event_add(w->watch, NULL) == -1)
+		fatalx("api: cannot watch the client connection");
+	if (b->mode == BATCH_STREAM) {
+		w->stream = 1;
+		b->result_cb = stream_result;
+		if ((w->start_ev = event_new(api.base, -1, 0, stream_start_cb,
+		    w)) == NULL)
+			fatalx("event_new");
+		event_active(w->start_ev, 0, 0);
+	}
+	dispatch_submit(b, clock_now_us(), batch_done, w);
+	evhtp_request_pause(req);	/* must be the last thing we do */
 }
 
 static void
@@ -211,8 +441,8 @@ handle_batch(evhtp_request_t *req, struct api_conn *c)
 {
 	struct batch_error err;
 	struct batch *b;
-	struct waiter *w;
 	size_t len = evbuffer_get_length(req->buffer_in);
+	uint64_t retry_s;
 	char msg[128];
 
 	if (c->too_large) {
@@ -232,20 +462,104 @@ handle_batch(evhtp_request_t *req, struct api_conn *c)
 		reply_error(req, err.status, err.code, err.message, err.path);
 		return;
 	}
+	if (b->mode == BATCH_ASYNC && registry_admit(&retry_s) == -1) {
+		batch_free(b);
+		snprintf(msg, sizeof(msg), "%" PRIu64, retry_s);
+		add_header(req, "Retry-After", msg);
+		reply_error(req, 429, "overloaded", "retained async results "
+		    "are at max_retained_bytes; retry later", NULL);
+		return;
+	}
 	b->uid = c->uid;
 	b->pid = c->pid;
-	w = xcalloc(1, sizeof(*w));
-	w->req = req;
-	w->b = b;
-	api.nwaiters++;
-	evhtp_request_set_hook(req, evhtp_hook_on_request_fini,
-	    (evhtp_hook)waiter_fini, w);
-	w->watch = event_new(api.base, req->conn->sock, EV_READ | EV_PERSIST,
-	    watch_cb, w);
-	if (w->watch == NULL || event_add(w->watch, NULL) == -1)
-		fatalx("api: cannot watch the client connection");
-	dispatch_submit(b, clock_now_us(), batch_done, w);
-	evhtp_request_pause(req);	/* must be the last thing we do */
+	registry_add(b);
+	if (b->mode == BATCH_ASYNC)
+		submit_async(req, b);
+	else
+		submit_waiting(req, b);
+}
+
+/* A non-negative integer query parameter; -1 when malformed. */
+static int
+query_uint(evhtp_request_t *req, const char *key, uint64_t def,
+    uint64_t *out)
+{
+	const char *v = req->uri && req->uri->query ?
+	    evhtp_kv_find(req->uri->query, key) : NULL;
+	char *end;
+
+	*out = def;
+	if (v == NULL)
+		return 0;
+	if (*v < '0' || *v > '9')
+		return -1;
+	*out = strtoull(v, &end, 10);
+	return *end == '\0' ? 0 : -1;
+}
+
+/* GET /v1/batches/ID/results?after=K&limit=N: NDJSON, index order. */
+static void
+handle_results(evhtp_request_t *req, struct batch *b)
+{
+	uint64_t after, limit;
+	size_t i, n = 0;
+	int have_after = req->uri && req->uri->query &&
+	    evhtp_kv_find(req->uri->query, "after") != NULL;
+
+	if (query_uint(req, "after", 0, &after) == -1 ||
+	    query_uint(req, "limit", 10000, &limit) == -1 || limit == 0) {
+		reply_error(req, 400, "invalid_request", "after and limit must "
+		    "be non-negative integers (limit at least 1)", NULL);
+		return;
+	}
+	add_header(req, "Content-Type", "application/x-ndjson");
+	for (i = have_after ? (size_t)after + 1 : 0; i < b->njobs &&
+	    n < limit; i++) {
+		if (b->jobs[i].encoded == NULL)
+			continue;
+		evbuffer_add(req->buffer_out, b->jobs[i].encoded,
+		    b->jobs[i].encoded_len);
+		evbuffer_add(req->buffer_out, "\n", 1);
+		n++;
+	}
+	evhtp_send_reply(req, EVHTP_RES_OK);
+}
+
+/* /v1/batches/ID[/results]: GET status, GET results, DELETE cancels. */
+static void
+handle_one(evhtp_request_t *req, struct api_conn *c, const char *rest)
+{
+	htp_method m = evhtp_request_get_method(req);
+	char id[33];
+	uint64_t with;
+	struct batch *b;
+	size_t idlen = strcspn(rest, "/");
+
+	if (idlen != 32 || strspn(rest, "0123456789abcdef") != 32 ||
+	    (rest[32] != '\0' && strcmp(rest + 32, "/results") != 0) ||
+	    (memcpy(id, rest, 32), id[32] = '\0',
+	    (b = registry_find(id, c->uid)) == NULL)) {
+		reply_error(req, 404, "not_found", "no such batch", NULL);
+		return;
+	}
+	if (rest[32] == '/') {
+		if (m != htp_method_GET)
+			method_not_allowed(req, "GET");
+		else
+			handle_results(req, b);
+		return;
+	}
+	if (m == htp_method_DELETE) {
+		dispatch_cancel(b, RESULT_CANCELLED,
+		    "cancelled by DELETE /v1/batches/ID");
+		reply_doc(req, 200, registry_status(b, 0));
+	} else if (m != htp_method_GET)
+		method_not_allowed(req, "GET, DELETE");
+	else if (query_uint(req, "results", 0, &with) == -1)
+		reply_error(req, 400, "invalid_request", "results must be 0 "
+		    "or 1", NULL);
+	else
+		reply_doc(req, 200, registry_status(b, with != 0));
 }
 
 static void
@@ -273,15 +587,8 @@ handle_health(evhtp_request_t *req)
 static void
 handle_hosts(evhtp_request_t *req)
 {
-	json_t *j = json_pack("{s:o}", "hosts", host_stats(clock_now_us()));
-	char *s;
-
-	if (j == NULL || (s = json_dumps(j, JSON_COMPACT |
-	    JSON_REAL_PRECISION(15))) == NULL)
-		fatalx("json: out of memory");
-	json_decref(j);
-	reply_json(req, 200, s, strlen(s));
-	free(s);
+	reply_doc(req, 200, json_pack("{s:o}", "hosts",
+	    host_stats(clock_now_us())));
 }
 
 static void
@@ -310,13 +617,17 @@ route(evhtp_request_t *req, void *arg)
 		    "request URI too long; put parameters in the JSON body",
 		    NULL);
 	} else if (strcmp(path, "/v1/batches") == 0) {
-		if (m != htp_method_POST)
-			method_not_allowed(req, "POST");
+		if (m == htp_method_GET)
+			reply_doc(req, 200, registry_list(c->uid));
+		else if (m != htp_method_POST)
+			method_not_allowed(req, "GET, POST");
 		else if (api.stopping)
 			reply_error(req, 503, "shutting_down",
 			    "fanoutd is shutting down", NULL);
 		else
 			handle_batch(req, c);
+	} else if (strncmp(path, "/v1/batches/", 12) == 0) {
+		handle_one(req, c, path + 12);
 	} else if (strcmp(path, "/v1/hosts") == 0) {
 		if (m != htp_method_GET && m != htp_method_HEAD)
 			method_not_allowed(req, "GET, HEAD");
@@ -336,7 +647,15 @@ on_headers(evhtp_request_t *req, evhtp_headers_t *hdrs, void *arg)
 {
 	struct api_conn *c = arg;
 	const char *cl = evhtp_header_find(hdrs, "Content-Length");
+	evhtp_kv_t *ct;
 
+	/*
+	 * libevhtp parses a form-encoded body as a query string, and crashes
+	 * on large ones (a 7 MB body did). Bodies here are JSON whatever the
+	 * client labels them, so hide that label from it.
+	 */
+	while ((ct = evhtp_kvs_find_kv(hdrs, "Content-Type")) != NULL)
+		evhtp_kv_rm_and_free(hdrs, ct);
 	/* Measured here: evhtp may fill query_raw from a form body later. */
 	c->uri_len = strlen(req->uri && req->uri->path && req->uri->path->full ?
 	    req->uri->path->full : "") + (req->uri && req->uri->query_raw ?

@@ -45,7 +45,8 @@ static const char *const request_keys[] = { "url", "id", "body",
 	"body_base64", SHARED_KEYS, NULL };
 static const char *const default_keys[] = { SHARED_KEYS, NULL };
 static const char *const batch_keys[] = { "requests", "defaults",
-	"concurrency", "rate", "deadline_ms", NULL };
+	"concurrency", "rate", "deadline_ms", "mode", "progress_ms", NULL };
+static const char *const mode_names[] = { "wait", "stream", "async" };
 
 static int fail(struct batch_error *, int, const char *, const char *,
     const char *, ...) __attribute__((format(printf, 5, 6)));
@@ -520,6 +521,32 @@ parse_rate(json_t *rate, struct batch *b, struct batch_error *err)
 	return 0;
 }
 
+/* "mode": "wait" | "stream" | "async", and "progress_ms" for streams. */
+static int
+parse_mode(json_t *root, struct batch *b, struct batch_error *err)
+{
+	json_t *mode = json_object_get(root, "mode");
+	size_t i;
+
+	if (mode != NULL) {
+		for (i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++)
+			if (json_is_string(mode) &&
+			    strcmp(json_string_value(mode), mode_names[i]) == 0)
+				break;
+		if (i == sizeof(mode_names) / sizeof(mode_names[0]))
+			return INVALID(err, "mode", "must be \"wait\", "
+			    "\"stream\" or \"async\"");
+		b->mode = (enum batch_mode)i;
+	}
+	if (get_uint(json_object_get(root, "progress_ms"), "progress_ms", 10,
+	    3600000, &b->progress_ms, err) == -1)
+		return -1;
+	if (b->progress_ms != 0 && b->mode != BATCH_STREAM)
+		return INVALID(err, "progress_ms", "only with \"mode\": "
+		    "\"stream\"");
+	return 0;
+}
+
 static int
 parse_top(json_t *root, const struct config *cfg, struct batch *b,
     struct batch_error *err)
@@ -551,7 +578,8 @@ parse_top(json_t *root, const struct config *cfg, struct batch *b,
 	b->concurrency = conc < cfg->max_inflight ? conc : cfg->max_inflight;
 	if (get_uint(json_object_get(root, "deadline_ms"), "deadline_ms", 1,
 	    86400000, &b->deadline_ms, err) == -1 ||
-	    parse_rate(json_object_get(root, "rate"), b, err) == -1)
+	    parse_rate(json_object_get(root, "rate"), b, err) == -1 ||
+	    parse_mode(root, b, err) == -1)
 		return -1;
 	memset(&tmpl, 0, sizeof(tmpl));
 	if (parse_defaults(json_object_get(root, "defaults"), &tmpl, cfg, &df,
@@ -636,6 +664,22 @@ batch_free(struct batch *b)
 	free(b->jobs);
 	b->magic = 0;
 	free(b);
+}
+
+const char *
+batch_state(const struct batch *b)
+{
+	if (b->cancelled)
+		return "cancelled";
+	if (b->done == b->njobs)
+		return "done";
+	return b->started ? "running" : "queued";
+}
+
+const char *
+batch_mode_name(enum batch_mode m)
+{
+	return mode_names[m];
 }
 
 static void

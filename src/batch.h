@@ -9,6 +9,8 @@
 #include <sys/queue.h>
 #include <sys/types.h>
 
+#include <uthash.h>
+
 #include "ratelimit.h"
 #include "result.h"
 #include "retry.h"
@@ -20,6 +22,12 @@ struct event;
 struct evbuffer;
 struct host;
 struct http_transfer;
+
+enum batch_mode {
+	BATCH_WAIT = 0,		/* one reply when every request has ended */
+	BATCH_STREAM,		/* NDJSON lines as requests end */
+	BATCH_ASYNC		/* 202 now; results kept to be fetched */
+};
 
 enum job_state {
 	JOB_QUEUED = 0,		/* waiting in the scheduler */
@@ -83,6 +91,8 @@ struct batch {
 	struct job	*jobs;
 	size_t		 njobs;
 	size_t		 concurrency;	/* already capped by max_inflight */
+	enum batch_mode	 mode;
+	uint64_t	 progress_ms;	/* stream progress lines; 0: none */
 	double		 rate;		/* per second; 0: none */
 	double		 burst;
 	uint64_t	 deadline_ms;	/* 0: none */
@@ -92,6 +102,10 @@ struct batch {
 	pid_t		 pid;
 
 	/* Run-time state, owned by dispatch.c and sched.c. */
+	double		 created;	/* wall clock, seconds */
+	double		 finished;	/* wall clock; 0 while running */
+	int		 started;	/* an attempt has started */
+	int		 paused;	/* its reader lags: start none */
 	uint64_t	 accepted_us;	/* monotonic */
 	uint64_t	 deadline_us;	/* 0: none */
 	uint64_t	 finished_us;
@@ -99,14 +113,21 @@ struct batch {
 	size_t		 done;
 	size_t		 errors;
 	int		 cancelled;
+	enum result_error cancel_code;	/* why, when cancelled */
 	struct ratelimit ratelimit;
 	struct runq_entry rate_wake;	/* a batch token comes due */
 	struct runq_entry deadline_wake;
 	struct bhq	*bhqs;		/* its queue per host (sched.c) */
 	struct event	*done_ev;	/* completion, deferred to the loop */
+	void		(*result_cb)(struct batch *, struct job *, void *);
 	void		(*done_cb)(struct batch *, void *);
 	void		*done_arg;
 	TAILQ_ENTRY(batch) all_entry;
+
+	/* The registry's (registry.c). */
+	UT_hash_handle	 hh;		/* by id */
+	size_t		 retained_bytes;	/* encoded results kept */
+	struct event	*expire_ev;	/* async: gone after result_ttl_s */
 };
 
 /*
@@ -119,6 +140,12 @@ struct batch *batch_parse(const char *body, size_t len,
 
 /* Free a batch and everything its jobs own. batch_free(NULL) is a no-op. */
 void	batch_free(struct batch *b);
+
+/* "queued", "running", "done" or "cancelled". */
+const char *batch_state(const struct batch *b);
+
+/* "wait", "stream" or "async". */
+const char *batch_mode_name(enum batch_mode m);
 
 /*
  * Write the whole 200 reply body ({"batch_id", "summary", "results"}) to

@@ -104,6 +104,18 @@ static const struct option options[] = {
 	{ "max_redirects_limit", OPT_NUMBER, "20", 0, 100,
 	  OFF(max_redirects_limit),
 	  "Largest `max_redirects` a request may ask for." },
+	{ "result_ttl_s", OPT_NUMBER, "600", 1, 604800, OFF(result_ttl_s),
+	  "How long a finished async batch's results are kept." },
+	{ "max_retained_bytes", OPT_SIZE, "256M", 0, 64 * GIB,
+	  OFF(max_retained_bytes),
+	  "Encoded results kept for async batches, daemon-wide; past it a new "
+	  "async batch gets 429 overloaded." },
+	{ "stream_high_water", OPT_SIZE, "1M", 4 * KIB, 1 * GIB,
+	  OFF(stream_high_water),
+	  "A stream's unsent output past this pauses its batch..." },
+	{ "stream_low_water", OPT_SIZE, "256K", 0, 1 * GIB,
+	  OFF(stream_low_water),
+	  "...until it drains below this." },
 	{ "api_timeout_ms", OPT_NUMBER, "60000", 100, 86400000,
 	  OFF(api_timeout_ms),
 	  "An API connection that stalls this long while a request is read "
@@ -386,6 +398,7 @@ static const struct {
 	{ "default_timeout_ms", "max_timeout_ms" },
 	{ "default_connect_timeout_ms", "max_timeout_ms" },
 	{ "default_max_response_bytes", "max_response_bytes_limit" },
+	{ "stream_low_water", "stream_high_water" },
 };
 
 static uint64_t

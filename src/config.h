@@ -34,6 +34,10 @@ struct config {
 	uint64_t	 breaker_failures;	/* 0: no breaker */
 	uint64_t	 breaker_open_ms;
 	uint64_t	 max_redirects_limit;
+	uint64_t	 result_ttl_s;
+	uint64_t	 max_retained_bytes;
+	uint64_t	 stream_high_water;
+	uint64_t	 stream_low_water;
 
 	struct host_rule *hosts;		/* [host NAME] sections */
 	size_t		 nhosts;

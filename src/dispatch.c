@@ -158,8 +158,12 @@ job_finish(struct job *job, uint64_t now_us)
 	free(r);
 	job->res = NULL;
 	job->state = JOB_DONE;
-	if (++b->done == b->njobs) {
+	b->done++;
+	if (b->result_cb != NULL)	/* before the batch is done */
+		b->result_cb(b, job, b->done_arg);
+	if (b->done == b->njobs) {
 		b->finished_us = now_us;
+		b->finished = clock_wall();
 		event_active(b->done_ev, 0, 0);
 	}
 }
@@ -215,6 +219,7 @@ attempt_start(struct job *job, uint64_t now_us)
 	job->res = xcalloc(1, sizeof(*job->res));
 	result_init(job->res);
 	job->res->queue_ms = ms_since(b->accepted_us, now_us);
+	b->started = 1;
 	job->attempts = xreallocarray(job->attempts, job->nattempts + 1,
 	    sizeof(*job->attempts));
 	at = &job->attempts[job->nattempts++];
@@ -480,6 +485,7 @@ dispatch_cancel(struct batch *b, enum result_error e, const char *msg)
 	if (b->cancelled || b->done == b->njobs)
 		return;
 	b->cancelled = 1;
+	b->cancel_code = e;
 	runq_del(&d.rq, &b->deadline_wake);
 	sched_drop(b, drop_cb, &fa);
 	for (i = 0; i < b->njobs; i++) {
@@ -489,6 +495,18 @@ dispatch_cancel(struct batch *b, enum result_error e, const char *msg)
 			job_fail(job, e, msg, fa.now);
 		} else if (job->state == JOB_RUNNING && job->xfer != NULL)
 			http_client_abort(job->xfer, e, msg);
+	}
+}
+
+void
+dispatch_pause(struct batch *b, int paused)
+{
+	if (b->paused == paused)
+		return;
+	b->paused = paused;
+	if (!paused) {
+		sched_batch_changed(b);
+		pump();
 	}
 }
 

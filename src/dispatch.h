@@ -24,9 +24,10 @@ void	dispatch_set_config(const struct config *cfg);
 
 /*
  * Run batch b (steals it until cb is called). now_us is when the batch was
- * accepted (monotonic). cb(b, arg) runs from the event loop, never from
- * inside this call, once every job has a result; the callee then owns b
- * and frees it with batch_free().
+ * accepted (monotonic). If b->result_cb is set it runs as each job's
+ * result is encoded (job->encoded is then the callee's to keep or take).
+ * cb(b, arg) runs from the event loop, never from inside this call, once
+ * every job has a result; the callee then owns b.
  */
 void	dispatch_submit(struct batch *b, uint64_t now_us, dispatch_done_cb cb,
 	    void *arg);
@@ -37,6 +38,12 @@ void	dispatch_submit(struct batch *b, uint64_t now_us, dispatch_done_cb cb,
  * Completion is reported through the batch's callback as usual. Idempotent.
  */
 void	dispatch_cancel(struct batch *b, enum result_error e, const char *msg);
+
+/*
+ * Stop starting b's jobs (its reader has fallen behind), or start them
+ * again. Jobs already running go on.
+ */
+void	dispatch_pause(struct batch *b, int paused);
 
 /* dispatch_cancel() on every running batch (shutdown). */
 void	dispatch_cancel_all(enum result_error e, const char *msg);

@@ -2,16 +2,21 @@
  * fanout.c: the command-line client of fanoutd.
  *
  * Talks HTTP over the daemon's Unix socket with libcurl and prints what the
- * daemon answers. Exit status: 0 when the batch ran (even if requests in it
- * failed) or the daemon is healthy; 1 on an API error or an unhealthy
- * daemon; 2 when the daemon cannot be reached.
+ * daemon answers: whole replies, or stream lines as they arrive. Exit
+ * status: 0 when the batch ran (even if requests in it failed) or the
+ * daemon is healthy; 1 on an API error or an unhealthy daemon; 2 when the
+ * daemon cannot be reached; 130 when interrupted (Ctrl-C closes the
+ * connection, which cancels a wait or stream batch in the daemon).
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -19,13 +24,32 @@
 #define DEFAULT_SOCKET	"/run/fanoutd/fanoutd.sock"
 #define EXIT_API	1
 #define EXIT_UNREACH	2
+#define EXIT_INTR	130
 
 struct buf {
 	char	*data;
 	size_t	 len, cap;
 };
 
+/* A reply read as it arrives: whole lines go to on_line. */
+struct reader {
+	CURL		*curl;
+	long		 status;	/* known once the body starts */
+	struct buf	 pending;	/* part of a line, or an error body */
+	void		(*on_line)(const char *, size_t, void *);
+	void		*arg;
+};
+
+/* What `fanout get` shows while a stream runs. */
+struct progress {
+	int		 bar;		/* draw a bar on stderr */
+	int		 json;		/* print the raw lines */
+	size_t		 total, done, errors;
+	double		 started;
+};
+
 static const char *sockpath;
+static volatile sig_atomic_t interrupted;
 
 static void
 die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3),
@@ -45,6 +69,22 @@ die(int code, const char *fmt, ...)
 }
 
 static void
+on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
 buf_add(struct buf *b, const void *p, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
@@ -58,53 +98,95 @@ buf_add(struct buf *b, const void *p, size_t n)
 	b->data[b->len] = '\0';
 }
 
+/* Body bytes: split into lines on a 2xx, keep whole otherwise. */
 static size_t
 write_cb(char *p, size_t size, size_t n, void *arg)
 {
-	buf_add(arg, p, size * n);
-	return size * n;
+	struct reader *r = arg;
+	size_t len = size * n, start = 0, i;
+
+	if (r->status == 0)
+		curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &r->status);
+	if (r->on_line == NULL || r->status < 200 || r->status > 299) {
+		buf_add(&r->pending, p, len);
+		return len;
+	}
+	for (i = 0; i < len; i++) {
+		if (p[i] != '\n')
+			continue;
+		buf_add(&r->pending, p + start, i - start);
+		r->on_line(r->pending.data, r->pending.len, r->arg);
+		r->pending.len = 0;
+		start = i + 1;
+	}
+	buf_add(&r->pending, p + start, len - start);
+	return len;
 }
 
-/* One request to the daemon; returns the HTTP status, body in *out. */
+/* Ctrl-C aborts the transfer (curl calls this at least once a second). */
+static int
+xferinfo_cb(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+    curl_off_t un)
+{
+	(void)arg;
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return interrupted;
+}
+
+/*
+ * One request to the daemon. With on_line, 2xx bodies are handed over
+ * line by line as they arrive; otherwise the body ends up in r->pending.
+ * Returns the HTTP status; exits 2 when the daemon cannot be reached.
+ */
 static long
-call(const char *method, const char *path, const char *body, size_t len,
-    struct buf *out)
+call(struct reader *r, const char *method, const char *path,
+    const char *body, size_t len)
 {
 	struct curl_slist *h = NULL;
 	char url[256], err[CURL_ERROR_SIZE] = "";
 	CURLcode rc;
-	long status = 0;
-	CURL *c;
 
-	if ((c = curl_easy_init()) == NULL)
+	if ((r->curl = curl_easy_init()) == NULL)
 		die(EXIT_API, "curl_easy_init failed");
 	snprintf(url, sizeof(url), "http://localhost%s", path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sockpath);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
-	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(r->curl, CURLOPT_URL, url);
+	curl_easy_setopt(r->curl, CURLOPT_UNIX_SOCKET_PATH, sockpath);
+	curl_easy_setopt(r->curl, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(r->curl, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(r->curl, CURLOPT_ERRORBUFFER, err);
+	curl_easy_setopt(r->curl, CURLOPT_PROXY, "");
+	curl_easy_setopt(r->curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(r->curl, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
 	if (body != NULL) {
 		h = curl_slist_append(h, "Content-Type: application/json");
 		h = curl_slist_append(h, "Expect:");
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+		curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, h);
+		curl_easy_setopt(r->curl, CURLOPT_POSTFIELDSIZE_LARGE,
 		    (curl_off_t)len);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(r->curl, CURLOPT_POSTFIELDS, body);
 	}
-	rc = curl_easy_perform(c);
+	rc = curl_easy_perform(r->curl);
+	if (rc == CURLE_ABORTED_BY_CALLBACK) {
+		if (isatty(2))
+			fputs("\r\033[K", stderr);
+		fputs("fanout: interrupted; the batch is cancelled\n", stderr);
+		exit(EXIT_INTR);
+	}
 	if (rc == CURLE_COULDNT_CONNECT)
 		die(EXIT_UNREACH, "cannot reach fanoutd at %s: %s", sockpath,
 		    err[0] ? err : curl_easy_strerror(rc));
 	if (rc != CURLE_OK)
 		die(EXIT_UNREACH, "talking to fanoutd at %s: %s", sockpath,
 		    err[0] ? err : curl_easy_strerror(rc));
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &r->status);
 	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	return status;
+	curl_easy_cleanup(r->curl);
+	r->curl = NULL;
+	return r->status;
 }
 
 /* Print an API error's message to stderr and exit 1. */
@@ -124,6 +206,21 @@ api_error(long status, const struct buf *b)
 	exit(EXIT_API);
 }
 
+/* A plain request whose 2xx body is printed as it is. */
+static int
+simple(const char *method, const char *path)
+{
+	struct reader r = { 0 };
+	long status = call(&r, method, path, NULL, 0);
+
+	if (status < 200 || status > 299)
+		api_error(status, &r.pending);
+	if (r.pending.data != NULL)
+		fwrite(r.pending.data, 1, r.pending.len, stdout);
+	free(r.pending.data);
+	return 0;
+}
+
 static void
 read_all(FILE *fp, struct buf *b)
 {
@@ -136,35 +233,92 @@ read_all(FILE *fp, struct buf *b)
 		die(EXIT_API, "read: %s", strerror(errno));
 }
 
+static void
+print_line(const char *line, size_t len, void *arg)
+{
+	(void)arg;
+	fwrite(line, 1, len, stdout);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+/* Set "mode" in a batch document; returns the new text (caller frees). */
+static char *
+with_mode(const struct buf *in, const char *mode)
+{
+	json_error_t e;
+	json_t *j = json_loadb(in->data ? in->data : "", in->len, 0, &e);
+	char *s;
+
+	if (j == NULL || !json_is_object(j))
+		die(EXIT_API, "the batch is not a JSON object: %s", j ? "" :
+		    e.text);
+	json_object_set_new(j, "mode", json_string(mode));
+	s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return s;
+}
+
 static int
 cmd_submit(int argc, char **argv)
 {
-	struct buf in = { 0 }, out = { 0 };
+	static const struct option opts[] = {
+		{ "stream", no_argument, NULL, 's' },
+		{ "async", no_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct buf in = { 0 };
+	struct reader r = { 0 };
+	const char *mode = NULL;
+	char *body = NULL;
+	json_t *j;
 	FILE *fp = stdin;
 	long status;
+	int ch;
 
-	if (argc > 1 && (strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "--help") == 0)) {
-		printf("usage: fanout submit [FILE|-]\n"
-		    "Send a batch (JSON, see docs/api.md) and print the "
-		    "reply.\n");
-		return 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's': mode = "stream"; break;
+		case 'a': mode = "async"; break;
+		case 'h':
+			printf("usage: fanout submit [--stream | --async] "
+			    "[FILE|-]\nSend a batch (JSON, see docs/api.md); "
+			    "print the reply, the stream lines as "
+			    "they\narrive, "
+			    "or with --async the batch id.\n");
+			return 0;
+		default: return EXIT_API;
+		}
 	}
-	if (argc > 2)
-		die(EXIT_API, "usage: fanout submit [FILE|-]");
-	if (argc == 2 && strcmp(argv[1], "-") != 0 &&
-	    (fp = fopen(argv[1], "r")) == NULL)
-		die(EXIT_API, "%s: %s", argv[1], strerror(errno));
+	if (argc - optind > 1)
+		die(EXIT_API, "usage: fanout submit [--stream|--async] "
+		    "[FILE|-]");
+	if (optind < argc && strcmp(argv[optind], "-") != 0 &&
+	    (fp = fopen(argv[optind], "r")) == NULL)
+		die(EXIT_API, "%s: %s", argv[optind], strerror(errno));
 	read_all(fp, &in);
 	if (fp != stdin)
 		fclose(fp);
-	status = call("POST", "/v1/batches", in.data ? in.data : "", in.len,
-	    &out);
-	if (status != 200)
-		api_error(status, &out);
-	fwrite(out.data, 1, out.len, stdout);
+	if (mode != NULL)
+		body = with_mode(&in, mode);
+	if (mode != NULL && strcmp(mode, "stream") == 0)
+		r.on_line = print_line;
+	status = call(&r, "POST", "/v1/batches", body ? body : in.data ?
+	    in.data : "", body ? strlen(body) : in.len);
+	if (status != 200 && status != 202)
+		api_error(status, &r.pending);
+	if (status == 202) {
+		j = json_loadb(r.pending.data, r.pending.len, 0, NULL);
+		printf("%s\n", json_string_value(json_object_get(j,
+		    "batch_id")));
+		json_decref(j);
+	} else if (r.on_line == NULL)
+		fwrite(r.pending.data, 1, r.pending.len, stdout);
 	free(in.data);
-	free(out.data);
+	free(body);
+	free(r.pending.data);
 	return 0;
 }
 
@@ -172,10 +326,13 @@ static void
 get_usage(FILE *fp)
 {
 	fprintf(fp, "usage: fanout get [-c N] [-t MS] [-X METHOD] "
-	    "[-H 'Name: value']... [--json] [URL...]\n"
-	    "Fetch the URLs (or one per line on stdin) as one batch; print\n"
-	    "STATUS TOTAL_MS BYTES URL [error] per result, or the reply with "
-	    "--json.\n");
+	    "[-H 'Name: value']... [--rate R]\n"
+	    "                  [--retries N] [--deadline MS] [--json] "
+	    "[--quiet] [URL...]\n"
+	    "Fetch the URLs (or one per line on stdin) as one streamed batch; "
+	    "print\nSTATUS TOTAL_MS BYTES URL [error] per result as it "
+	    "arrives, or the raw\nstream lines with --json. On a terminal a "
+	    "progress bar runs on stderr.\n");
 }
 
 /* Add "Name: value" to the headers object. */
@@ -196,36 +353,105 @@ add_header_arg(json_t *headers, const char *arg)
 }
 
 static void
-add_url(json_t *reqs, const char *url)
+draw_bar(struct progress *p, int last)
 {
-	json_array_append_new(reqs, json_pack("{s:s}", "url", url));
+	double el = now_s() - p->started, rate = el > 0 ? p->done / el : 0;
+	double eta = rate > 0 ? (p->total - p->done) / rate : 0;
+
+	if (!p->bar)
+		return;
+	if (last) {
+		fputs("\r\033[K", stderr);
+		return;
+	}
+	fprintf(stderr, "\r\033[K%zu/%zu %3.0f%%  %.0f req/s  %zu errors  "
+	    "ETA %.0fs", p->done, p->total, p->total ? 100.0 * p->done /
+	    p->total : 0, rate, p->errors, eta);
+}
+
+/* A stream line: a row per result, and the bar. */
+static void
+get_line(const char *line, size_t len, void *arg)
+{
+	struct progress *p = arg;
+	json_t *j = json_loadb(line, len, 0, NULL), *err;
+	const char *type = json_string_value(json_object_get(j, "type"));
+
+	if (p->json)
+		print_line(line, len, NULL);
+	if (type == NULL) {
+		json_decref(j);
+		return;
+	}
+	if (strcmp(type, "batch") == 0)
+		p->total = (size_t)json_integer_value(json_object_get(j,
+		    "total"));
+	else if (strcmp(type, "result") == 0) {
+		p->done++;
+		err = json_object_get(j, "error");
+		if (json_is_object(err))
+			p->errors++;
+		if (!p->json) {
+			draw_bar(p, 1);
+			printf("%lld %.1f %lld %s",
+			    (long long)json_integer_value(json_object_get(j,
+			    "status")), json_number_value(json_object_get(
+			    json_object_get(j, "timings"), "total_ms")),
+			    (long long)json_integer_value(json_object_get(j,
+			    "body_bytes")), json_string_value(
+			    json_object_get(j, "url")));
+			if (json_is_object(err))
+				printf(" %s: %s", json_string_value(
+				    json_object_get(err, "code")),
+				    json_string_value(json_object_get(err,
+				    "message")));
+			putchar('\n');
+			fflush(stdout);
+		}
+		draw_bar(p, 0);
+	} else if (strcmp(type, "error") == 0) {
+		err = json_object_get(j, "error");
+		draw_bar(p, 1);
+		fprintf(stderr, "fanout: the stream ended early: %s\n",
+		    json_string_value(json_object_get(err, "message")));
+	}
+	json_decref(j);
+}
+
+/* "20", "20/s", "100/m", "3/h": requests per second. */
+static double
+parse_rate(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || v <= 0)
+		die(EXIT_API, "bad rate \"%s\" (want 20, 20/s, 100/m or 3/h)",
+		    s);
+	if (strcmp(end, "/m") == 0)
+		v /= 60;
+	else if (strcmp(end, "/h") == 0)
+		v /= 3600;
+	else if (*end != '\0' && strcmp(end, "/s") != 0)
+		die(EXIT_API, "bad rate unit in \"%s\"", s);
+	return v;
 }
 
 static void
-print_rows(const struct buf *out)
+read_urls(json_t *reqs)
 {
-	json_t *reply, *results, *r, *err;
-	size_t i;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
 
-	if ((reply = json_loadb(out->data, out->len, 0, NULL)) == NULL)
-		die(EXIT_API, "the daemon's reply is not JSON");
-	results = json_object_get(reply, "results");
-	json_array_foreach(results, i, r) {
-		err = json_object_get(r, "error");
-		printf("%lld %.1f %lld %s",
-		    (long long)json_integer_value(json_object_get(r, "status")),
-		    json_number_value(json_object_get(json_object_get(r,
-		    "timings"), "total_ms")),
-		    (long long)json_integer_value(json_object_get(r,
-		    "body_bytes")),
-		    json_string_value(json_object_get(r, "url")));
-		if (json_is_object(err))
-			printf(" %s: %s", json_string_value(json_object_get(err,
-			    "code")), json_string_value(json_object_get(err,
-			    "message")));
-		putchar('\n');
+	while ((n = getline(&line, &cap, stdin)) > 0) {
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		if (n > 0)
+			json_array_append_new(reqs, json_pack("{s:s}", "url",
+			    line));
 	}
-	json_decref(reply);
+	free(line);
 }
 
 static int
@@ -236,21 +462,24 @@ cmd_get(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "method", required_argument, NULL, 'X' },
 		{ "header", required_argument, NULL, 'H' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "retries", required_argument, NULL, 'R' },
+		{ "deadline", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	json_t *batch = json_object(), *reqs = json_array(), *defs =
-	    json_object(), *hdrs = json_object();
-	struct buf out = { 0 };
-	char *line = NULL, *body;
-	size_t cap = 0;
-	ssize_t n;
-	int ch, as_json = 0;
+	json_t *batch = json_pack("{s:s}", "mode", "stream"), *reqs =
+	    json_array(), *defs = json_object(), *hdrs = json_object();
+	struct progress p = { 0 };
+	struct reader r = { 0 };
+	int ch, quiet = 0;
+	char *body;
 	long status;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:t:X:H:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:t:X:H:qh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			json_object_set_new(batch, "concurrency",
@@ -265,23 +494,29 @@ cmd_get(int argc, char **argv)
 			    json_string(optarg));
 			break;
 		case 'H': add_header_arg(hdrs, optarg); break;
-		case 'j': as_json = 1; break;
+		case 'r':
+			json_object_set_new(batch, "rate", json_pack("{s:f}",
+			    "per_second", parse_rate(optarg)));
+			break;
+		case 'R':
+			json_object_set_new(defs, "retries",
+			    json_integer(atoll(optarg)));
+			break;
+		case 'd':
+			json_object_set_new(batch, "deadline_ms",
+			    json_integer(atoll(optarg)));
+			break;
+		case 'j': p.json = 1; break;
+		case 'q': quiet = 1; break;
 		case 'h': get_usage(stdout); return 0;
 		default: get_usage(stderr); return EXIT_API;
 		}
 	}
 	for (; optind < argc; optind++)
-		add_url(reqs, argv[optind]);
-	if (json_array_size(reqs) == 0) {
-		while ((n = getline(&line, &cap, stdin)) > 0) {
-			while (n > 0 && (line[n - 1] == '\n' ||
-			    line[n - 1] == '\r'))
-				line[--n] = '\0';
-			if (n > 0)
-				add_url(reqs, line);
-		}
-		free(line);
-	}
+		json_array_append_new(reqs, json_pack("{s:s}", "url",
+		    argv[optind]));
+	if (json_array_size(reqs) == 0)
+		read_urls(reqs);
 	if (json_object_size(hdrs) > 0)
 		json_object_set_new(defs, "headers", hdrs);
 	else
@@ -293,35 +528,114 @@ cmd_get(int argc, char **argv)
 		json_decref(defs);
 	body = json_dumps(batch, JSON_COMPACT);
 	json_decref(batch);
-	status = call("POST", "/v1/batches", body, strlen(body), &out);
+	p.bar = !quiet && !p.json && isatty(2);
+	p.started = now_s();
+	r.on_line = get_line;
+	r.arg = &p;
+	status = call(&r, "POST", "/v1/batches", body, strlen(body));
+	draw_bar(&p, 1);
 	free(body);
 	if (status != 200)
-		api_error(status, &out);
-	if (as_json)
-		fwrite(out.data, 1, out.len, stdout);
-	else
-		print_rows(&out);
-	free(out.data);
+		api_error(status, &r.pending);
+	free(r.pending.data);
 	return 0;
+}
+
+/* GET /v1/batches/ID until it has ended; prints it like a wait reply. */
+static int
+cmd_wait(const char *id)
+{
+	char path[128];
+	struct reader r;
+	const char *state;
+	useconds_t nap = 100000;
+	json_t *j, *out;
+	long status;
+	char *s;
+
+	snprintf(path, sizeof(path), "/v1/batches/%s", id);
+	for (;;) {
+		memset(&r, 0, sizeof(r));
+		if ((status = call(&r, "GET", path, NULL, 0)) != 200)
+			api_error(status, &r.pending);
+		j = json_loadb(r.pending.data, r.pending.len, 0, NULL);
+		free(r.pending.data);
+		state = json_string_value(json_object_get(j, "state"));
+		if (state != NULL && (strcmp(state, "done") == 0 ||
+		    strcmp(state, "cancelled") == 0))
+			break;
+		json_decref(j);
+		usleep(nap);
+		if (nap < 1000000)
+			nap *= 2;
+	}
+	json_decref(j);
+	snprintf(path, sizeof(path), "/v1/batches/%s?results=1", id);
+	memset(&r, 0, sizeof(r));
+	if ((status = call(&r, "GET", path, NULL, 0)) != 200)
+		api_error(status, &r.pending);
+	j = json_loadb(r.pending.data, r.pending.len, 0, NULL);
+	out = json_pack("{s:O,s:O,s:O}", "batch_id", json_object_get(j,
+	    "batch_id"), "summary", json_object_get(j, "summary"), "results",
+	    json_object_get(j, "results"));
+	s = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	printf("%s\n", s);
+	free(s);
+	json_decref(out);
+	json_decref(j);
+	free(r.pending.data);
+	return 0;
+}
+
+/* status, wait, results, cancel, list: the batch resources. */
+static int
+cmd_batch(int argc, char **argv)
+{
+	const char *cmd = argv[0], *after = NULL;
+	char path[160];
+
+	if (strcmp(cmd, "list") == 0)
+		return simple("GET", "/v1/batches");
+	if (argc >= 4 && strcmp(cmd, "results") == 0 &&
+	    strcmp(argv[2], "--after") == 0)
+		after = argv[3];
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "--help") == 0 || (argc > 2 && after == NULL)) {
+		printf("usage: fanout %s ID%s\n", cmd, strcmp(cmd, "results") ?
+		    "" : " [--after K]");
+		return argc < 2 || argc > 2 ? EXIT_API : 0;
+	}
+	if (strspn(argv[1], "0123456789abcdef") != strlen(argv[1]) ||
+	    strlen(argv[1]) != 32)
+		die(EXIT_API, "\"%s\" is not a batch id", argv[1]);
+	if (strcmp(cmd, "wait") == 0)
+		return cmd_wait(argv[1]);
+	if (strcmp(cmd, "results") == 0) {
+		snprintf(path, sizeof(path), "/v1/batches/%s/results%s%s",
+		    argv[1], after ? "?after=" : "", after ? after : "");
+		return simple("GET", path);
+	}
+	snprintf(path, sizeof(path), "/v1/batches/%s", argv[1]);
+	return simple(strcmp(cmd, "cancel") == 0 ? "DELETE" : "GET", path);
 }
 
 static int
 cmd_health(int argc, char **argv)
 {
-	struct buf out = { 0 };
+	struct reader r = { 0 };
 	long status;
 
 	if (argc > 1 && (strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "--help") == 0)) {
 		printf("usage: fanout health\n"
-		    "Print the daemon's health; exit 0 "
-		    "healthy, 1 not, 2 unreachable.\n");
+		    "Print the daemon's health; exit 0 healthy, 1 not, 2 "
+		    "unreachable.\n");
 		return 0;
 	}
-	status = call("GET", "/healthz", NULL, 0, &out);
-	if (out.data != NULL)
-		fwrite(out.data, 1, out.len, stdout);
-	free(out.data);
+	status = call(&r, "GET", "/healthz", NULL, 0);
+	if (r.pending.data != NULL)
+		fwrite(r.pending.data, 1, r.pending.len, stdout);
+	free(r.pending.data);
 	return status == 200 ? 0 : EXIT_API;
 }
 
@@ -332,9 +646,14 @@ usage(FILE *fp)
 	    "usage: fanout [-s PATH] COMMAND [ARGS]\n"
 	    "\n"
 	    "commands:\n"
-	    "  submit [FILE|-]   send a batch file, print the reply JSON\n"
-	    "  get [OPTS] [URL...]  fetch URLs as one batch, one line each\n"
-	    "  health            print the daemon's health\n"
+	    "  submit [--stream|--async] [FILE|-]  send a batch file\n"
+	    "  get [OPTS] [URL...]   fetch URLs as one streamed batch\n"
+	    "  status ID             a batch's state and progress\n"
+	    "  wait ID               wait for a batch, print its results\n"
+	    "  results ID [--after K]  its finished results (NDJSON)\n"
+	    "  cancel ID             cancel a batch\n"
+	    "  list                  the batches you may see\n"
+	    "  health                the daemon's health\n"
 	    "\n"
 	    "  -s, --socket PATH  daemon socket (default $FANOUT_SOCKET or\n"
 	    "                     %s)\n"
@@ -351,6 +670,9 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
+	static const char *const batch_cmds[] = { "status", "wait", "results",
+		"cancel", "list" };
+	size_t i;
 	int ch, rc;
 
 	if ((sockpath = getenv("FANOUT_SOCKET")) == NULL || *sockpath == '\0')
@@ -368,14 +690,20 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_API;
 	}
+	signal(SIGINT, on_sigint);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = -1;
 	if (strcmp(argv[0], "submit") == 0)
 		rc = cmd_submit(argc, argv);
 	else if (strcmp(argv[0], "get") == 0)
 		rc = cmd_get(argc, argv);
 	else if (strcmp(argv[0], "health") == 0)
 		rc = cmd_health(argc, argv);
-	else {
+	for (i = 0; rc == -1 && i < sizeof(batch_cmds) / sizeof(*batch_cmds);
+	    i++)
+		if (strcmp(argv[0], batch_cmds[i]) == 0)
+			rc = cmd_batch(argc, argv);
+	if (rc == -1) {
 		fprintf(stderr, "fanout: unknown command \"%s\"\n", argv[0]);
 		usage(stderr);
 		rc = EXIT_API;

@@ -27,6 +27,7 @@
 #include "http_client.h"
 #include "listener.h"
 #include "log.h"
+#include "registry.h"
 #include "xmalloc.h"
 
 #define SHUTDOWN_GRACE_S	5	/* at most this long to flush replies */
@@ -159,6 +160,7 @@ run(struct config *cfg)
 	if (http_client_init(base, &cause) == -1)
 		fatalx("%s", cause);
 	dispatch_init(base, cfg);
+	registry_init(base, cfg);
 	if ((fd = listener_open(cfg->socket, (mode_t)cfg->socket_mode, 1024,
 	    &cause)) == -1 || api_init(base, fd, cfg, &cause) == -1) {
 		log_error("%s", cause);
@@ -184,6 +186,7 @@ run(struct config *cfg)
 	listener_remove(cfg->socket);
 	/* Run completions that closing connections triggered, then free. */
 	event_base_loop(base, EVLOOP_NONBLOCK);
+	registry_shutdown();
 	dispatch_shutdown();
 	http_client_shutdown();
 	event_base_free(base);

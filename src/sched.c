@@ -45,6 +45,8 @@ struct bhq {
 	UT_hash_handle	 hh;		/* in b->bhqs, keyed by host */
 };
 
+static void batch_unstall(struct batch *);
+
 static struct {
 	const struct config	*cfg;
 	TAILQ_HEAD(, host)	 ready;
@@ -199,6 +201,12 @@ sched_requeue(struct job *job, uint64_t now_us)
 	host_ready(job->host);
 }
 
+void
+sched_batch_changed(struct batch *b)
+{
+	batch_unstall(b);
+}
+
 /* Hosts held back only by b's limits may go again. */
 static void
 batch_unstall(struct batch *b)
@@ -215,7 +223,7 @@ static int
 batch_can_start(struct batch *b, uint64_t now_us, uint64_t *wait_us)
 {
 	*wait_us = 0;
-	if (b->inflight >= b->concurrency)
+	if (b->inflight >= b->concurrency || b->paused)
 		return 0;
 	if (b->rate > 0 &&
 	    (*wait_us = ratelimit_wait_us(&b->ratelimit, now_us)) > 0)

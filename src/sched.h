@@ -36,6 +36,9 @@ struct job *sched_next(uint64_t now_us, enum sched_verdict *v);
 /* The attempt of job started by sched_next() has ended: free its slots. */
 void	sched_done(struct job *job, uint64_t now_us);
 
+/* b's own limits changed (unpaused): its hosts may go again. */
+void	sched_batch_changed(struct batch *b);
+
 /* Send nothing new to h before until_us (Retry-After). */
 void	sched_pause_host(struct host *h, uint64_t until_us);
 

@@ -1,0 +1,244 @@
+/*
+ * registry.c: the batches the daemon knows, by id.
+ *
+ * Every accepted batch is registered until its client has what it needs:
+ * a wait or stream batch until its reply is written, an async batch for
+ * result_ttl_s after it finishes. The registry answers "which batch is
+ * this, and may this caller see it" (owner uid or root; anyone else gets
+ * the same 404 as for a batch that does not exist), lists them, and keeps
+ * the daemon-wide budget of retained result bytes that async batches use.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <uthash.h>
+
+#include "batch.h"
+#include "clock.h"
+#include "config.h"
+#include "dispatch.h"
+#include "log.h"
+#include "registry.h"
+#include "xmalloc.h"
+
+static struct {
+	struct event_base	*base;
+	const struct config	*cfg;
+	struct batch		*byid;		/* uthash */
+	size_t			 retained;	/* bytes, all batches */
+	size_t			 count;
+} reg;
+
+void
+registry_init(struct event_base *base, const struct config *cfg)
+{
+	memset(&reg, 0, sizeof(reg));
+	reg.base = base;
+	reg.cfg = cfg;
+}
+
+void
+registry_set_config(const struct config *cfg)
+{
+	reg.cfg = cfg;
+}
+
+size_t
+registry_retained(void)
+{
+	return reg.retained;
+}
+
+size_t
+registry_count(void)
+{
+	return reg.count;
+}
+
+void
+registry_add(struct batch *b)
+{
+	b->created = clock_wall();
+	HASH_ADD_STR(reg.byid, id, b);
+	reg.count++;
+}
+
+struct batch *
+registry_find(const char *id, uid_t uid)
+{
+	struct batch *b;
+
+	HASH_FIND_STR(reg.byid, id, b);
+	if (b == NULL || (uid != 0 && uid != b->uid))
+		return NULL;
+	return b;
+}
+
+void
+registry_retain(struct batch *b, size_t len)
+{
+	b->retained_bytes += len;
+	reg.retained += len;
+}
+
+void
+registry_remove(struct batch *b)
+{
+	HASH_DEL(reg.byid, b);
+	reg.count--;
+	reg.retained -= b->retained_bytes;
+	if (b->expire_ev != NULL)
+		event_free(b->expire_ev);
+	batch_free(b);
+}
+
+static void
+expire_cb(evutil_socket_t fd, short kind, void *arg)
+{
+	struct batch *b = arg;
+
+	(void)fd;
+	(void)kind;
+	log_debug("batch %s: results expired", b->id);
+	registry_remove(b);
+}
+
+void
+registry_done(struct batch *b)
+{
+	struct timeval tv = { (time_t)reg.cfg->result_ttl_s, 0 };
+
+	if (b->mode != BATCH_ASYNC)
+		return;
+	if ((b->expire_ev = evtimer_new(reg.base, expire_cb, b)) == NULL)
+		fatalx("evtimer_new");
+	evtimer_add(b->expire_ev, &tv);
+}
+
+int
+registry_admit(uint64_t *retry_after_s)
+{
+	struct batch *b, *tmp;
+	double soonest = 0, at;
+
+	if (reg.retained < reg.cfg->max_retained_bytes)
+		return 0;
+	/* Room comes when the first finished async batch expires. */
+	HASH_ITER(hh, reg.byid, b, tmp)
+		if (b->mode == BATCH_ASYNC && b->finished > 0) {
+			at = b->finished + (double)reg.cfg->result_ttl_s;
+			if (soonest == 0 || at < soonest)
+				soonest = at;
+		}
+	at = soonest > 0 ? soonest - clock_wall() : 1;
+	*retry_after_s = at < 1 ? 1 : (uint64_t)ceil(at);
+	return -1;
+}
+
+/* RFC 3339 UTC with milliseconds, or JSON null for 0. */
+static json_t *
+timestamp(double t)
+{
+	char buf[40];
+	struct tm tm;
+	time_t secs = (time_t)t;
+
+	if (t <= 0)
+		return json_null();
+	gmtime_r(&secs, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), ".%03dZ",
+	    (int)((t - (double)secs) * 1000));
+	return json_string(buf);
+}
+
+static json_t *
+progress(const struct batch *b)
+{
+	return json_pack("{s:I,s:I,s:I,s:I}", "total", (json_int_t)b->njobs,
+	    "done", (json_int_t)b->done, "inflight", (json_int_t)b->inflight,
+	    "queued", (json_int_t)(b->njobs - b->done - b->inflight));
+}
+
+static json_t *
+summary(const struct batch *b)
+{
+	uint64_t end = b->finished_us ? b->finished_us : clock_now_us();
+
+	return json_pack("{s:I,s:I,s:I,s:f}", "total", (json_int_t)b->njobs,
+	    "responses", (json_int_t)(b->done - b->errors),
+	    "errors", (json_int_t)b->errors,
+	    "elapsed_ms", round((double)(end - b->accepted_us)) / 1000.0);
+}
+
+/* Finished results still held, in index order, as JSON objects. */
+static json_t *
+results(const struct batch *b)
+{
+	json_t *arr = json_array(), *r;
+	size_t i;
+
+	for (i = 0; i < b->njobs; i++) {
+		if (b->jobs[i].encoded == NULL)
+			continue;
+		if ((r = json_loadb(b->jobs[i].encoded,
+		    b->jobs[i].encoded_len, 0, NULL)) == NULL)
+			fatalx("registry: a stored result is not JSON");
+		json_array_append_new(arr, r);
+	}
+	return arr;
+}
+
+json_t *
+registry_status(const struct batch *b, int with_results)
+{
+	json_t *j;
+
+	j = json_pack("{s:s,s:s,s:s,s:I,s:o,s:o,s:o,s:o}", "batch_id", b->id,
+	    "state", batch_state(b), "mode", batch_mode_name(b->mode),
+	    "owner_uid", (json_int_t)b->uid, "progress", progress(b),
+	    "summary", summary(b), "created", timestamp(b->created),
+	    "finished", timestamp(b->finished));
+	if (j == NULL)
+		fatalx("registry_status: out of memory");
+	if (with_results)
+		json_object_set_new(j, "results", results(b));
+	return j;
+}
+
+json_t *
+registry_list(uid_t uid)
+{
+	json_t *arr = json_array(), *one;
+	struct batch *b, *tmp;
+
+	HASH_ITER(hh, reg.byid, b, tmp) {
+		if (uid != 0 && uid != b->uid)
+			continue;
+		one = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:o}",
+		    "batch_id", b->id, "state", batch_state(b),
+		    "mode", batch_mode_name(b->mode),
+		    "owner_uid", (json_int_t)b->uid,
+		    "total", (json_int_t)b->njobs,
+		    "done", (json_int_t)b->done,
+		    "errors", (json_int_t)b->errors,
+		    "created", timestamp(b->created));
+		json_array_append_new(arr, one);
+	}
+	return json_pack("{s:o}", "batches", arr);
+}
+
+void
+registry_shutdown(void)
+{
+	struct batch *b, *tmp;
+
+	HASH_ITER(hh, reg.byid, b, tmp)
+		registry_remove(b);
+	memset(&reg, 0, sizeof(reg));
+}

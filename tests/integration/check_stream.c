@@ -1,0 +1,501 @@
+/*
+ * check_stream.c: stream and async batches against the real daemon:
+ * completion order, progress lines, polling and paging, TTL expiry,
+ * cancellation and client disconnects aborting upstream transfers,
+ * ownership between uids, the retained-results budget, a slow reader held
+ * between the water marks, and flat memory over a long stream.
+ */
+#include <check.h>
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "check_main.h"
+
+static struct upstream up;
+static struct daemon dm;
+
+static void
+start(const char *conf)
+{
+	upstream_start(&up);
+	daemon_start(&dm, conf);
+}
+
+static void
+teardown(void)
+{
+	int rc = dm.pid > 0 ? daemon_stop(&dm) : 0;
+
+	upstream_stop(&up);
+	ck_assert_msg(rc == 0, "fanoutd exited %d", rc);
+}
+
+/* A batch document: n copies of url, with extra top-level members. */
+static char *
+batch_of(const char *top, size_t n, const char *url)
+{
+	char *b = malloc(n * (strlen(url) + 16) + strlen(top) + 32), *p = b;
+	size_t i;
+
+	p += sprintf(p, "{%s\"requests\":[", top);
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "%s{\"url\":\"%s\"}", i ? "," : "", url);
+	strcpy(p, "]}");
+	return b;
+}
+
+/* The upstream's requests being served now. */
+static long long
+upstream_inflight(void)
+{
+	json_t *s = upstream_json(&up, "/stats");
+	long long n = jnum(s, "inflight");
+
+	json_decref(s);
+	return n;
+}
+
+/* Wait up to ms for the upstream to serve exactly n at once. */
+static int
+wait_inflight(long long n, double ms)
+{
+	double deadline = now_ms() + ms;
+
+	while (now_ms() < deadline) {
+		if (upstream_inflight() == n)
+			return 1;
+		usleep(20000);
+	}
+	return upstream_inflight() == n;
+}
+
+static long
+daemon_rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(fp);
+	return kb;
+}
+
+/* Stream lines, parsed, as an array (the whole stream, in order). */
+static json_t *
+stream_lines(const char *batch)
+{
+	char *out, *line, *save = NULL;
+	json_t *lines = json_array(), *j;
+	long status = api_call(dm.sock, "POST", "/v1/batches", batch, &out);
+
+	ck_assert_msg(status == 200, "status %ld: %s", status, out);
+	for (line = strtok_r(out, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		ck_assert_msg((j = json_loads(line, 0, NULL)) != NULL,
+		    "not JSON: %s", line);
+		json_array_append_new(lines, j);
+	}
+	free(out);
+	return lines;
+}
+
+START_TEST(test_stream_order_and_progress)
+{
+	char batch[1024];
+	json_t *lines, *l;
+	size_t i, n, progress = 0;
+	long long first = -1;
+
+	start(NULL);
+	snprintf(batch, sizeof(batch), "{\"mode\":\"stream\",\"progress_ms\":"
+	    "100,\"requests\":[{\"url\":\"%s\"},{\"url\":\"%s\"}]}",
+	    upstream_url(&up, "/delay/600"), upstream_url(&up, "/ok"));
+	lines = stream_lines(batch);
+	n = json_array_size(lines);
+	ck_assert_str_eq(jstr(json_array_get(lines, 0), "type"), "batch");
+	ck_assert_int_eq(jnum(json_array_get(lines, 0), "total"), 2);
+	ck_assert_uint_eq(strlen(jstr(json_array_get(lines, 0), "batch_id")),
+	    32);
+	for (i = 1; i < n - 1; i++) {
+		l = json_array_get(lines, i);
+		if (strcmp(jstr(l, "type"), "progress") == 0) {
+			progress++;
+			ck_assert_int_eq(jnum(l, "total"), 2);
+		} else if (first < 0)
+			first = jnum(l, "index");
+	}
+	ck_assert_int_eq(first, 1);	/* the fast one came first */
+	ck_assert_uint_ge(progress, 2);
+	l = json_array_get(lines, n - 1);
+	ck_assert_str_eq(jstr(l, "type"), "summary");
+	ck_assert_int_eq(jnum(l, "responses"), 2);
+	json_decref(lines);
+}
+END_TEST
+
+/* Poll until the batch's state is done or cancelled. */
+static json_t *
+poll_done(const char *id)
+{
+	char path[128];
+	double deadline = now_ms() + 10000;
+	json_t *s;
+	long status;
+
+	snprintf(path, sizeof(path), "/v1/batches/%s", id);
+	for (;;) {
+		s = api_json(dm.sock, "GET", path, NULL, &status);
+		ck_assert_int_eq(status, 200);
+		if (strcmp(jstr(s, "state"), "done") == 0 ||
+		    strcmp(jstr(s, "state"), "cancelled") == 0)
+			return s;
+		ck_assert_msg(now_ms() < deadline, "batch did not end");
+		json_decref(s);
+		usleep(50000);
+	}
+}
+
+static char *
+submit_async(const char *batch)
+{
+	long status;
+	json_t *j = api_json(dm.sock, "POST", "/v1/batches", batch, &status);
+	char *id;
+
+	ck_assert_int_eq(status, 202);
+	ck_assert_str_eq(jstr(j, "state"), "running");
+	id = strdup(jstr(j, "batch_id"));
+	json_decref(j);
+	return id;
+}
+
+START_TEST(test_async_poll_page_ttl)
+{
+	char batch[1024], path[160], *id, *out;
+	json_t *s, *res, *list;
+	long status;
+
+	start("result_ttl_s = 1\n");
+	snprintf(batch, sizeof(batch), "{\"mode\":\"async\",\"requests\":["
+	    "{\"url\":\"%s\"},{\"url\":\"%s\"},{\"url\":\"%s\"}]}",
+	    upstream_url(&up, "/delay/300"), upstream_url(&up, "/ok"),
+	    upstream_url(&up, "/status/404"));
+	id = submit_async(batch);
+	list = api_json(dm.sock, "GET", "/v1/batches", NULL, &status);
+	ck_assert_str_eq(jstr(json_array_get(json_object_get(list,
+	    "batches"), 0), "batch_id"), id);
+	json_decref(list);
+	json_decref(poll_done(id));
+	snprintf(path, sizeof(path), "/v1/batches/%s?results=1", id);
+	s = api_json(dm.sock, "GET", path, NULL, &status);
+	ck_assert_str_eq(jstr(s, "state"), "done");
+	ck_assert_int_eq(jnum(json_object_get(s, "progress"), "done"), 3);
+	ck_assert_ptr_nonnull(jstr(s, "finished"));
+	res = json_object_get(s, "results");
+	ck_assert_uint_eq(json_array_size(res), 3);
+	ck_assert_int_eq(jnum(json_array_get(res, 2), "index"), 2);
+	ck_assert_int_eq(jnum(json_array_get(res, 2), "status"), 404);
+	json_decref(s);
+	/* paging: index > 0, one at a time */
+	snprintf(path, sizeof(path), "/v1/batches/%s/results?after=0&limit=1",
+	    id);
+	ck_assert_int_eq(api_call(dm.sock, "GET", path, NULL, &out), 200);
+	ck_assert_ptr_nonnull(strstr(out, "\"index\":1,"));
+	ck_assert_ptr_null(strstr(out, "\"index\":2,"));
+	free(out);
+	/* gone after result_ttl_s */
+	usleep(1500000);
+	snprintf(path, sizeof(path), "/v1/batches/%s", id);
+	ck_assert_int_eq(api_call(dm.sock, "GET", path, NULL, &out), 404);
+	free(out);
+	free(id);
+}
+END_TEST
+
+START_TEST(test_cancel_mid_batch)
+{
+	char batch[1024], path[128], *id;
+	json_t *s;
+	long status;
+
+	start(NULL);
+	snprintf(batch, sizeof(batch), "{\"mode\":\"async\",\"requests\":["
+	    "{\"url\":\"%s\"},{\"url\":\"%s\"},{\"url\":\"%s\"},"
+	    "{\"url\":\"%s\"}],\"concurrency\":3}", upstream_url(&up, "/ok"),
+	    upstream_url(&up, "/hang"), upstream_url(&up, "/hang"),
+	    upstream_url(&up, "/hang"));
+	id = submit_async(batch);
+	ck_assert(wait_inflight(2, 5000) || wait_inflight(3, 100));
+	snprintf(path, sizeof(path), "/v1/batches/%s", id);
+	s = api_json(dm.sock, "DELETE", path, NULL, &status);
+	ck_assert_int_eq(status, 200);
+	ck_assert_str_eq(jstr(s, "state"), "cancelled");
+	json_decref(s);
+	ck_assert_msg(wait_inflight(0, 1000), "transfers still open upstream");
+	s = api_json(dm.sock, "DELETE", path, NULL, &status);	/* again */
+	ck_assert_int_eq(status, 200);
+	json_decref(s);
+	snprintf(path, sizeof(path), "/v1/batches/%s?results=1", id);
+	s = api_json(dm.sock, "GET", path, NULL, &status);
+	ck_assert_str_eq(jstr(s, "state"), "cancelled");
+	ck_assert_uint_eq(json_array_size(json_object_get(s, "results")), 4);
+	ck_assert_int_eq(jnum(json_array_get(json_object_get(s, "results"), 0),
+	    "status"), 200);	/* the partial results are kept */
+	ck_assert_str_eq(jerr(json_array_get(json_object_get(s, "results"), 3)),
+	    "cancelled");
+	json_decref(s);
+	free(id);
+}
+END_TEST
+
+START_TEST(test_stream_disconnect_aborts)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char *batch, req[4096], buf[512];
+	int s;
+
+	start(NULL);
+	batch = batch_of("\"mode\":\"stream\",", 3, upstream_url(&up, "/hang"));
+	snprintf(req, sizeof(req), "POST /v1/batches HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: %zu\r\n\r\n%s", strlen(batch), batch);
+	strcpy(sun.sun_path, dm.sock);
+	s = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(write(s, req, strlen(req)), (ssize_t)strlen(req));
+	ck_assert_int_gt(read(s, buf, sizeof(buf)), 0);	/* 200 + batch line */
+	ck_assert(wait_inflight(3, 5000));
+	close(s);
+	ck_assert_msg(wait_inflight(0, 1000), "transfers still open upstream");
+	free(batch);
+}
+END_TEST
+
+/* Run fn as uid 65534 in a child; returns its exit status. */
+static int
+as_nobody(int (*fn)(const char *), const char *arg)
+{
+	pid_t pid;
+	int st;
+
+	if ((pid = fork()) == 0) {
+		if (setgid(65534) == -1 || setuid(65534) == -1)
+			_exit(99);
+		_exit(fn(arg));
+	}
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* As nobody: the batch is invisible (404 everywhere, not listed). */
+static int
+nobody_looks(const char *id)
+{
+	char path[128], *out;
+	int bad = 0;
+
+	snprintf(path, sizeof(path), "/v1/batches/%s", id);
+	bad |= api_call(dm.sock, "GET", path, NULL, &out) != 404;
+	free(out);
+	bad |= api_call(dm.sock, "DELETE", path, NULL, &out) != 404;
+	free(out);
+	bad |= api_call(dm.sock, "GET", "/v1/batches", NULL, &out) != 200 ||
+	    strstr(out, id) != NULL;
+	free(out);
+	return bad;
+}
+
+START_TEST(test_other_uid_cannot_see)
+{
+	char batch[512], path[128], *id;
+	json_t *s;
+	long status;
+
+	if (getuid() != 0) {
+		fprintf(stderr, "test_other_uid_cannot_see: SKIPPED (needs "
+		    "root to run a client as another uid)\n");
+		return;
+	}
+	start("socket_mode = 0666\n");
+	chmod(dm.dir, 0755);		/* let nobody reach the socket */
+	snprintf(batch, sizeof(batch), "{\"mode\":\"async\",\"requests\":["
+	    "{\"url\":\"%s\"}]}", upstream_url(&up, "/delay/2000"));
+	id = submit_async(batch);
+	ck_assert_int_eq(as_nobody(nobody_looks, id), 0);
+	snprintf(path, sizeof(path), "/v1/batches/%s", id);
+	s = api_json(dm.sock, "GET", path, NULL, &status);
+	ck_assert_int_eq(status, 200);		/* the owner still sees it */
+	ck_assert_str_eq(jstr(s, "state"), "running");
+	ck_assert_int_eq(jnum(s, "owner_uid"), 0);
+	json_decref(s);
+	free(id);
+}
+END_TEST
+
+START_TEST(test_retained_budget)
+{
+	char batch[512], *id, *out;
+	long status;
+
+	start("max_retained_bytes = 100\n");
+	snprintf(batch, sizeof(batch), "{\"mode\":\"async\",\"requests\":["
+	    "{\"url\":\"%s\"}]}", upstream_url(&up, "/ok"));
+	id = submit_async(batch);
+	json_decref(poll_done(id));
+	status = api_call(dm.sock, "POST", "/v1/batches", batch, &out);
+	ck_assert_int_eq(status, 429);
+	ck_assert_ptr_nonnull(strstr(out, "overloaded"));
+	free(out);
+	/* other modes are not held to the async budget */
+	batch[strlen("{\"mode\":\"")] = 'w';
+	memcpy(strstr(batch, "wsync"), "wait\",", 6);
+	free(id);
+}
+END_TEST
+
+/* A client that reads slowly: the daemon holds its batch, not its output. */
+START_TEST(test_slow_reader_bounded)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char *batch, *req, buf[4096], small[512];
+	long rss0, rss1;
+	long long requests;
+	json_t *stats, *reply;
+	double t0;
+	int s, i;
+
+	start("stream_high_water = 64K\nstream_low_water = 16K\n"
+	    "host_inflight = 32\n");
+	batch = batch_of("\"mode\":\"stream\",\"concurrency\":32,", 2000,
+	    upstream_url(&up, "/bytes/20000"));
+	req = malloc(strlen(batch) + 128);
+	sprintf(req, "POST /v1/batches HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: %zu\r\n\r\n%s", strlen(batch), batch);
+	rss0 = daemon_rss_kb(dm.pid);
+	strcpy(sun.sun_path, dm.sock);
+	s = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(write(s, req, strlen(req)), (ssize_t)strlen(req));
+	for (i = 0; i < 20; i++) {	/* about 40 KB/s for 2 s */
+		ck_assert_int_gt(read(s, buf, sizeof(buf)), 0);
+		usleep(100000);
+	}
+	/* Meanwhile another batch runs normally. */
+	snprintf(small, sizeof(small), "{\"requests\":[{\"url\":\"%s\"},"
+	    "{\"url\":\"%s\"}]}", upstream_url(&up, "/ok"),
+	    upstream_url(&up, "/ok"));
+	t0 = now_ms();
+	reply = api_submit(dm.sock, small);
+	ck_assert_msg(now_ms() - t0 < 1000, "other batch took %.0f ms",
+	    now_ms() - t0);
+	json_decref(reply);
+	stats = upstream_json(&up, "/stats");
+	requests = jnum(stats, "requests");
+	json_decref(stats);
+	rss1 = daemon_rss_kb(dm.pid);
+	/* ~64 KB of output and 32 transfers, not 2000 x 20 KB = 40 MB */
+	ck_assert_msg(requests < 400, "%lld requests fetched for a client "
+	    "that read ~80 KB", requests);
+	ck_assert_msg(rss1 - rss0 < 30 * 1024, "daemon RSS grew %ld kB",
+	    rss1 - rss0);
+	close(s);
+	ck_assert(wait_inflight(0, 2000));
+	free(batch);
+	free(req);
+}
+END_TEST
+
+struct counter {
+	size_t	 lines, at_quarter;
+	long	 rss_quarter;
+	pid_t	 pid;
+	size_t	 quarter;
+};
+
+static size_t
+count_lines(char *p, size_t size, size_t n, void *arg)
+{
+	struct counter *c = arg;
+	size_t i;
+
+	for (i = 0; i < size * n; i++)
+		if (p[i] == '\n' && ++c->lines == c->quarter)
+			c->rss_quarter = daemon_rss_kb(c->pid);
+	return size * n;
+}
+
+/* A long streamed batch: memory at 25% and at 100% is about the same. */
+START_TEST(test_long_stream_flat_rss)
+{
+	size_t n = 200000;
+	struct counter c = { 0 };
+	struct curl_slist *h;
+	char *batch;
+	long rss_end;
+	CURL *cu;
+
+	start("max_batch_requests = 200000\nmax_inflight = 64\n"
+	    "host_inflight = 64\n");
+	batch = batch_of("\"mode\":\"stream\",\"concurrency\":64,", n,
+	    upstream_url(&up, "/ok"));
+	c.pid = dm.pid;
+	c.quarter = n / 4;
+	cu = curl_easy_init();
+	h = curl_slist_append(NULL, "Expect:");
+	curl_easy_setopt(cu, CURLOPT_URL, "http://localhost/v1/batches");
+	curl_easy_setopt(cu, CURLOPT_UNIX_SOCKET_PATH, dm.sock);
+	curl_easy_setopt(cu, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(cu, CURLOPT_POSTFIELDS, batch);
+	curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, count_lines);
+	curl_easy_setopt(cu, CURLOPT_WRITEDATA, &c);
+	ck_assert_int_eq(curl_easy_perform(cu), CURLE_OK);
+	rss_end = daemon_rss_kb(dm.pid);
+	curl_easy_cleanup(cu);
+	curl_slist_free_all(h);
+	ck_assert_uint_eq(c.lines, n + 2);	/* batch, results, summary */
+	ck_assert_msg(c.rss_quarter > 0, "no RSS sample at 25%%");
+	ck_assert_msg(rss_end - c.rss_quarter < 16 * 1024, "RSS grew from %ld "
+	    "kB at 25%% to %ld kB at the end", c.rss_quarter, rss_end);
+	free(batch);
+}
+END_TEST
+
+static Suite *
+stream_suite(void)
+{
+	Suite *s = suite_create("stream");
+	TCase *tc = tcase_create("daemon");
+
+	tcase_set_timeout(tc, 180);
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_test(tc, test_stream_order_and_progress);
+	tcase_add_test(tc, test_async_poll_page_ttl);
+	tcase_add_test(tc, test_cancel_mid_batch);
+	tcase_add_test(tc, test_stream_disconnect_aborts);
+	tcase_add_test(tc, test_other_uid_cannot_see);
+	tcase_add_test(tc, test_retained_budget);
+	tcase_add_test(tc, test_slow_reader_bounded);
+	tcase_add_test(tc, test_long_stream_flat_rss);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return check_run(stream_suite());
+}
