@@ -360,9 +360,11 @@ START_TEST(test_retained_budget)
 	ck_assert_int_eq(status, 429);
 	ck_assert_ptr_nonnull(strstr(out, "overloaded"));
 	free(out);
+	json_decref(api_json(dm.sock, "GET", "/healthz", NULL, &status));
 	/* other modes are not held to the async budget */
-	batch[strlen("{\"mode\":\"")] = 'w';
-	memcpy(strstr(batch, "wsync"), "wait\",", 6);
+	snprintf(batch, sizeof(batch), "{\"mode\":\"wait\",\"requests\":["
+	    "{\"url\":\"%s\"}]}", upstream_url(&up, "/ok"));
+	json_decref(api_submit(dm.sock, batch));
 	free(id);
 }
 END_TEST
