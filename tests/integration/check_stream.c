@@ -470,6 +470,14 @@ START_TEST(test_long_stream_flat_rss)
 	curl_slist_free_all(h);
 	ck_assert_uint_eq(c.lines, n + 2);	/* batch, results, summary */
 	ck_assert_msg(c.rss_quarter > 0, "no RSS sample at 25%%");
+#ifdef __SANITIZE_ADDRESS__
+	/* ASan keeps freed memory in quarantine: RSS says nothing here. */
+	fprintf(stderr, "test_long_stream_flat_rss: RSS bound not checked "
+	    "under AddressSanitizer (%ld kB at 25%%, %ld kB at the end); the "
+	    "plain run checks it\n", c.rss_quarter, rss_end);
+	free(batch);
+	return;
+#endif
 	ck_assert_msg(rss_end - c.rss_quarter < 16 * 1024, "RSS grew from %ld "
 	    "kB at 25%% to %ld kB at the end", c.rss_quarter, rss_end);
 	free(batch);
