@@ -23,6 +23,7 @@
 #pragma GCC diagnostic ignored "-Wstrict-prototypes"
 #include <evhtp.h>
 #pragma GCC diagnostic pop
+#include <event2/bufferevent.h>
 #include <jansson.h>
 
 #include "api.h"
@@ -70,6 +71,8 @@ struct waiter {
 	int		 streaming;	/* its 200 and first line are out */
 	struct event	*start_ev;	/* starts the stream from the loop */
 	struct event	*progress_ev;
+	struct event	*stall_ev;	/* a client that stopped reading */
+	uint64_t	 progress_us;	/* when output last drained */
 	struct evbuffer	*out;		/* the connection's output (borrowed) */
 	struct evbuffer_cb_entry *out_cb;
 };
@@ -160,6 +163,10 @@ unwatch(struct waiter *w)
 	if (w->progress_ev != NULL) {
 		event_free(w->progress_ev);
 		w->progress_ev = NULL;
+	}
+	if (w->stall_ev != NULL) {
+		event_free(w->stall_ev);
+		w->stall_ev = NULL;
 	}
 	if (w->start_ev != NULL) {
 		event_free(w->start_ev);
@@ -265,7 +272,8 @@ stream_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	struct waiter *w = arg;
 	size_t len = evbuffer_get_length(buf);
 
-	(void)info;
+	if (info->n_deleted > 0)	/* the client read some */
+		w->progress_us = clock_now_us();
 	if (w->b == NULL)
 		return;
 	if (len > api.cfg->stream_high_water && !w->b->paused)
@@ -282,12 +290,41 @@ stream_progress_cb(evutil_socket_t fd, short kind, void *arg)
 
 	(void)fd;
 	(void)kind;
-	if (b == NULL || w->req == NULL)
-		return;
+	if (b == NULL || w->req == NULL || b->paused)
+		return;		/* held back: the client is not reading */
 	stream_json(w, json_pack("{s:s,s:I,s:I,s:I,s:I}", "type", "progress",
 	    "done", (json_int_t)b->done, "total", (json_int_t)b->njobs,
 	    "inflight", (json_int_t)b->inflight,
 	    "queued", (json_int_t)(b->njobs - b->done - b->inflight)));
+}
+
+/*
+ * A stream's client has not read anything for api_timeout_ms while output
+ * waits. libevhtp's own write timeout cannot end a paused request (it only
+ * marks the connection), so streams use this instead: cancel the batch and
+ * drop the connection.
+ */
+static void
+stream_stall_cb(evutil_socket_t fd, short kind, void *arg)
+{
+	struct waiter *w = arg;
+	evhtp_request_t *req = w->req;
+
+	(void)fd;
+	(void)kind;
+	if (req == NULL || w->out == NULL || evbuffer_get_length(w->out) == 0 ||
+	    clock_now_us() - w->progress_us < api.cfg->api_timeout_ms * 1000) {
+		if (w->out != NULL && evbuffer_get_length(w->out) == 0)
+			w->progress_us = clock_now_us();
+		return;
+	}
+	log_warnx("batch %s: the stream's client read nothing for %llu ms; "
+	    "cancelling it", w->b ? w->b->id : "?",
+	    (unsigned long long)api.cfg->api_timeout_ms);
+	if (w->b != NULL)
+		dispatch_cancel(w->b, RESULT_CANCELLED,
+		    "the client stopped reading the stream");
+	evhtp_connection_free(evhtp_request_get_connection(req));
 }
 
 /* From the loop, after the handler paused: the 200 and the first line. */
@@ -314,6 +351,14 @@ stream_start_cb(evutil_socket_t fd, short kind, void *arg)
 	w->out = bufferevent_get_output(evhtp_request_get_bev(w->req));
 	if ((w->out_cb = evbuffer_add_cb(w->out, stream_out_cb, w)) == NULL)
 		fatalx("evbuffer_add_cb");
+	/* Our stall check replaces libevhtp's timeouts on this connection. */
+	bufferevent_set_timeouts(evhtp_request_get_bev(w->req), NULL, NULL);
+	w->progress_us = clock_now_us();
+	tv.tv_sec = (time_t)(api.cfg->api_timeout_ms / 4000);
+	tv.tv_usec = (suseconds_t)(api.cfg->api_timeout_ms / 4 % 1000) * 1000;
+	w->stall_ev = event_new(api.base, -1, EV_PERSIST, stream_stall_cb, w);
+	if (w->stall_ev == NULL || event_add(w->stall_ev, &tv) == -1)
+		fatalx("api: stall timer");
 	if (b->progress_ms != 0) {
 		tv.tv_sec = (time_t)(b->progress_ms / 1000);
 		tv.tv_usec = (suseconds_t)(b->progress_ms % 1000) * 1000;
@@ -493,8 +538,9 @@ query_uint(evhtp_request_t *req, const char *key, uint64_t def,
 		return 0;
 	if (*v < '0' || *v > '9')
 		return -1;
+	errno = 0;
 	*out = strtoull(v, &end, 10);
-	return *end == '\0' ? 0 : -1;
+	return *end == '\0' && errno == 0 ? 0 : -1;
 }
 
 /* GET /v1/batches/ID/results?after=K&limit=N: NDJSON, index order. */
@@ -513,8 +559,8 @@ handle_results(evhtp_request_t *req, struct batch *b)
 		return;
 	}
 	add_header(req, "Content-Type", "application/x-ndjson");
-	for (i = have_after ? (size_t)after + 1 : 0; i < b->njobs &&
-	    n < limit; i++) {
+	i = !have_after ? 0 : after >= b->njobs ? b->njobs : (size_t)after + 1;
+	for (; i < b->njobs && n < limit; i++) {
 		if (b->jobs[i].encoded == NULL)
 			continue;
 		evbuffer_add(req->buffer_out, b->jobs[i].encoded,

@@ -50,6 +50,7 @@ struct progress {
 
 static const char *sockpath;
 static volatile sig_atomic_t interrupted;
+static const char *intr_note = "";	/* what Ctrl-C means here */
 
 static void
 die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3),
@@ -173,7 +174,7 @@ call(struct reader *r, const char *method, const char *path,
 	if (rc == CURLE_ABORTED_BY_CALLBACK) {
 		if (isatty(2))
 			fputs("\r\033[K", stderr);
-		fputs("fanout: interrupted; the batch is cancelled\n", stderr);
+		fprintf(stderr, "fanout: interrupted%s\n", intr_note);
 		exit(EXIT_INTR);
 	}
 	if (rc == CURLE_COULDNT_CONNECT)
@@ -305,6 +306,8 @@ cmd_submit(int argc, char **argv)
 		body = with_mode(&in, mode);
 	if (mode != NULL && strcmp(mode, "stream") == 0)
 		r.on_line = print_line;
+	if (mode == NULL || strcmp(mode, "async") != 0)
+		intr_note = "; the batch is cancelled";
 	status = call(&r, "POST", "/v1/batches", body ? body : in.data ?
 	    in.data : "", body ? strlen(body) : in.len);
 	if (status != 200 && status != 202)
@@ -532,6 +535,7 @@ cmd_get(int argc, char **argv)
 	p.started = now_s();
 	r.on_line = get_line;
 	r.arg = &p;
+	intr_note = "; the batch is cancelled";
 	status = call(&r, "POST", "/v1/batches", body, strlen(body));
 	draw_bar(&p, 1);
 	free(body);

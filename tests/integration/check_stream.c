@@ -218,6 +218,16 @@ START_TEST(test_async_poll_page_ttl)
 	ck_assert_ptr_nonnull(strstr(out, "\"index\":1,"));
 	ck_assert_ptr_null(strstr(out, "\"index\":2,"));
 	free(out);
+	/* past the end: nothing; beyond 64 bits: refused, not wrapped */
+	snprintf(path, sizeof(path), "/v1/batches/%s/results?after="
+	    "18446744073709551615", id);
+	ck_assert_int_eq(api_call(dm.sock, "GET", path, NULL, &out), 200);
+	ck_assert_str_eq(out, "");
+	free(out);
+	snprintf(path, sizeof(path), "/v1/batches/%s/results?after="
+	    "18446744073709551616", id);
+	ck_assert_int_eq(api_call(dm.sock, "GET", path, NULL, &out), 400);
+	free(out);
 	/* gone after result_ttl_s */
 	usleep(1500000);
 	snprintf(path, sizeof(path), "/v1/batches/%s", id);
@@ -421,6 +431,47 @@ START_TEST(test_slow_reader_bounded)
 }
 END_TEST
 
+/* A client that stops reading a stream is cut off after api_timeout_ms. */
+START_TEST(test_stalled_reader_cut_off)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char *batch, *req, buf[4096], *log;
+	json_t *h;
+	double deadline;
+	long status;
+	int s;
+
+	start("api_timeout_ms = 500\nstream_high_water = 64K\n"
+	    "stream_low_water = 16K\n");
+	batch = batch_of("\"mode\":\"stream\",", 500,
+	    upstream_url(&up, "/bytes/20000"));
+	req = malloc(strlen(batch) + 128);
+	sprintf(req, "POST /v1/batches HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: %zu\r\n\r\n%s", strlen(batch), batch);
+	strcpy(sun.sun_path, dm.sock);
+	s = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(write(s, req, strlen(req)), (ssize_t)strlen(req));
+	ck_assert_int_gt(read(s, buf, sizeof(buf)), 0);
+	/* ...and reads no more, but keeps the connection open. */
+	deadline = now_ms() + 5000;
+	do {
+		usleep(100000);
+		h = api_json(dm.sock, "GET", "/healthz", NULL, &status);
+		status = (long)jnum(h, "batches");
+		json_decref(h);
+	} while (status != 0 && now_ms() < deadline);
+	ck_assert_msg(status == 0, "the stalled stream's batch is still open");
+	log = daemon_log(&dm);
+	ck_assert_msg(strstr(log, "read nothing for 500 ms") != NULL, "%s",
+	    log);
+	free(log);
+	close(s);
+	free(req);
+	free(batch);
+}
+END_TEST
+
 struct counter {
 	size_t	 lines, at_quarter;
 	long	 rss_quarter;
@@ -499,6 +550,7 @@ stream_suite(void)
 	tcase_add_test(tc, test_other_uid_cannot_see);
 	tcase_add_test(tc, test_retained_budget);
 	tcase_add_test(tc, test_slow_reader_bounded);
+	tcase_add_test(tc, test_stalled_reader_cut_off);
 	tcase_add_test(tc, test_long_stream_flat_rss);
 	suite_add_tcase(s, tc);
 	return s;
