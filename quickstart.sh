@@ -16,7 +16,8 @@ mode=${1:-demo}
 # Debian packages the build and the tests need.
 DEPS="autoconf automake make gcc pkg-config libevent-dev libevhtp-dev
 libonig-dev libssl-dev libjansson-dev check libcurl4-openssl-dev
-libinih-dev uthash-dev libsubunit-dev ca-certificates curl"
+libinih-dev uthash-dev libsubunit-dev libsystemd-dev systemd ca-certificates
+curl"
 
 say() { printf '==> %s\n' "$*"; }
 

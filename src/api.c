@@ -32,7 +32,9 @@
 #include "config.h"
 #include "dispatch.h"
 #include "host.h"
+#include "metrics.h"
 #include "registry.h"
+#include "reload.h"
 #include "http_client.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -85,12 +87,15 @@ static struct {
 	TAILQ_HEAD(, api_conn)	 conns;
 	size_t			 nconns;
 	size_t			 nwaiters;
-	int			 stopping;
+	int			 draining;	/* no new batches */
+	int			 stopping;	/* nor connections */
+	evhtp_t			*health;	/* health_listen, or NULL */
 	void			(*idle_cb)(void);
 	struct event		*idle_ev;
 } api;
 
 static void method_not_allowed(evhtp_request_t *, const char *);
+static int health_open(const char *, char **);
 
 static void
 add_header(evhtp_request_t *req, const char *k, const char *v)
@@ -608,25 +613,76 @@ handle_one(evhtp_request_t *req, struct api_conn *c, const char *rest)
 		reply_doc(req, 200, registry_status(b, with != 0));
 }
 
+/* Liveness: 200 while the loop runs, 503 once it is about to exit. */
 static void
 handle_health(evhtp_request_t *req)
 {
-	json_t *h;
-	char *s;
-
-	h = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I}",
-	    "status", api.stopping ? "stopping" : "ok",
-	    "version", PACKAGE_VERSION,
+	reply_doc(req, api.stopping ? 503 : 200, json_pack(
+	    "{s:s,s:s,s:I,s:I,s:I,s:I}", "status", api.stopping ? "stopping" :
+	    api.draining ? "draining" : "ok", "version", PACKAGE_VERSION,
 	    "uptime_s", (json_int_t)((clock_now_us() - api.started_us) /
-	    1000000),
-	    "inflight", (json_int_t)dispatch_inflight(),
+	    1000000), "inflight", (json_int_t)dispatch_inflight(),
 	    "queued", (json_int_t)dispatch_queued(),
-	    "batches", (json_int_t)dispatch_batches());
-	if (h == NULL || (s = json_dumps(h, JSON_COMPACT)) == NULL)
-		fatalx("json: out of memory");
-	json_decref(h);
-	reply_json(req, api.stopping ? 503 : 200, s, strlen(s));
-	free(s);
+	    "batches", (json_int_t)dispatch_batches()));
+}
+
+/* Readiness: 200 while new batches are taken, 503 with why otherwise. */
+static void
+handle_ready(evhtp_request_t *req)
+{
+	const char *why = NULL;
+
+	if (api.draining || api.stopping)
+		why = "draining";
+	else if (api.cfg->max_retained_bytes > 0 &&
+	    registry_retained() >= api.cfg->max_retained_bytes)
+		why = "overloaded";	/* async batches are refused now */
+	if (why != NULL)
+		add_header(req, "Retry-After", "10");
+	reply_doc(req, why ? 503 : 200, json_pack("{s:s,s:I,s:I}", "status",
+	    why ? why : "ready", "inflight", (json_int_t)dispatch_inflight(),
+	    "queued", (json_int_t)dispatch_queued()));
+}
+
+static void
+handle_metrics(evhtp_request_t *req)
+{
+	add_header(req, "Content-Type", "text/plain; version=0.0.4; "
+	    "charset=utf-8");
+	if (evhtp_request_get_method(req) != htp_method_HEAD)
+		metrics_render(req->buffer_out, clock_now_us());
+	evhtp_send_reply(req, EVHTP_RES_OK);
+}
+
+/* GET /v1/config: the effective configuration and the last reload. */
+static void
+handle_config(evhtp_request_t *req)
+{
+	json_t *j = reload_status();
+
+	json_object_set_new(j, "config", config_json(api.cfg));
+	reply_doc(req, 200, j);
+}
+
+/* The routes anyone may use, also served on health_listen. */
+static int
+route_common(evhtp_request_t *req, const char *path, htp_method m)
+{
+	void (*fn)(evhtp_request_t *);
+
+	if (strcmp(path, "/healthz") == 0)
+		fn = handle_health;
+	else if (strcmp(path, "/readyz") == 0)
+		fn = handle_ready;
+	else if (strcmp(path, "/metrics") == 0)
+		fn = handle_metrics;
+	else
+		return 0;
+	if (m != htp_method_GET && m != htp_method_HEAD)
+		method_not_allowed(req, "GET, HEAD");
+	else
+		fn(req);
+	return 1;
 }
 
 /* GET /v1/hosts: limits, state and counters of every known host. */
@@ -667,10 +723,11 @@ route(evhtp_request_t *req, void *arg)
 			reply_doc(req, 200, registry_list(c->uid));
 		else if (m != htp_method_POST)
 			method_not_allowed(req, "GET, POST");
-		else if (api.stopping)
-			reply_error(req, 503, "shutting_down",
-			    "fanoutd is shutting down", NULL);
-		else
+		else if (api.draining || api.stopping) {
+			add_header(req, "Retry-After", "10");
+			reply_error(req, 503, "draining", "fanoutd is draining "
+			    "to stop; submit to its successor", NULL);
+		} else
 			handle_batch(req, c);
 	} else if (strncmp(path, "/v1/batches/", 12) == 0) {
 		handle_one(req, c, path + 12);
@@ -679,13 +736,29 @@ route(evhtp_request_t *req, void *arg)
 			method_not_allowed(req, "GET, HEAD");
 		else
 			handle_hosts(req);
-	} else if (strcmp(path, "/healthz") == 0) {
+	} else if (strcmp(path, "/v1/stats") == 0 ||
+	    strcmp(path, "/v1/config") == 0) {
 		if (m != htp_method_GET && m != htp_method_HEAD)
 			method_not_allowed(req, "GET, HEAD");
+		else if (path[4] == 's')
+			reply_doc(req, 200, metrics_stats(clock_now_us()));
 		else
-			handle_health(req);
-	} else
+			handle_config(req);
+	} else if (!route_common(req, path, m))
 		reply_error(req, 404, "not_found", "no such resource", NULL);
+}
+
+/* health_listen: only /healthz, /readyz and /metrics, over TCP. */
+static void
+route_health(evhtp_request_t *req, void *arg)
+{
+	const char *path = req->uri && req->uri->path ?
+	    req->uri->path->full : "";
+
+	(void)arg;
+	if (!route_common(req, path, evhtp_request_get_method(req)))
+		reply_error(req, 404, "not_found", "only /healthz, /readyz "
+		    "and /metrics are served here", NULL);
 }
 
 static evhtp_res
@@ -850,7 +923,53 @@ api_init(struct event_base *base, int fd, const struct config *cfg,
 		close(fd);
 		return -1;
 	}
+	return health_open(cfg->health_listen, cause);
+}
+
+/* health_listen = ADDR:PORT, validated as loopback by config.c. */
+static int
+health_open(const char *spec, char **cause)
+{
+	struct timeval tv = { 10, 0 };
+	const char *colon = strrchr(spec, ':');
+	char addr[64];
+	size_t alen;
+
+	if (*spec == '\0')
+		return 0;
+	alen = (size_t)(colon - spec);
+	if (spec[0] == '[')	/* [::1]:PORT -> ipv6:::1 */
+		snprintf(addr, sizeof(addr), "ipv6:%.*s", (int)alen - 2,
+		    spec + 1);
+	else
+		snprintf(addr, sizeof(addr), "%.*s", (int)alen, spec);
+	if ((api.health = evhtp_new(api.base, NULL)) == NULL)
+		fatalx("evhtp_new");
+	evhtp_set_gencb(api.health, route_health, NULL);
+	evhtp_set_timeouts(api.health, &tv, &tv);
+	if (evhtp_bind_socket(api.health, addr, (uint16_t)atoi(colon + 1),
+	    128) != 0) {
+		xasprintf(cause, "health_listen %s: %s", spec, strerror(errno));
+		return -1;
+	}
+	log_info("health endpoints also on http://%s", spec);
 	return 0;
+}
+
+void
+api_reconfigure(void)
+{
+	struct timeval timeout;
+
+	timeout.tv_sec = (time_t)(api.cfg->api_timeout_ms / 1000);
+	timeout.tv_usec = (suseconds_t)(api.cfg->api_timeout_ms % 1000) * 1000;
+	evhtp_set_timeouts(api.htp, &timeout, &timeout);
+}
+
+void
+api_drain(void)
+{
+	api.draining = 1;
 }
 
 void
@@ -859,6 +978,8 @@ api_stop(void (*idle_cb)(void))
 	api.stopping = 1;
 	api.idle_cb = idle_cb;
 	evhtp_unbind_socket(api.htp);
+	if (api.health != NULL)
+		evhtp_unbind_socket(api.health);
 	check_idle();
 }
 
@@ -878,6 +999,8 @@ api_shutdown(void)
 		evhtp_connection_free(c->conn);
 	if (api.htp != NULL)
 		evhtp_free(api.htp);
+	if (api.health != NULL)
+		evhtp_free(api.health);
 	if (api.idle_ev != NULL)
 		event_free(api.idle_ev);
 	memset(&api, 0, sizeof(api));

@@ -17,6 +17,12 @@ struct event_base;
 int	api_init(struct event_base *base, int fd, const struct config *cfg,
 	    char **cause);
 
+/* Take no new batches (503 draining); /readyz says so. Health goes on. */
+void	api_drain(void);
+
+/* The configuration changed (reload): apply what the API uses. */
+void	api_reconfigure(void);
+
 /*
  * Stop accepting connections; requests on open connections get 503. Once
  * no client is waiting for a batch reply (now, or when the last reply has

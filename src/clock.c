@@ -5,6 +5,8 @@
  * clock step cannot make them negative. Everything that decides something
  * from time takes `now` as a parameter so tests can drive it by hand.
  */
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "clock.h"
@@ -25,4 +27,16 @@ clock_wall(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void
+clock_rfc3339(double t, char *buf, size_t len)
+{
+	time_t secs = (time_t)t;
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&secs, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%03dZ", (int)((t - (double)secs) * 1000));
 }

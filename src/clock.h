@@ -4,6 +4,7 @@
 #ifndef FANOUTD_CLOCK_H
 #define FANOUTD_CLOCK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Monotonic time in microseconds. Pure logic takes this as a `now` argument. */
@@ -11,5 +12,8 @@ uint64_t clock_now_us(void);
 
 /* Wall-clock time in seconds since the epoch (for created/finished stamps). */
 double	 clock_wall(void);
+
+/* Wall-clock time t as RFC 3339 UTC with milliseconds, into buf[32]. */
+void	 clock_rfc3339(double t, char *buf, size_t len);
 
 #endif

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include <ini.h>
+#include <jansson.h>
 
 #include "config.h"
 #include "log.h"
@@ -28,7 +29,9 @@ enum opt_type {
 	OPT_SIZE,	/* bytes, optional K/M/G suffix (powers of 1024) */
 	OPT_MODE,	/* octal file mode */
 	OPT_LEVEL,	/* log level name */
-	OPT_PATH	/* absolute path */
+	OPT_PATH,	/* absolute path */
+	OPT_LISTEN,	/* "" or a loopback ADDR:PORT */
+	OPT_FORMAT	/* log format: text or json */
 };
 
 struct option {
@@ -116,6 +119,19 @@ static const struct option options[] = {
 	{ "stream_low_water", OPT_SIZE, "256K", 0, 1 * GIB,
 	  OFF(stream_low_water),
 	  "...until it drains below this." },
+	{ "drain_timeout_ms", OPT_NUMBER, "30000", 0, 86400000,
+	  OFF(drain_timeout_ms),
+	  "On SIGTERM, how long running batches may go on before what is "
+	  "left ends with `shutdown`." },
+	{ "health_listen", OPT_LISTEN, "", 0, 0, OFF(health_listen),
+	  "Also serve /healthz, /readyz and /metrics over TCP on this "
+	  "loopback address:port (e.g. 127.0.0.1:9180); empty: off." },
+	{ "metrics_max_hosts", OPT_NUMBER, "50", 1, 10000,
+	  OFF(metrics_max_hosts),
+	  "Hosts named in /metrics labels; the rest are summed as "
+	  "host=\"other\"." },
+	{ "log_format", OPT_FORMAT, "text", 0, 1, OFF(log_format),
+	  "text, or json (one object per line) for log shippers." },
 	{ "api_timeout_ms", OPT_NUMBER, "60000", 100, 86400000,
 	  OFF(api_timeout_ms),
 	  "An API connection that stalls this long while a request is read "
@@ -168,6 +184,27 @@ parse_number(const char *s, int allow_suffix, uint64_t *out)
 	return 0;
 }
 
+/* "127.x.y.z:PORT" or "[::1]:PORT" (numeric: libevhtp does not resolve). */
+static int
+loopback_listen(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	unsigned long port;
+	char *end;
+
+	if (colon == NULL)
+		return 0;
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || port == 0 ||
+	    port > 65535)
+		return 0;
+	if (strncmp(s, "[::1]:", 6) == 0 && colon == s + 5)
+		return 1;
+	return strncmp(s, "127.", 4) == 0 &&
+	    strspn(s, "0123456789.") == (size_t)(colon - s);
+}
+
 /* Check and store one value; on error returns a static reason. */
 static const char *
 option_apply(struct config *cfg, const struct option *o, const char *value)
@@ -191,6 +228,18 @@ option_apply(struct config *cfg, const struct option *o, const char *value)
 			return "must be one of error, warn, info, debug";
 		v = (uint64_t)lvl;
 		break;
+	case OPT_FORMAT:
+		if (strcmp(value, "text") != 0 && strcmp(value, "json") != 0)
+			return "must be text or json";
+		v = strcmp(value, "json") == 0;
+		break;
+	case OPT_LISTEN:
+		if (*value != '\0' && !loopback_listen(value))
+			return "must be empty or a loopback address and port "
+			    "such as 127.0.0.1:9180 or [::1]:9180";
+		free(*(char **)((char *)cfg + o->offset));
+		*(char **)((char *)cfg + o->offset) = xstrdup(value);
+		return NULL;
 	case OPT_MODE:
 		errno = 0;
 		v = strtoull(value, &end, 8);
@@ -466,6 +515,8 @@ config_clear(struct config *cfg)
 
 	free(cfg->socket);
 	cfg->socket = NULL;
+	free(cfg->health_listen);
+	cfg->health_listen = NULL;
 	for (i = 0; i < cfg->nhosts; i++)
 		hostrule_clear(&cfg->hosts[i]);
 	free(cfg->hosts);
@@ -482,8 +533,12 @@ option_format(const struct config *cfg, const struct option *o, char *buf,
 
 	switch (o->type) {
 	case OPT_PATH:
+	case OPT_LISTEN:
 		snprintf(buf, len, "%s",
 		    *(char *const *)((const char *)cfg + o->offset));
+		break;
+	case OPT_FORMAT:
+		snprintf(buf, len, "%s", v ? "json" : "text");
 		break;
 	case OPT_LEVEL:
 		snprintf(buf, len, "%s", log_level_name((enum log_level)v));
@@ -495,6 +550,46 @@ option_format(const struct config *cfg, const struct option *o, char *buf,
 		snprintf(buf, len, "%" PRIu64, v);
 		break;
 	}
+}
+
+json_t *
+config_json(const struct config *cfg)
+{
+	json_t *o = json_object(), *hosts = json_array(), *h;
+	const struct option *opt;
+	char buf[256];
+	size_t i;
+
+	for (i = 0; i < NOPTIONS; i++) {
+		opt = &options[i];
+		option_format(cfg, opt, buf, sizeof(buf));
+		if (opt->type == OPT_NUMBER || opt->type == OPT_SIZE)
+			json_object_set_new(o, opt->name, json_integer(
+			    (json_int_t)*(const uint64_t *)((const char *)cfg +
+			    opt->offset)));
+		else
+			json_object_set_new(o, opt->name, json_string(buf));
+	}
+	for (i = 0; i < cfg->nhosts; i++) {
+		h = json_pack("{s:s,s:i,s:i}", "name", cfg->hosts[i].name,
+		    "port", (int)cfg->hosts[i].port, "line",
+		    cfg->hosts[i].line);
+		if (cfg->hosts[i].wildcard)
+			json_object_set_new(h, "name", json_pack("s+",
+			    "*", cfg->hosts[i].name));
+		if (cfg->hosts[i].rate > 0) {
+			json_object_set_new(h, "rate_per_second",
+			    json_real(cfg->hosts[i].rate));
+			json_object_set_new(h, "burst", json_real(
+			    cfg->hosts[i].burst ? cfg->hosts[i].burst : 1));
+		}
+		if (cfg->hosts[i].inflight)
+			json_object_set_new(h, "inflight", json_integer(
+			    (json_int_t)cfg->hosts[i].inflight));
+		json_array_append_new(hosts, h);
+	}
+	json_object_set_new(o, "hosts", hosts);
+	return o;
 }
 
 void

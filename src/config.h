@@ -38,6 +38,10 @@ struct config {
 	uint64_t	 max_retained_bytes;
 	uint64_t	 stream_high_water;
 	uint64_t	 stream_low_water;
+	uint64_t	 drain_timeout_ms;
+	char		*health_listen;		/* "" or ADDR:PORT */
+	uint64_t	 metrics_max_hosts;
+	uint64_t	 log_format;		/* 0 text, 1 json */
 
 	struct host_rule *hosts;		/* [host NAME] sections */
 	size_t		 nhosts;
@@ -62,6 +66,10 @@ int	config_set(struct config *cfg, const char *key, const char *value,
 
 /* Free what cfg owns (strings, host rules); the struct is the caller's. */
 void	config_clear(struct config *cfg);
+
+/* The effective configuration as JSON (caller decrefs). */
+struct json_t;
+struct json_t *config_json(const struct config *cfg);
 
 /* Print every option as "key = value" lines (effective configuration). */
 void	config_print(const struct config *cfg, FILE *fp);

@@ -44,6 +44,8 @@ static struct {
 	size_t			 nbatches;
 	int			 pumping;
 	int			 repump;
+	void			(*idle_cb)(void);
+	struct dispatch_counts	 counts;
 	uint64_t		 rnd;	/* xorshift state for jitter */
 } d;
 
@@ -92,6 +94,18 @@ dispatch_set_config(const struct config *cfg)
 	pump();
 }
 
+void
+dispatch_set_idle_cb(void (*cb)(void))
+{
+	d.idle_cb = cb;
+}
+
+const struct dispatch_counts *
+dispatch_counts(void)
+{
+	return &d.counts;
+}
+
 size_t
 dispatch_inflight(void)
 {
@@ -137,7 +151,10 @@ batch_done_ev(evutil_socket_t fd, short kind, void *arg)
 	sched_forget(b);
 	TAILQ_REMOVE(&d.all, b, all_entry);
 	d.nbatches--;
+	d.counts.batches[b->mode][b->cancelled ? 1 : 0]++;
 	b->done_cb(b, b->done_arg);
+	if (d.nbatches == 0 && d.idle_cb != NULL)
+		d.idle_cb();
 }
 
 /* The job's result is final: encode it, free the working struct. */
@@ -342,6 +359,7 @@ attempt_end(struct job *job, uint64_t now_us)
 	at->error = r->error;
 	at->total_ms = r->total_ms;
 	host_count(h, r->status, r->error);
+	host_observe(h, r->total_ms, r->queue_ms);
 	if (job->nattempts > 1)
 		h->retries--;
 	record_breaker(job, r, now_us);

@@ -48,6 +48,16 @@ void	dispatch_pause(struct batch *b, int paused);
 /* dispatch_cancel() on every running batch (shutdown). */
 void	dispatch_cancel_all(enum result_error e, const char *msg);
 
+/* Call cb whenever the last open batch has been reported done. */
+void	dispatch_set_idle_cb(void (*cb)(void));
+
+/* Batches ended so far, by mode and whether they were cancelled. */
+struct dispatch_counts {
+	uint64_t	batches[3][2];	/* [mode][cancelled] */
+	uint64_t	rate_waits;
+};
+const struct dispatch_counts *dispatch_counts(void);
+
 /* Attempts in flight, jobs queued, and batches not yet reported done. */
 size_t	dispatch_inflight(void);
 size_t	dispatch_queued(void);

@@ -627,20 +627,101 @@ static int
 cmd_health(int argc, char **argv)
 {
 	struct reader r = { 0 };
+	const char *path = "/healthz";
 	long status;
 
-	if (argc > 1 && (strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "--help") == 0)) {
-		printf("usage: fanout health\n"
-		    "Print the daemon's health; exit 0 healthy, 1 not, 2 "
+	if (argc > 1 && strcmp(argv[1], "--ready") == 0)
+		path = "/readyz";
+	else if (argc > 1) {
+		printf("usage: fanout health [--ready]\n"
+		    "Print the daemon's health (with --ready: whether it takes "
+		    "new batches);\nexit 0 healthy or ready, 1 not, 2 "
 		    "unreachable.\n");
-		return 0;
+		return strcmp(argv[1], "-h") == 0 ||
+		    strcmp(argv[1], "--help") == 0 ? 0 : EXIT_API;
 	}
-	status = call(&r, "GET", "/healthz", NULL, 0);
+	status = call(&r, "GET", path, NULL, 0);
 	if (r.pending.data != NULL)
 		fwrite(r.pending.data, 1, r.pending.len, stdout);
 	free(r.pending.data);
 	return status == 200 ? 0 : EXIT_API;
+}
+
+/* One host's row of `fanout stats`. */
+static void
+stats_host(json_t *h)
+{
+	json_t *resp = json_object_get(h, "responses"), *errs =
+	    json_object_get(h, "errors"), *v;
+	json_t *dur = json_object_get(h, "attempt_duration");
+	long long nerr = 0;
+	const char *k;
+	double n = json_number_value(json_object_get(dur, "count"));
+
+	json_object_foreach(errs, k, v)
+		nerr += json_integer_value(v);
+	printf("  %-40s %8lld %7lld %6lld %6lld %6lld %7lld %7lld %8.1f %s\n",
+	    json_string_value(json_object_get(h, "host")),
+	    (long long)json_integer_value(json_object_get(h, "attempts")),
+	    (long long)json_integer_value(json_object_get(resp, "2xx")),
+	    (long long)json_integer_value(json_object_get(resp, "3xx")),
+	    (long long)json_integer_value(json_object_get(resp, "4xx")),
+	    (long long)json_integer_value(json_object_get(resp, "5xx")),
+	    nerr, (long long)json_integer_value(json_object_get(h,
+	    "retries")), n > 0 ? 1000 * json_number_value(json_object_get(dur,
+	    "sum_seconds")) / n : 0.0, json_is_string(json_object_get(h,
+	    "breaker")) ? json_string_value(json_object_get(h, "breaker")) :
+	    "-");
+}
+
+/* GET /v1/stats, printed for people. */
+static int
+cmd_stats(int argc, char **argv)
+{
+	struct reader r = { 0 };
+	json_t *j, *b, *p, *h;
+	const char *mode;
+	size_t i;
+	long status;
+
+	if (argc > 1) {
+		printf("usage: fanout stats\nPrint the daemon's figures "
+		    "(GET /v1/stats) for people.\n");
+		return strcmp(argv[1], "-h") == 0 ||
+		    strcmp(argv[1], "--help") == 0 ? 0 : EXIT_API;
+	}
+	if ((status = call(&r, "GET", "/v1/stats", NULL, 0)) != 200)
+		api_error(status, &r.pending);
+	j = json_loadb(r.pending.data, r.pending.len, 0, NULL);
+	b = json_object_get(j, "batches");
+	p = json_object_get(j, "process");
+	printf("fanoutd %s (curl %s), up %.0f s\n", json_string_value(
+	    json_object_get(j, "version")), json_string_value(json_object_get(
+	    j, "curl")), json_number_value(json_object_get(j, "uptime_s")));
+	printf("batches: %lld open;", (long long)json_integer_value(
+	    json_object_get(b, "open")));
+	json_object_foreach(b, mode, h)
+		if (json_is_object(h))
+			printf(" %s %lld done, %lld cancelled;", mode,
+			    (long long)json_integer_value(json_object_get(h,
+			    "done")), (long long)json_integer_value(
+			    json_object_get(h, "cancelled")));
+	printf("\nrequests: %lld in flight, %lld queued; retained results "
+	    "%lld bytes\nprocess: %.1f MiB resident, %lld open files\n",
+	    (long long)json_integer_value(json_object_get(j, "inflight")),
+	    (long long)json_integer_value(json_object_get(j, "queued")),
+	    (long long)json_integer_value(json_object_get(j,
+	    "retained_result_bytes")), json_number_value(json_object_get(p,
+	    "resident_bytes")) / 1048576.0, (long long)json_integer_value(
+	    json_object_get(p, "open_fds")));
+	printf("hosts, busiest first:\n  %-40s %8s %7s %6s %6s %6s %7s %7s "
+	    "%8s %s\n", "HOST", "ATTEMPTS", "2XX", "3XX", "4XX", "5XX",
+	    "ERRORS", "RETRIES", "MEAN_MS", "BREAKER");
+	json_array_foreach(json_object_get(j, "hosts"), i, h)
+		stats_host(h);
+	json_decref(j);
+	free(r.pending.data);
+	return 0;
 }
 
 static void
@@ -657,7 +738,8 @@ usage(FILE *fp)
 	    "  results ID [--after K]  its finished results (NDJSON)\n"
 	    "  cancel ID             cancel a batch\n"
 	    "  list                  the batches you may see\n"
-	    "  health                the daemon's health\n"
+	    "  health [--ready]      the daemon's health, or readiness\n"
+	    "  stats                 the daemon's figures, for people\n"
 	    "\n"
 	    "  -s, --socket PATH  daemon socket (default $FANOUT_SOCKET or\n"
 	    "                     %s)\n"
@@ -703,6 +785,8 @@ main(int argc, char **argv)
 		rc = cmd_get(argc, argv);
 	else if (strcmp(argv[0], "health") == 0)
 		rc = cmd_health(argc, argv);
+	else if (strcmp(argv[0], "stats") == 0)
+		rc = cmd_stats(argc, argv);
 	for (i = 0; rc == -1 && i < sizeof(batch_cmds) / sizeof(*batch_cmds);
 	    i++)
 		if (strcmp(argv[0], batch_cmds[i]) == 0)

@@ -93,6 +93,38 @@ host_reconfigure(const struct config *cfg, uint64_t now_us)
 		configure(h, cfg, now_us);
 }
 
+const double host_buckets[HOST_NBUCKETS] = { 0.001, 0.005, 0.01, 0.025,
+	0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
+
+static void
+observe(struct host_hist *hh, double seconds)
+{
+	size_t i;
+
+	for (i = 0; i < HOST_NBUCKETS && seconds > host_buckets[i]; i++)
+		;
+	if (i < HOST_NBUCKETS)
+		hh->bucket[i]++;
+	hh->count++;
+	hh->sum += seconds;
+}
+
+void
+host_observe(struct host *h, double total_ms, double queue_ms)
+{
+	observe(&h->duration, total_ms / 1000.0);
+	observe(&h->queue, queue_ms / 1000.0);
+}
+
+void
+host_foreach(void (*fn)(struct host *, void *), void *arg)
+{
+	struct host *h, *tmp;
+
+	HASH_ITER(hh, hosts, h, tmp)
+		fn(h, arg);
+}
+
 void
 host_count(struct host *h, long status, enum result_error e)
 {

@@ -18,6 +18,15 @@
 struct bhq;
 struct config;
 
+/* A latency histogram with fixed bucket bounds (HOST_BUCKETS). */
+#define HOST_NBUCKETS	12
+extern const double host_buckets[HOST_NBUCKETS];	/* seconds */
+struct host_hist {
+	uint64_t	bucket[HOST_NBUCKETS];	/* not cumulative */
+	uint64_t	count;
+	double		sum;
+};
+
 struct host {
 	char		*key;		/* origin: "scheme://host:port" */
 	char		*name;		/* host, IPv6 without brackets */
@@ -48,6 +57,9 @@ struct host {
 	uint64_t	 status_class[6];	/* [2] = 2xx responses, ... */
 	uint64_t	 errors[RESULT_NERRORS];
 	uint64_t	 retries_total;
+	uint64_t	 rate_waits;	/* times it waited for a token */
+	struct host_hist duration;	/* attempts, seconds */
+	struct host_hist queue;		/* waiting to start, seconds */
 
 	UT_hash_handle	 hh;
 };
@@ -66,6 +78,12 @@ void	host_reconfigure(const struct config *cfg, uint64_t now_us);
 
 /* Count an attempt's outcome. */
 void	host_count(struct host *h, long status, enum result_error e);
+
+/* Record an attempt's duration and queue time (milliseconds). */
+void	host_observe(struct host *h, double total_ms, double queue_ms);
+
+/* Call fn on every known host. */
+void	host_foreach(void (*fn)(struct host *, void *), void *arg);
 
 /* Per-host figures for GET /v1/hosts (caller decrefs). */
 struct json_t;

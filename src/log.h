@@ -16,6 +16,9 @@ enum log_level {
 /* Set the program name used as prefix and the initial level. */
 void	log_init(const char *progname, enum log_level level);
 
+/* Lines as text ("fanoutd: level: message") or one JSON object each. */
+void	log_setjson(int json);
+
 /* Change the level at run time (SIGHUP reload, -l). */
 void	log_setlevel(enum log_level level);
 

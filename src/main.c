@@ -26,14 +26,26 @@
 #include "dispatch.h"
 #include "http_client.h"
 #include "listener.h"
+#include "clock.h"
 #include "log.h"
+#include "metrics.h"
+#include "notify.h"
 #include "registry.h"
+#include "reload.h"
 #include "xmalloc.h"
 
 #define SHUTDOWN_GRACE_S	5	/* at most this long to flush replies */
 
-static struct event_base *base;
-static int stopping;
+enum phase { RUNNING, DRAINING, STOPPING };
+
+static struct {
+	struct event_base	*base;
+	struct config		*cfg;
+	enum phase		 phase;
+	struct event		*drain_timer;
+	struct event		*status_timer;
+	int			 activated;	/* socket from systemd */
+} m;
 
 static void
 usage(FILE *fp)
@@ -54,7 +66,7 @@ usage(FILE *fp)
 static void
 loop_exit(void)
 {
-	event_base_loopexit(base, NULL);
+	event_base_loopexit(m.base, NULL);
 }
 
 static void
@@ -68,62 +80,94 @@ grace_expired(evutil_socket_t fd, short kind, void *arg)
 	loop_exit();
 }
 
+/* End what is left with `shutdown`, then exit once replies are out. */
 static void
-on_signal(evutil_socket_t sig, short kind, void *arg)
+stop_now(void)
 {
 	struct timeval grace = { SHUTDOWN_GRACE_S, 0 };
 
-	(void)kind;
-	(void)arg;
-	if (stopping) {
-		log_info("signal %d again: exiting now", (int)sig);
-		loop_exit();
+	if (m.phase == STOPPING)
 		return;
-	}
-	stopping = 1;
-	log_info("signal %d: shutting down (%zu batches, %zu in flight)",
-	    (int)sig, dispatch_batches(), dispatch_inflight());
-	event_base_once(base, -1, EV_TIMEOUT, grace_expired, NULL, &grace);
+	m.phase = STOPPING;
+	event_base_once(m.base, -1, EV_TIMEOUT, grace_expired, NULL, &grace);
 	api_stop(loop_exit);
 	dispatch_cancel_all(RESULT_SHUTDOWN, "fanoutd is shutting down");
 }
 
-/* -s may be relative to the working directory; the config wants it whole. */
-static int
-absolute_socket(struct config *cfg, const char *sock, char **cause)
+/* While draining: the last batch has ended. */
+static void
+drained(void)
 {
-	char cwd[PATH_MAX], *abs;
-	int rc;
-
-	if (sock[0] == '/')
-		return config_set(cfg, "socket", sock, cause);
-	if (getcwd(cwd, sizeof(cwd)) == NULL) {
-		xasprintf(cause, "getcwd: %s", strerror(errno));
-		return -1;
+	if (m.phase == DRAINING && dispatch_batches() == 0) {
+		log_info("drained");
+		stop_now();
 	}
-	xasprintf(&abs, "%s/%s", cwd, sock);
-	rc = config_set(cfg, "socket", abs, cause);
-	free(abs);
-	return rc;
 }
 
-/* Load the file (given or default), then the command-line overrides. */
-static int
-load_config(struct config *cfg, const char *file, const char *sock,
-    const char *level, char **cause)
+static void
+drain_expired(evutil_socket_t fd, short kind, void *arg)
 {
-	const char *deffile = SYSCONFDIR "/fanoutd/fanoutd.conf";
+	(void)fd;
+	(void)kind;
+	(void)arg;
+	log_warnx("drain_timeout_ms (%llu) passed with %zu batches open; "
+	    "ending them", (unsigned long long)m.cfg->drain_timeout_ms,
+	    dispatch_batches());
+	stop_now();
+}
 
-	config_defaults(cfg);
-	if (file == NULL && access(deffile, F_OK) == 0)
-		file = deffile;
-	if (file != NULL && config_load(cfg, file, cause) == -1)
-		return -1;
-	if (sock != NULL && absolute_socket(cfg, sock, cause) == -1)
-		return -1;
-	if (level != NULL && config_set(cfg, "log_level", level, cause) == -1)
-		return -1;
-	return 0;
+/*
+ * SIGTERM/SIGINT: drain (take no new batches, let the running ones finish
+ * within drain_timeout_ms); a second signal skips the wait.
+ */
+static void
+on_signal(evutil_socket_t sig, short kind, void *arg)
+{
+	struct timeval tv;
+
+	(void)kind;
+	(void)arg;
+	if (m.phase != RUNNING) {
+		log_info("signal %d again: not waiting", (int)sig);
+		if (m.phase == STOPPING)
+			loop_exit();
+		stop_now();
+		return;
+	}
+	m.phase = DRAINING;
+	notify_stopping();
+	log_info("signal %d: draining (%zu batches, %zu in flight, at most "
+	    "%llu ms)", (int)sig, dispatch_batches(), dispatch_inflight(),
+	    (unsigned long long)m.cfg->drain_timeout_ms);
+	api_drain();
+	tv.tv_sec = (time_t)(m.cfg->drain_timeout_ms / 1000);
+	tv.tv_usec = (suseconds_t)(m.cfg->drain_timeout_ms % 1000) * 1000;
+	m.drain_timer = evtimer_new(m.base, drain_expired, NULL);
+	evtimer_add(m.drain_timer, &tv);
+	dispatch_set_idle_cb(drained);
+	drained();
+}
+
+static void
+on_sighup(evutil_socket_t sig, short kind, void *arg)
+{
+	(void)sig;
+	(void)kind;
+	(void)arg;
+	if (reload_run() == 0)
+		api_reconfigure();
+}
+
+/* STATUS= for systemctl status, refreshed every few seconds. */
+static void
+status_cb(evutil_socket_t fd, short kind, void *arg)
+{
+	(void)fd;
+	(void)kind;
+	(void)arg;
+	notify_status("%s: %zu batches, %zu in flight, %zu queued",
+	    m.phase == RUNNING ? "running" : "draining", dispatch_batches(),
+	    dispatch_inflight(), dispatch_queued());
 }
 
 static void
@@ -136,60 +180,80 @@ seed_json(void)
 	json_object_seed(seed);
 }
 
-static void
-on_sighup(evutil_socket_t sig, short kind, void *arg)
+/* The API socket: from systemd when activated, else bound here. */
+static int
+open_socket(char **cause)
 {
-	(void)sig;
-	(void)kind;
-	(void)arg;
-	log_warnx("SIGHUP: configuration reload is not supported yet; "
-	    "restart fanoutd to apply a new configuration");
+	int fd;
+
+	if ((fd = notify_listen_fd(cause)) == -2)
+		return -1;
+	if (fd >= 0) {
+		m.activated = 1;
+		log_info("using the socket passed by systemd");
+		return fd;
+	}
+	return listener_open(m.cfg->socket, (mode_t)m.cfg->socket_mode, 1024,
+	    cause);
 }
 
 static int
 run(struct config *cfg)
 {
 	struct event *sigint, *sigterm, *sighup;
+	struct timeval two = { 2, 0 };
 	char *cause = NULL;
 	int fd;
 
+	m.cfg = cfg;
 	signal(SIGPIPE, SIG_IGN);
 	seed_json();
-	if ((base = event_base_new()) == NULL)
+	if ((m.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
-	if (http_client_init(base, &cause) == -1)
+	if (http_client_init(m.base, &cause) == -1)
 		fatalx("%s", cause);
-	dispatch_init(base, cfg);
-	registry_init(base, cfg);
-	if ((fd = listener_open(cfg->socket, (mode_t)cfg->socket_mode, 1024,
-	    &cause)) == -1 || api_init(base, fd, cfg, &cause) == -1) {
+	dispatch_init(m.base, cfg);
+	registry_init(m.base, cfg);
+	metrics_init(cfg, clock_now_us());
+	if ((fd = open_socket(&cause)) == -1 ||
+	    api_init(m.base, fd, cfg, &cause) == -1) {
 		log_error("%s", cause);
 		free(cause);
 		return 1;
 	}
-	sigint = evsignal_new(base, SIGINT, on_signal, NULL);
-	sigterm = evsignal_new(base, SIGTERM, on_signal, NULL);
-	sighup = evsignal_new(base, SIGHUP, on_sighup, NULL);
+	sigint = evsignal_new(m.base, SIGINT, on_signal, NULL);
+	sigterm = evsignal_new(m.base, SIGTERM, on_signal, NULL);
+	sighup = evsignal_new(m.base, SIGHUP, on_sighup, NULL);
 	evsignal_add(sigint, NULL);
 	evsignal_add(sigterm, NULL);
 	evsignal_add(sighup, NULL);
+	notify_init(m.base);
+	m.status_timer = event_new(m.base, -1, EV_PERSIST, status_cb, NULL);
+	evtimer_add(m.status_timer, &two);
 	log_info("fanoutd %s listening on %s (max_inflight %llu, curl %s)",
-	    PACKAGE_VERSION, cfg->socket,
+	    PACKAGE_VERSION, m.activated ? "the socket from systemd" :
+	    cfg->socket,
 	    (unsigned long long)cfg->max_inflight, http_client_version());
+	notify_ready();
 
-	event_base_dispatch(base);
+	event_base_dispatch(m.base);
 
+	notify_shutdown();
+	event_free(m.status_timer);
+	if (m.drain_timer != NULL)
+		event_free(m.drain_timer);
 	event_free(sighup);
 	event_free(sigterm);
 	event_free(sigint);
 	api_shutdown();
-	listener_remove(cfg->socket);
+	if (!m.activated)	/* systemd's socket stays systemd's */
+		listener_remove(cfg->socket);
 	/* Run completions that closing connections triggered, then free. */
-	event_base_loop(base, EVLOOP_NONBLOCK);
+	event_base_loop(m.base, EVLOOP_NONBLOCK);
 	registry_shutdown();
 	dispatch_shutdown();
 	http_client_shutdown();
-	event_base_free(base);
+	event_base_free(m.base);
 	log_info("stopped");
 	return 0;
 }
@@ -228,7 +292,7 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
-	if (load_config(&cfg, file, sock, level, &cause) == -1) {
+	if (reload_load(&cfg, file, sock, level, &cause) == -1) {
 		fprintf(stderr, "fanoutd: %s\n", cause);
 		free(cause);
 		config_clear(&cfg);
@@ -240,7 +304,9 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_setlevel((enum log_level)cfg.log_level);
+	log_setjson(cfg.log_format == 1);
 	rc = run(&cfg);
+	reload_shutdown();
 	config_clear(&cfg);
 	return rc;
 }

@@ -145,15 +145,10 @@ static json_t *
 timestamp(double t)
 {
 	char buf[40];
-	struct tm tm;
-	time_t secs = (time_t)t;
 
 	if (t <= 0)
 		return json_null();
-	gmtime_r(&secs, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), ".%03dZ",
-	    (int)((t - (double)secs) * 1000));
+	clock_rfc3339(t, buf, sizeof(buf));
 	return json_string(buf);
 }
 

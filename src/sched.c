@@ -289,6 +289,7 @@ host_blocked(struct host *h, uint64_t now_us)
 	if (h->inflight >= h->inflight_limit)
 		return 1;	/* sched_done() puts it back */
 	if (h->has_rate && (wait = ratelimit_wait_us(&h->rate, now_us)) > 0) {
+		h->rate_waits++;
 		runq_set(&s.rq, &h->wake, now_us + wait);
 		return 1;
 	}

@@ -24,7 +24,7 @@ static void
 setup(void)
 {
 	upstream_start(&up);
-	daemon_start(&fd_, NULL);
+	daemon_start(&fd_, "drain_timeout_ms = 300\n");
 }
 
 /* The daemon must exit 0: under ASan a leak or error makes it fail. */

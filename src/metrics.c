@@ -1,0 +1,402 @@
+/*
+ * metrics.c: what operators scrape.
+ *
+ * Figures are gathered from where they are kept (dispatch, registry, each
+ * host, the process) at scrape time into one snapshot, then written out as
+ * Prometheus text or JSON, so both always agree. Per-host series are
+ * bounded: the metrics_max_hosts busiest hosts are named, the rest are
+ * summed under host="other", so label cardinality cannot grow with the
+ * number of destinations clients use.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <jansson.h>
+
+#include "clock.h"
+#include "config.h"
+#include "dispatch.h"
+#include "host.h"
+#include "http_client.h"
+#include "log.h"
+#include "metrics.h"
+#include "registry.h"
+#include "xmalloc.h"
+
+/* One host's series, or the sum of the hosts folded into "other". */
+struct hostrow {
+	const char		*name;
+	uint64_t		 attempts, retries, rate_waits;
+	uint64_t		 status_class[6];
+	uint64_t		 errors[RESULT_NERRORS];
+	struct host_hist	 duration, queue;
+	int			 breaker;	/* -1: none (other) */
+};
+
+struct snapshot {
+	struct hostrow	*rows;
+	size_t		 nrows, cap;
+	struct host	**hosts;
+	size_t		 nhosts;
+};
+
+static const struct config *mcfg;
+static uint64_t mstarted;
+
+void
+metrics_init(const struct config *cfg, uint64_t started_us)
+{
+	mcfg = cfg;
+	mstarted = started_us;
+}
+
+static void
+collect_host(struct host *h, void *arg)
+{
+	struct snapshot *s = arg;
+
+	if (s->nhosts == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 64;
+		s->hosts = xreallocarray(s->hosts, s->cap, sizeof(*s->hosts));
+	}
+	s->hosts[s->nhosts++] = h;
+}
+
+static int
+busiest_first(const void *a, const void *b)
+{
+	const struct host *x = *(struct host *const *)a;
+	const struct host *y = *(struct host *const *)b;
+
+	if (x->requests != y->requests)
+		return x->requests < y->requests ? 1 : -1;
+	return strcmp(x->key, y->key);
+}
+
+static void
+hist_add(struct host_hist *to, const struct host_hist *from)
+{
+	size_t i;
+
+	for (i = 0; i < HOST_NBUCKETS; i++)
+		to->bucket[i] += from->bucket[i];
+	to->count += from->count;
+	to->sum += from->sum;
+}
+
+static void
+row_add(struct hostrow *r, const struct host *h, uint64_t now_us)
+{
+	size_t i;
+
+	r->attempts += h->requests;
+	r->retries += h->retries_total;
+	r->rate_waits += h->rate_waits;
+	for (i = 0; i < 6; i++)
+		r->status_class[i] += h->status_class[i];
+	for (i = 0; i < RESULT_NERRORS; i++)
+		r->errors[i] += h->errors[i];
+	hist_add(&r->duration, &h->duration);
+	hist_add(&r->queue, &h->queue);
+	r->breaker = (int)breaker_state_at(&h->breaker, now_us);
+}
+
+static void
+snapshot_take(struct snapshot *s, uint64_t now_us)
+{
+	size_t i, named;
+
+	memset(s, 0, sizeof(*s));
+	host_foreach(collect_host, s);
+	qsort(s->hosts, s->nhosts, sizeof(*s->hosts), busiest_first);
+	named = s->nhosts < mcfg->metrics_max_hosts ? s->nhosts :
+	    (size_t)mcfg->metrics_max_hosts;
+	s->rows = xcalloc(named + 1, sizeof(*s->rows));
+	for (i = 0; i < s->nhosts; i++) {
+		if (i < named) {
+			s->rows[i].name = s->hosts[i]->key;
+			row_add(&s->rows[i], s->hosts[i], now_us);
+			continue;
+		}
+		s->rows[named].name = "other";
+		row_add(&s->rows[named], s->hosts[i], now_us);
+		s->rows[named].breaker = -1;
+	}
+	s->nrows = named + (s->nhosts > named);
+}
+
+static void
+snapshot_free(struct snapshot *s)
+{
+	free(s->rows);
+	free(s->hosts);
+}
+
+/* Resident set size in bytes and open descriptors of this process. */
+static void
+process_figures(uint64_t *rss, uint64_t *fds)
+{
+	unsigned long pages = 0, resident = 0;
+	struct dirent *de;
+	FILE *fp;
+	DIR *dir;
+
+	*rss = *fds = 0;
+	if ((fp = fopen("/proc/self/statm", "r")) != NULL) {
+		if (fscanf(fp, "%lu %lu", &pages, &resident) == 2)
+			*rss = (uint64_t)resident *
+			    (uint64_t)sysconf(_SC_PAGESIZE);
+		fclose(fp);
+	}
+	if ((dir = opendir("/proc/self/fd")) != NULL) {
+		while ((de = readdir(dir)) != NULL)
+			if (de->d_name[0] != '.')
+				(*fds)++;
+		closedir(dir);
+		if (*fds > 0)
+			(*fds)--;	/* the one opendir() used */
+	}
+}
+
+/* A label value, escaped as the text format wants. */
+static void
+label(struct evbuffer *out, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		if (*v == '\\' || *v == '"')
+			evbuffer_add_printf(out, "\\%c", *v);
+		else if (*v == '\n')
+			evbuffer_add(out, "\\n", 2);
+		else
+			evbuffer_add(out, v, 1);
+	}
+}
+
+static void
+family(struct evbuffer *out, const char *name, const char *type,
+    const char *help)
+{
+	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help,
+	    name, type);
+}
+
+static void
+host_sample(struct evbuffer *out, const char *name, const struct hostrow *r,
+    const char *extra, double v)
+{
+	evbuffer_add_printf(out, "%s{host=\"", name);
+	label(out, r->name);
+	evbuffer_add_printf(out, "\"%s} %.17g\n", extra ? extra : "", v);
+}
+
+static void
+histogram(struct evbuffer *out, const char *name, const char *help,
+    const struct snapshot *s, int queue)
+{
+	const struct host_hist *hh;
+	uint64_t cum;
+	size_t i, b;
+	char extra[64], full[96];
+
+	family(out, name, "histogram", help);
+	for (i = 0; i < s->nrows; i++) {
+		hh = queue ? &s->rows[i].queue : &s->rows[i].duration;
+		snprintf(full, sizeof(full), "%s_bucket", name);
+		for (cum = 0, b = 0; b < HOST_NBUCKETS; b++) {
+			cum += hh->bucket[b];
+			snprintf(extra, sizeof(extra), ",le=\"%g\"",
+			    host_buckets[b]);
+			host_sample(out, full, &s->rows[i], extra, (double)cum);
+		}
+		host_sample(out, full, &s->rows[i], ",le=\"+Inf\"",
+		    (double)hh->count);
+		snprintf(full, sizeof(full), "%s_sum", name);
+		host_sample(out, full, &s->rows[i], NULL, hh->sum);
+		snprintf(full, sizeof(full), "%s_count", name);
+		host_sample(out, full, &s->rows[i], NULL, (double)hh->count);
+	}
+}
+
+static void
+render_hosts(struct evbuffer *out, const struct snapshot *s)
+{
+	char extra[64];
+	size_t i, c;
+
+	family(out, "fanoutd_attempts_total", "counter",
+	    "Attempts started, per host (retries included).");
+	for (i = 0; i < s->nrows; i++)
+		host_sample(out, "fanoutd_attempts_total", &s->rows[i], NULL,
+		    (double)s->rows[i].attempts);
+	family(out, "fanoutd_responses_total", "counter",
+	    "Attempts that got a response, per host and status class.");
+	for (i = 0; i < s->nrows; i++)
+		for (c = 1; c < 6; c++) {
+			snprintf(extra, sizeof(extra), ",class=\"%zuxx\"", c);
+			host_sample(out, "fanoutd_responses_total", &s->rows[i],
+			    extra, (double)s->rows[i].status_class[c]);
+		}
+	family(out, "fanoutd_errors_total", "counter",
+	    "Attempts that ended with an error, per host and error code.");
+	for (i = 0; i < s->nrows; i++)
+		for (c = 1; c < RESULT_NERRORS; c++) {
+			if (s->rows[i].errors[c] == 0)
+				continue;
+			snprintf(extra, sizeof(extra), ",code=\"%s\"",
+			    result_error_code((enum result_error)c));
+			host_sample(out, "fanoutd_errors_total", &s->rows[i],
+			    extra, (double)s->rows[i].errors[c]);
+		}
+	family(out, "fanoutd_retries_total", "counter",
+	    "Retries scheduled, per host.");
+	for (i = 0; i < s->nrows; i++)
+		host_sample(out, "fanoutd_retries_total", &s->rows[i], NULL,
+		    (double)s->rows[i].retries);
+	family(out, "fanoutd_rate_limit_waits_total", "counter",
+	    "Times a host had work but had to wait for a rate token.");
+	for (i = 0; i < s->nrows; i++)
+		host_sample(out, "fanoutd_rate_limit_waits_total",
+		    &s->rows[i], NULL, (double)s->rows[i].rate_waits);
+	family(out, "fanoutd_breaker_state", "gauge",
+	    "Circuit breaker per host: 0 closed, 1 open, 2 half-open.");
+	for (i = 0; i < s->nrows; i++)
+		if (s->rows[i].breaker >= 0)
+			host_sample(out, "fanoutd_breaker_state", &s->rows[i],
+			    NULL, s->rows[i].breaker);
+	histogram(out, "fanoutd_attempt_duration_seconds", "Attempt "
+	    "durations (curl's total time), per host.", s, 0);
+	histogram(out, "fanoutd_queue_duration_seconds", "Time from a "
+	    "batch's acceptance to the start of an attempt, per host.", s, 1);
+}
+
+static void
+gauge(struct evbuffer *out, const char *name, const char *help, double v)
+{
+	family(out, name, "gauge", help);
+	evbuffer_add_printf(out, "%s %.17g\n", name, v);
+}
+
+void
+metrics_render(struct evbuffer *out, uint64_t now_us)
+{
+	static const char *const modes[] = { "wait", "stream", "async" };
+	const struct dispatch_counts *dc = dispatch_counts();
+	struct snapshot s;
+	uint64_t rss, fds;
+	size_t m;
+
+	snapshot_take(&s, now_us);
+	process_figures(&rss, &fds);
+	family(out, "fanoutd_build_info", "gauge",
+	    "Version of fanoutd and of libcurl; always 1.");
+	evbuffer_add_printf(out, "fanoutd_build_info{version=\"%s\","
+	    "curl=\"%s\"} 1\n", PACKAGE_VERSION, http_client_version());
+	gauge(out, "fanoutd_uptime_seconds", "Seconds since start.",
+	    (double)(now_us - mstarted) / 1e6);
+	family(out, "fanoutd_batches_total", "counter",
+	    "Batches ended, by mode and outcome.");
+	for (m = 0; m < 3; m++)
+		evbuffer_add_printf(out, "fanoutd_batches_total{mode=\"%s\","
+		    "outcome=\"done\"} %llu\nfanoutd_batches_total{mode="
+		    "\"%s\",outcome=\"cancelled\"} %llu\n", modes[m],
+		    (unsigned long long)dc->batches[m][0], modes[m],
+		    (unsigned long long)dc->batches[m][1]);
+	gauge(out, "fanoutd_batches_open", "Batches not yet ended.",
+	    (double)dispatch_batches());
+	gauge(out, "fanoutd_requests_inflight", "Attempts in flight.",
+	    (double)dispatch_inflight());
+	gauge(out, "fanoutd_requests_queued", "Requests waiting to start.",
+	    (double)dispatch_queued());
+	gauge(out, "fanoutd_retained_result_bytes", "Encoded results kept "
+	    "for async batches.", (double)registry_retained());
+	gauge(out, "fanoutd_hosts", "Destinations known.",
+	    (double)s.nhosts);
+	render_hosts(out, &s);
+	gauge(out, "process_resident_memory_bytes", "Resident memory size "
+	    "in bytes.", (double)rss);
+	gauge(out, "process_open_fds", "Number of open file descriptors.",
+	    (double)fds);
+	snapshot_free(&s);
+}
+
+static json_t *
+hist_json(const struct host_hist *hh)
+{
+	json_t *b = json_object();
+	uint64_t cum = 0;
+	char le[32];
+	size_t i;
+
+	for (i = 0; i < HOST_NBUCKETS; i++) {
+		cum += hh->bucket[i];
+		snprintf(le, sizeof(le), "%g", host_buckets[i]);
+		json_object_set_new(b, le, json_integer((json_int_t)cum));
+	}
+	return json_pack("{s:I,s:f,s:o}", "count", (json_int_t)hh->count,
+	    "sum_seconds", hh->sum, "le", b);
+}
+
+static json_t *
+row_json(const struct hostrow *r)
+{
+	json_t *resp = json_object(), *errs = json_object(), *o;
+	char cls[8];
+	size_t i;
+
+	for (i = 1; i < 6; i++) {
+		snprintf(cls, sizeof(cls), "%zuxx", i);
+		json_object_set_new(resp, cls,
+		    json_integer((json_int_t)r->status_class[i]));
+	}
+	for (i = 1; i < RESULT_NERRORS; i++)
+		if (r->errors[i] != 0)
+			json_object_set_new(errs, result_error_code(
+			    (enum result_error)i), json_integer(
+			    (json_int_t)r->errors[i]));
+	o = json_pack("{s:s,s:I,s:I,s:I,s:o,s:o,s:o,s:o}", "host", r->name,
+	    "attempts", (json_int_t)r->attempts, "retries",
+	    (json_int_t)r->retries, "rate_limit_waits",
+	    (json_int_t)r->rate_waits, "responses", resp, "errors", errs,
+	    "attempt_duration", hist_json(&r->duration), "queue_duration",
+	    hist_json(&r->queue));
+	if (r->breaker >= 0)
+		json_object_set_new(o, "breaker", json_string(
+		    breaker_state_name((enum breaker_state)r->breaker)));
+	return o;
+}
+
+json_t *
+metrics_stats(uint64_t now_us)
+{
+	const struct dispatch_counts *dc = dispatch_counts();
+	json_t *hosts = json_array(), *batches;
+	struct snapshot s;
+	uint64_t rss, fds;
+	size_t i;
+
+	snapshot_take(&s, now_us);
+	process_figures(&rss, &fds);
+	for (i = 0; i < s.nrows; i++)
+		json_array_append_new(hosts, row_json(&s.rows[i]));
+	batches = json_pack("{s:{s:I,s:I},s:{s:I,s:I},s:{s:I,s:I},s:I}",
+	    "wait", "done", (json_int_t)dc->batches[0][0], "cancelled",
+	    (json_int_t)dc->batches[0][1], "stream", "done",
+	    (json_int_t)dc->batches[1][0], "cancelled",
+	    (json_int_t)dc->batches[1][1], "async", "done",
+	    (json_int_t)dc->batches[2][0], "cancelled",
+	    (json_int_t)dc->batches[2][1], "open",
+	    (json_int_t)dispatch_batches());
+	snapshot_free(&s);
+	return json_pack("{s:s,s:s,s:f,s:o,s:I,s:I,s:I,s:I,s:{s:I,s:I},s:o}",
+	    "version", PACKAGE_VERSION, "curl", http_client_version(),
+	    "uptime_s", (double)(now_us - mstarted) / 1e6, "batches", batches,
+	    "inflight", (json_int_t)dispatch_inflight(), "queued",
+	    (json_int_t)dispatch_queued(), "retained_result_bytes",
+	    (json_int_t)registry_retained(), "hosts_known",
+	    (json_int_t)host_count_known(), "process", "resident_bytes",
+	    (json_int_t)rss, "open_fds", (json_int_t)fds, "hosts", hosts);
+}

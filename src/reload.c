@@ -1,0 +1,183 @@
+/*
+ * reload.c: the configuration's life: loaded at start, reloaded on SIGHUP.
+ *
+ * A reload reads the file into a scratch copy first; only a copy that
+ * loads and validates replaces the live one (nginx's rule: a bad file
+ * never takes a running daemon down). The live struct keeps its address,
+ * so every module's pointer to it sees the new values; limits, timeouts
+ * defaults and the log level apply to work started from then on, and
+ * nothing in flight is dropped. The socket path and health_listen cannot
+ * change without a restart; a reload that asks for it says so and keeps
+ * the old value.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "clock.h"
+#include "config.h"
+#include "dispatch.h"
+#include "log.h"
+#include "notify.h"
+#include "registry.h"
+#include "reload.h"
+#include "xmalloc.h"
+
+static struct {
+	struct config	*live;
+	const char	*file;		/* as given, or NULL */
+	const char	*sock;		/* -s */
+	const char	*level;		/* -l */
+	char		*loaded;	/* the file actually read, or NULL */
+	double		 at;		/* last reload, wall clock; 0: none */
+	int		 ok;
+	char		*error;
+	double		 started;
+} rl;
+
+/* -s may be relative to the working directory; the config wants it whole. */
+static int
+absolute_socket(struct config *cfg, const char *sock, char **cause)
+{
+	char cwd[PATH_MAX], *abs;
+	int rc;
+
+	if (sock[0] == '/')
+		return config_set(cfg, "socket", sock, cause);
+	if (getcwd(cwd, sizeof(cwd)) == NULL) {
+		xasprintf(cause, "getcwd: %s", strerror(errno));
+		return -1;
+	}
+	xasprintf(&abs, "%s/%s", cwd, sock);
+	rc = config_set(cfg, "socket", abs, cause);
+	free(abs);
+	return rc;
+}
+
+/* The file, defaults and overrides into cfg (already config_defaults()). */
+static int
+load(struct config *cfg, char **cause)
+{
+	const char *deffile = SYSCONFDIR "/fanoutd/fanoutd.conf";
+	const char *file = rl.file;
+
+	if (file == NULL && access(deffile, F_OK) == 0)
+		file = deffile;
+	free(rl.loaded);
+	rl.loaded = file ? xstrdup(file) : NULL;
+	if (file != NULL && config_load(cfg, file, cause) == -1)
+		return -1;
+	if (rl.sock != NULL && absolute_socket(cfg, rl.sock, cause) == -1)
+		return -1;
+	if (rl.level != NULL &&
+	    config_set(cfg, "log_level", rl.level, cause) == -1)
+		return -1;
+	return 0;
+}
+
+int
+reload_load(struct config *cfg, const char *file, const char *sock,
+    const char *level, char **cause)
+{
+	rl.live = cfg;
+	rl.file = file;
+	rl.sock = sock;
+	rl.level = level;
+	rl.started = clock_wall();
+	config_defaults(cfg);
+	return load(cfg, cause);
+}
+
+static void
+record(int ok, const char *error)
+{
+	rl.at = clock_wall();
+	rl.ok = ok;
+	free(rl.error);
+	rl.error = error ? xstrdup(error) : NULL;
+}
+
+int
+reload_run(void)
+{
+	struct config next;
+	char *cause = NULL;
+
+	notify_reloading();
+	config_defaults(&next);
+	if (load(&next, &cause) == -1) {
+		log_error("reload refused, the old configuration stays: %s",
+		    cause);
+		record(0, cause);
+		free(cause);
+		config_clear(&next);
+		notify_ready();
+		return -1;
+	}
+	if (strcmp(next.socket, rl.live->socket) != 0) {
+		log_warnx("reload: the socket cannot move (%s to %s) without "
+		    "a restart; still listening on %s", rl.live->socket,
+		    next.socket, rl.live->socket);
+		free(next.socket);
+		next.socket = xstrdup(rl.live->socket);
+	}
+	if (next.socket_mode != rl.live->socket_mode) {
+		log_warnx("reload: socket_mode applies when the socket is "
+		    "made, at the next restart; keeping %03llo",
+		    (unsigned long long)rl.live->socket_mode);
+		next.socket_mode = rl.live->socket_mode;
+	}
+	if (strcmp(next.health_listen, rl.live->health_listen) != 0) {
+		log_warnx("reload: health_listen cannot change (\"%s\" to "
+		    "\"%s\") without a restart", rl.live->health_listen,
+		    next.health_listen);
+		free(next.health_listen);
+		next.health_listen = xstrdup(rl.live->health_listen);
+	}
+	config_clear(rl.live);
+	*rl.live = next;	/* the same address: every module sees it */
+	log_setlevel((enum log_level)rl.live->log_level);
+	log_setjson(rl.live->log_format == 1);
+	dispatch_set_config(rl.live);
+	registry_set_config(rl.live);
+	record(1, NULL);
+	log_info("reloaded %s", rl.loaded ? rl.loaded : "(defaults)");
+	notify_ready();
+	return 0;
+}
+
+static json_t *
+timestamp(double t)
+{
+	char buf[40];
+
+	if (t <= 0)
+		return json_null();
+	clock_rfc3339(t, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+json_t *
+reload_status(void)
+{
+	json_t *last = json_null();
+
+	if (rl.at > 0)
+		last = json_pack("{s:o,s:b,s:s?}", "at", timestamp(rl.at),
+		    "ok", rl.ok, "error", rl.error);
+	return json_pack("{s:s?,s:o,s:o}", "file", rl.loaded,
+	    "started", timestamp(rl.started), "last_reload", last);
+}
+
+void
+reload_shutdown(void)
+{
+	free(rl.loaded);
+	free(rl.error);
+	memset(&rl, 0, sizeof(rl));
+}

@@ -1,0 +1,588 @@
+/*
+ * check_ops.c: fanoutd as ops run it: reload (good and bad files), drain
+ * and its timeout, readiness, Prometheus metrics read by a strict parser,
+ * the sd_notify conversation, socket activation, the TCP health listener,
+ * JSON logs, and the service unit's exposure score.
+ */
+#include <check.h>
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "check_main.h"
+
+static struct upstream up;
+static struct daemon dm;
+
+static void
+teardown(void)
+{
+	int rc = dm.pid > 0 ? daemon_stop(&dm) : 0;
+
+	upstream_stop(&up);
+	ck_assert_msg(rc == 0, "fanoutd exited %d", rc);
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+/* Send sig and wait up to ms for GET /v1/config to show a new reload. */
+static json_t *
+reload(int sig)
+{
+	double deadline = now_ms() + 3000;
+	json_t *c, *before;
+	long status;
+	char *was, *now;
+	int changed;
+
+	before = api_json(dm.sock, "GET", "/v1/config", NULL, &status);
+	was = json_dumps(json_object_get(before, "last_reload"),
+	    JSON_ENCODE_ANY);
+	json_decref(before);
+	kill(dm.pid, sig);
+	for (;;) {
+		c = api_json(dm.sock, "GET", "/v1/config", NULL, &status);
+		ck_assert_int_eq(status, 200);
+		now = json_dumps(json_object_get(c, "last_reload"),
+		    JSON_ENCODE_ANY);
+		changed = strcmp(now, was) != 0;
+		free(now);
+		if (changed)
+			break;
+		ck_assert_msg(now_ms() < deadline, "no reload seen");
+		json_decref(c);
+		usleep(20000);
+	}
+	free(was);
+	return c;
+}
+
+/* Exit status of `fanout -s SOCK args`. */
+static int
+fanout_status(const char *args)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "'%s' -s '%s' %s >/dev/null 2>&1",
+	    getenv("FANOUT"), dm.sock, args);
+	return run_cmd(cmd, NULL);
+}
+
+static char *
+ten_requests(void)
+{
+	char *b = malloc(4096), *p = b;
+	int i;
+
+	p += sprintf(p, "{\"requests\":[");
+	for (i = 0; i < 10; i++)
+		p += sprintf(p, "%s{\"url\":\"%s\"}", i ? "," : "",
+		    upstream_url(&up, "/ok"));
+	strcpy(p, "]}");
+	return b;
+}
+
+START_TEST(test_reload)
+{
+	char conf[512], *batch;
+	json_t *c, *last, *reply;
+	double t0;
+
+	upstream_start(&up);
+	snprintf(conf, sizeof(conf), "[host 127.0.0.1:%d]\nrate = 2/s\n",
+	    up.port);
+	daemon_start(&dm, conf);
+	batch = ten_requests();
+	/* A valid new rate applies to batches started after the reload. */
+	snprintf(conf, sizeof(conf), "[fanoutd]\n[host 127.0.0.1:%d]\n"
+	    "rate = 1000/s\nburst = 10\n", up.port);
+	write_file(dm.conf, conf);
+	c = reload(SIGHUP);
+	last = json_object_get(c, "last_reload");
+	ck_assert(json_is_true(json_object_get(last, "ok")));
+	ck_assert(json_real_value(json_object_get(json_array_get(
+	    json_object_get(json_object_get(c, "config"), "hosts"), 0),
+	    "rate_per_second")) == 1000);
+	json_decref(c);
+	t0 = now_ms();
+	reply = api_submit(dm.sock, batch);
+	ck_assert_msg(now_ms() - t0 < 2000, "10 requests took %.0f ms at the "
+	    "new rate", now_ms() - t0);
+	json_decref(reply);
+	/* A broken file is refused: the old configuration stays. */
+	write_file(dm.conf, "[fanoutd]\nmax_inflight = lots\n");
+	c = reload(SIGHUP);
+	last = json_object_get(c, "last_reload");
+	ck_assert(json_is_false(json_object_get(last, "ok")));
+	ck_assert_msg(strstr(jstr(last, "error"), ":2: max_inflight") != NULL,
+	    "%s", jstr(last, "error"));
+	ck_assert_int_eq(jnum(json_object_get(c, "config"), "max_inflight"),
+	    256);
+	ck_assert_uint_eq(json_array_size(json_object_get(json_object_get(c,
+	    "config"), "hosts")), 1);
+	json_decref(c);
+	ck_assert_int_eq(api_call(dm.sock, "GET", "/healthz", NULL, &batch),
+	    200);
+	free(batch);
+}
+END_TEST
+
+/* A batch in flight survives a reload that changes its host's rate. */
+START_TEST(test_reload_in_flight)
+{
+	char conf[512], batch[512], *out = NULL;
+	int pfd[2];
+	pid_t client;
+	json_t *reply;
+	FILE *fp;
+
+	upstream_start(&up);
+	daemon_start(&dm, NULL);
+	snprintf(batch, sizeof(batch), "{\"requests\":[{\"url\":\"%s\"},"
+	    "{\"url\":\"%s\"}]}", upstream_url(&up, "/delay/700"),
+	    upstream_url(&up, "/delay/700"));
+	ck_assert_int_eq(pipe(pfd), 0);
+	if ((client = fork()) == 0) {
+		close(pfd[0]);
+		api_call(dm.sock, "POST", "/v1/batches", batch, &out);
+		if (write(pfd[1], out, strlen(out)) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(pfd[1]);
+	usleep(200000);
+	snprintf(conf, sizeof(conf), "[fanoutd]\nhost_inflight = 1\n"
+	    "[host 127.0.0.1:%d]\nrate = 1/h\n", up.port);
+	write_file(dm.conf, conf);
+	json_decref(reload(SIGHUP));
+	fp = fdopen(pfd[0], "r");
+	reply = json_loadf(fp, 0, NULL);
+	fclose(fp);
+	waitpid(client, NULL, 0);
+	ck_assert_ptr_nonnull(reply);
+	ck_assert_int_eq(jnum(json_object_get(reply, "summary"), "errors"), 0);
+	json_decref(reply);
+}
+END_TEST
+
+START_TEST(test_drain)
+{
+	char batch[512], *out = NULL;
+	json_t *j, *reply;
+	int pfd[2], status;
+	long st;
+	pid_t client;
+	FILE *fp;
+
+	upstream_start(&up);
+	daemon_start(&dm, NULL);
+	j = api_json(dm.sock, "GET", "/readyz", NULL, &st);
+	ck_assert_int_eq(st, 200);
+	ck_assert_str_eq(jstr(j, "status"), "ready");
+	json_decref(j);
+	snprintf(batch, sizeof(batch), "{\"requests\":[{\"url\":\"%s\"},"
+	    "{\"url\":\"%s\"}]}", upstream_url(&up, "/delay/800"),
+	    upstream_url(&up, "/delay/800"));
+	ck_assert_int_eq(pipe(pfd), 0);
+	if ((client = fork()) == 0) {
+		close(pfd[0]);
+		api_call(dm.sock, "POST", "/v1/batches", batch, &out);
+		if (write(pfd[1], out, strlen(out)) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(pfd[1]);
+	usleep(200000);
+	kill(dm.pid, SIGTERM);
+	usleep(100000);
+	/* Draining: no new batches, not ready, still alive. */
+	j = api_json(dm.sock, "POST", "/v1/batches", batch, &st);
+	ck_assert_int_eq(st, 503);
+	ck_assert_str_eq(jstr(json_object_get(j, "error"), "code"),
+	    "draining");
+	json_decref(j);
+	j = api_json(dm.sock, "GET", "/readyz", NULL, &st);
+	ck_assert_int_eq(st, 503);
+	ck_assert_str_eq(jstr(j, "status"), "draining");
+	json_decref(j);
+	j = api_json(dm.sock, "GET", "/healthz", NULL, &st);
+	ck_assert_int_eq(st, 200);
+	ck_assert_str_eq(jstr(j, "status"), "draining");
+	json_decref(j);
+	ck_assert_int_eq(fanout_status("health --ready"), 1);
+	ck_assert_int_eq(fanout_status("health"), 0);
+	/* The batch in flight completes; then the daemon exits 0. */
+	fp = fdopen(pfd[0], "r");
+	reply = json_loadf(fp, 0, NULL);
+	fclose(fp);
+	waitpid(client, NULL, 0);
+	ck_assert_ptr_nonnull(reply);
+	ck_assert_int_eq(jnum(json_object_get(reply, "summary"), "errors"), 0);
+	json_decref(reply);
+	waitpid(dm.pid, &status, 0);
+	dm.pid = 0;
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+END_TEST
+
+START_TEST(test_drain_timeout)
+{
+	char batch[512], *out = NULL;
+	int pfd[2], status;
+	json_t *reply;
+	pid_t client;
+	double t0;
+	FILE *fp;
+
+	upstream_start(&up);
+	daemon_start(&dm, "drain_timeout_ms = 300\n");
+	snprintf(batch, sizeof(batch), "{\"requests\":[{\"url\":\"%s\"}]}",
+	    upstream_url(&up, "/hang"));
+	ck_assert_int_eq(pipe(pfd), 0);
+	if ((client = fork()) == 0) {
+		close(pfd[0]);
+		api_call(dm.sock, "POST", "/v1/batches", batch, &out);
+		if (write(pfd[1], out, strlen(out)) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(pfd[1]);
+	usleep(200000);
+	t0 = now_ms();
+	kill(dm.pid, SIGTERM);
+	waitpid(dm.pid, &status, 0);
+	dm.pid = 0;
+	ck_assert_msg(now_ms() - t0 >= 250 && now_ms() - t0 < 3000,
+	    "exit after %.0f ms", now_ms() - t0);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	fp = fdopen(pfd[0], "r");
+	reply = json_loadf(fp, 0, NULL);
+	fclose(fp);
+	waitpid(client, NULL, 0);
+	ck_assert_ptr_nonnull(reply);
+	ck_assert_str_eq(jerr(result_at(reply, 0)), "shutdown");
+	json_decref(reply);
+}
+END_TEST
+
+/*
+ * A strict reading of the text format: every line a HELP or TYPE comment
+ * or a sample of a family already TYPEd; returns the value of the sample
+ * whose name and labels are exactly `want`, or -1.
+ */
+static double
+metric(const char *text, const char *want)
+{
+	char *copy = strdup(text), *line, *save = NULL, *sp, *name_end;
+	char types[64][96];
+	size_t ntypes = 0, i, flen;
+	double found = -1;
+
+	for (line = strtok_r(copy, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "# HELP ", 7) == 0)
+			continue;
+		if (strncmp(line, "# TYPE ", 7) == 0) {
+			sp = strchr(line + 7, ' ');
+			ck_assert_msg(sp && (!strcmp(sp + 1, "counter") ||
+			    !strcmp(sp + 1, "gauge") ||
+			    !strcmp(sp + 1, "histogram")), "bad TYPE: %s",
+			    line);
+			ck_assert(ntypes < 64);
+			snprintf(types[ntypes++], sizeof(types[0]), "%.*s",
+			    (int)(sp - line - 7), line + 7);
+			continue;
+		}
+		ck_assert_msg(line[0] != '#', "stray comment: %s", line);
+		name_end = line + strspn(line, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_:");
+		ck_assert_msg(*name_end == '{' || *name_end == ' ',
+		    "bad sample: %s", line);
+		for (i = 0; i < ntypes; i++) {
+			flen = strlen(types[i]);
+			if (strncmp(line, types[i], flen) == 0 &&
+			    (line + flen == name_end ||
+			    strcmp(name_end - 7, "_bucket") == 0 ||
+			    !strncmp(line + flen, "_sum", 4) ||
+			    !strncmp(line + flen, "_count", 6) ||
+			    !strncmp(line + flen, "_bucket", 7)))
+				break;
+		}
+		ck_assert_msg(i < ntypes, "sample before its TYPE: %s", line);
+		sp = strrchr(line, ' ');
+		ck_assert_msg(sp != NULL && sp > name_end - 1, "no value: %s",
+		    line);
+		if (strncmp(line, want, strlen(want)) == 0 &&
+		    line + strlen(want) == sp)
+			found = strtod(sp + 1, NULL);
+	}
+	free(copy);
+	return found;
+}
+
+START_TEST(test_metrics)
+{
+	char batch[1024], *text, want[256], host[64];
+	json_t *reply, *stats;
+	long status;
+
+	upstream_start(&up);
+	daemon_start(&dm, NULL);
+	snprintf(batch, sizeof(batch), "{\"requests\":[{\"url\":\"%s\"},"
+	    "{\"url\":\"%s\"},{\"url\":\"%s\"},{\"url\":\"%s\"},"
+	    "{\"url\":\"http://127.0.0.1:%d/\"}]}", upstream_url(&up, "/ok"),
+	    upstream_url(&up, "/ok"), upstream_url(&up, "/ok"),
+	    upstream_url(&up, "/status/500"), closed_port());
+	json_decref(api_submit(dm.sock, batch));
+	ck_assert_int_eq(api_call(dm.sock, "GET", "/metrics", NULL, &text),
+	    200);
+	snprintf(host, sizeof(host), "http://127.0.0.1:%d", up.port);
+	snprintf(want, sizeof(want), "fanoutd_responses_total{host=\"%s\","
+	    "class=\"2xx\"}", host);
+	ck_assert_msg(metric(text, want) == 3, "%s in\n%s", want, text);
+	snprintf(want, sizeof(want), "fanoutd_responses_total{host=\"%s\","
+	    "class=\"5xx\"}", host);
+	ck_assert(metric(text, want) == 1);
+	snprintf(want, sizeof(want), "fanoutd_attempt_duration_seconds_count"
+	    "{host=\"%s\"}", host);
+	ck_assert(metric(text, want) == 4);
+	snprintf(want, sizeof(want), "fanoutd_attempt_duration_seconds_bucket"
+	    "{host=\"%s\",le=\"+Inf\"}", host);
+	ck_assert(metric(text, want) == 4);
+	ck_assert(metric(text, "fanoutd_batches_total{mode=\"wait\","
+	    "outcome=\"done\"}") == 1);
+	ck_assert(metric(text, "fanoutd_requests_inflight") == 0);
+	ck_assert(metric(text, "process_resident_memory_bytes") > 0);
+	ck_assert(metric(text, "fanoutd_hosts") == 2);
+	free(text);
+	snprintf(want, sizeof(want), "'%s' -s '%s' stats", getenv("FANOUT"),
+	    dm.sock);
+	ck_assert_int_eq(run_cmd(want, &text), 0);
+	ck_assert_msg(strstr(text, "hosts, busiest first") != NULL &&
+	    strstr(text, host) != NULL, "%s", text);
+	free(text);
+	ck_assert_int_eq(fanout_status("health --ready"), 0);
+	stats = api_json(dm.sock, "GET", "/v1/stats", NULL, &status);
+	ck_assert_int_eq(status, 200);
+	ck_assert_int_eq(jnum(json_object_get(json_object_get(stats,
+	    "batches"), "wait"), "done"), 1);
+	json_decref(stats);
+	(void)reply;
+}
+END_TEST
+
+/* A datagram socket standing in for systemd's notify socket. */
+static int
+notify_socket(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+	struct timeval tv = { 0, 100000 };
+
+	strcpy(sun.sun_path, path);
+	unlink(path);
+	ck_assert_int_eq(bind(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return s;
+}
+
+/* Read notifications until one contains want, for up to ms. */
+static int
+saw(int s, const char *want, double ms)
+{
+	double deadline = now_ms() + ms;
+	char buf[1024];
+	ssize_t n;
+
+	while (now_ms() < deadline) {
+		if ((n = recv(s, buf, sizeof(buf) - 1, 0)) <= 0)
+			continue;
+		buf[n] = '\0';
+		if (strstr(buf, want) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+START_TEST(test_sd_notify)
+{
+	char path[64];
+	int s, status;
+
+	snprintf(path, sizeof(path), "/tmp/fanoutd-notify.%d", (int)getpid());
+	s = notify_socket(path);
+	setenv("NOTIFY_SOCKET", path, 1);
+	setenv("WATCHDOG_USEC", "200000", 1);
+	upstream_start(&up);
+	daemon_start(&dm, NULL);
+	ck_assert_msg(saw(s, "READY=1", 2000), "no READY=1");
+	ck_assert_msg(saw(s, "WATCHDOG=1", 1000), "no WATCHDOG=1");
+	kill(dm.pid, SIGHUP);
+	ck_assert_msg(saw(s, "RELOADING=1", 2000), "no RELOADING=1");
+	ck_assert_msg(saw(s, "READY=1", 2000), "no READY=1 after reload");
+	kill(dm.pid, SIGTERM);
+	ck_assert_msg(saw(s, "STOPPING=1", 2000), "no STOPPING=1");
+	waitpid(dm.pid, &status, 0);
+	dm.pid = 0;
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(s);
+	unlink(path);
+}
+END_TEST
+
+static int
+have(const char *tool)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", tool);
+	return system(cmd) == 0;
+}
+
+START_TEST(test_socket_activation)
+{
+	char dir[] = "/tmp/fanoutd-sa.XXXXXX", sock[128], *out;
+	struct stat st;
+	double deadline;
+	pid_t pid;
+	int status;
+
+	if (!have("systemd-socket-activate")) {
+		fprintf(stderr, "test_socket_activation: SKIPPED: "
+		    "systemd-socket-activate is not installed\n");
+		return;
+	}
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/s.sock", dir);
+	if ((pid = fork()) == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		dup2(fd, 2);
+		execlp("systemd-socket-activate", "systemd-socket-activate",
+		    "-l", sock, getenv("FANOUTD"), "-s", "/nonexistent/x.sock",
+		    (char *)NULL);
+		_exit(127);
+	}
+	deadline = now_ms() + 5000;
+	while (stat(sock, &st) != 0 && now_ms() < deadline)
+		usleep(20000);
+	/* The first connection starts fanoutd, which takes the socket. */
+	ck_assert_int_eq(api_call(sock, "GET", "/healthz", NULL, &out), 200);
+	free(out);
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	unlink(sock);
+	rmdir(dir);
+}
+END_TEST
+
+START_TEST(test_health_listen_and_json_logs)
+{
+	char conf[256], url[96], *out, *log, *line, *save = NULL;
+	int port = closed_port();
+	json_t *j;
+	CURL *c;
+	long code = 0;
+
+	snprintf(conf, sizeof(conf), "health_listen = 127.0.0.1:%d\n"
+	    "log_format = json\n", port);
+	upstream_start(&up);
+	daemon_start(&dm, conf);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/readyz", port);
+	c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	ck_assert_int_eq(code, 200);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/batches", port);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	ck_assert_int_eq(code, 404);	/* only health over TCP */
+	curl_easy_cleanup(c);
+	log = daemon_log(&dm);
+	for (line = strtok_r(log, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		ck_assert_msg((j = json_loads(line, 0, NULL)) != NULL,
+		    "not a JSON log line: %s", line);
+		ck_assert_ptr_nonnull(jstr(j, "level"));
+		ck_assert_ptr_nonnull(jstr(j, "message"));
+		json_decref(j);
+	}
+	free(log);
+	(void)out;
+}
+END_TEST
+
+START_TEST(test_unit_exposure)
+{
+	char cmd[512], *out, *p;
+	double score;
+
+	if (!have("systemd-analyze")) {
+		fprintf(stderr, "test_unit_exposure: SKIPPED: systemd-analyze "
+		    "is not installed\n");
+		return;
+	}
+	ck_assert_msg(getenv("TOP_BUILDDIR") != NULL, "TOP_BUILDDIR not set "
+	    "(run through make check)");
+	snprintf(cmd, sizeof(cmd), "cd %s/systemd && systemd-analyze security "
+	    "--offline=true fanoutd.service 2>&1", getenv("TOP_BUILDDIR"));
+	run_cmd(cmd, &out);
+	p = strstr(out, "Overall exposure level for fanoutd.service:");
+	ck_assert_msg(p != NULL, "%s", out);
+	score = strtod(p + strlen("Overall exposure level for "
+	    "fanoutd.service:"), NULL);
+	ck_assert_msg(score <= 2.0, "exposure %.1f > 2.0:\n%s", score, out);
+	free(out);
+}
+END_TEST
+
+static Suite *
+ops_suite(void)
+{
+	Suite *s = suite_create("ops");
+	TCase *tc = tcase_create("daemon");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_test(tc, test_reload);
+	tcase_add_test(tc, test_reload_in_flight);
+	tcase_add_test(tc, test_drain);
+	tcase_add_test(tc, test_drain_timeout);
+	tcase_add_test(tc, test_metrics);
+	tcase_add_test(tc, test_sd_notify);
+	tcase_add_test(tc, test_socket_activation);
+	tcase_add_test(tc, test_health_listen_and_json_logs);
+	tcase_add_test(tc, test_unit_exposure);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return check_run(ops_suite());
+}
