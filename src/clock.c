@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "clock.h"
 
 uint64_t
@@ -39,4 +41,15 @@ clock_rfc3339(double t, char *buf, size_t len)
 	gmtime_r(&secs, &tm);
 	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf + n, len - n, ".%03dZ", (int)((t - (double)secs) * 1000));
+}
+
+json_t *
+clock_json(double t)
+{
+	char buf[40];
+
+	if (t <= 0)
+		return json_null();
+	clock_rfc3339(t, buf, sizeof(buf));
+	return json_string(buf);
 }

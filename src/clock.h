@@ -16,4 +16,8 @@ double	 clock_wall(void);
 /* Wall-clock time t as RFC 3339 UTC with milliseconds, into buf[32]. */
 void	 clock_rfc3339(double t, char *buf, size_t len);
 
+/* The same as a JSON string, or JSON null when t is 0 (caller decrefs). */
+struct json_t;
+struct json_t *clock_json(double t);
+
 #endif

@@ -140,17 +140,6 @@ registry_admit(uint64_t *retry_after_s)
 	return -1;
 }
 
-/* RFC 3339 UTC with milliseconds, or JSON null for 0. */
-static json_t *
-timestamp(double t)
-{
-	char buf[40];
-
-	if (t <= 0)
-		return json_null();
-	clock_rfc3339(t, buf, sizeof(buf));
-	return json_string(buf);
-}
 
 static json_t *
 progress(const struct batch *b)
@@ -197,8 +186,8 @@ registry_status(const struct batch *b, int with_results)
 	j = json_pack("{s:s,s:s,s:s,s:I,s:o,s:o,s:o,s:o}", "batch_id", b->id,
 	    "state", batch_state(b), "mode", batch_mode_name(b->mode),
 	    "owner_uid", (json_int_t)b->uid, "progress", progress(b),
-	    "summary", summary(b), "created", timestamp(b->created),
-	    "finished", timestamp(b->finished));
+	    "summary", summary(b), "created", clock_json(b->created),
+	    "finished", clock_json(b->finished));
 	if (j == NULL)
 		fatalx("registry_status: out of memory");
 	if (with_results)
@@ -222,7 +211,7 @@ registry_list(uid_t uid)
 		    "total", (json_int_t)b->njobs,
 		    "done", (json_int_t)b->done,
 		    "errors", (json_int_t)b->errors,
-		    "created", timestamp(b->created));
+		    "created", clock_json(b->created));
 		json_array_append_new(arr, one);
 	}
 	return json_pack("{s:o}", "batches", arr);

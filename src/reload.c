@@ -151,16 +151,6 @@ reload_run(void)
 	return 0;
 }
 
-static json_t *
-timestamp(double t)
-{
-	char buf[40];
-
-	if (t <= 0)
-		return json_null();
-	clock_rfc3339(t, buf, sizeof(buf));
-	return json_string(buf);
-}
 
 json_t *
 reload_status(void)
@@ -168,10 +158,10 @@ reload_status(void)
 	json_t *last = json_null();
 
 	if (rl.at > 0)
-		last = json_pack("{s:o,s:b,s:s?}", "at", timestamp(rl.at),
+		last = json_pack("{s:o,s:b,s:s?}", "at", clock_json(rl.at),
 		    "ok", rl.ok, "error", rl.error);
 	return json_pack("{s:s?,s:o,s:o}", "file", rl.loaded,
-	    "started", timestamp(rl.started), "last_reload", last);
+	    "started", clock_json(rl.started), "last_reload", last);
 }
 
 void

@@ -518,27 +518,18 @@ END_TEST
 /* SIGTERM mid-batch: results say shutdown, the socket goes, exit 0. */
 START_TEST(test_sigterm_in_flight)
 {
-	char batch[1024], *out = NULL;
-	int pfd[2], status;
+	char batch[1024];
+	int status;
 	json_t *reply, *stats;
-	pid_t client;
+	struct bg_client client;
 	double deadline;
-	FILE *fp;
 	size_t i;
 
 	snprintf(batch, sizeof(batch), "{\"requests\":[{\"url\":\"%s\"},"
 	    "{\"url\":\"%s\"},{\"url\":\"%s\"}],\"concurrency\":2}",
 	    upstream_url(&up, "/hang"), upstream_url(&up, "/hang"),
 	    upstream_url(&up, "/hang"));
-	ck_assert_int_eq(pipe(pfd), 0);
-	if ((client = fork()) == 0) {
-		close(pfd[0]);
-		api_call(fd_.sock, "POST", "/v1/batches", batch, &out);
-		if (write(pfd[1], out, strlen(out)) < 0)
-			_exit(1);
-		_exit(0);
-	}
-	close(pfd[1]);
+	bg_submit(&client, fd_.sock, batch);
 	deadline = now_ms() + 5000;
 	do {
 		usleep(20000);
@@ -553,10 +544,7 @@ START_TEST(test_sigterm_in_flight)
 	ck_assert(WIFEXITED(status));
 	ck_assert_int_eq(WEXITSTATUS(status), 0);
 	ck_assert_int_eq(access(fd_.sock, F_OK), -1);
-	fp = fdopen(pfd[0], "r");
-	reply = json_loadf(fp, 0, NULL);
-	fclose(fp);
-	waitpid(client, NULL, 0);
+	reply = bg_reply(&client);
 	ck_assert_msg(reply != NULL, "the waiting client got no JSON reply");
 	for (i = 0; i < 3; i++)
 		ck_assert_str_eq(jerr(result_at(reply, i)), "shutdown");

@@ -34,16 +34,6 @@ teardown(void)
 	ck_assert_msg(rc == 0, "fanoutd exited %d", rc);
 }
 
-static void
-write_file(const char *path, const char *text)
-{
-	FILE *fp = fopen(path, "w");
-
-	ck_assert_ptr_nonnull(fp);
-	fputs(text, fp);
-	fclose(fp);
-}
-
 /* Send sig and wait up to ms for GET /v1/config to show a new reload. */
 static json_t *
 reload(int sig)
@@ -149,35 +139,22 @@ END_TEST
 /* A batch in flight survives a reload that changes its host's rate. */
 START_TEST(test_reload_in_flight)
 {
-	char conf[512], batch[512], *out = NULL;
-	int pfd[2];
-	pid_t client;
+	char conf[512], batch[512];
+	struct bg_client client;
 	json_t *reply;
-	FILE *fp;
 
 	upstream_start(&up);
 	daemon_start(&dm, NULL);
 	snprintf(batch, sizeof(batch), "{\"requests\":[{\"url\":\"%s\"},"
 	    "{\"url\":\"%s\"}]}", upstream_url(&up, "/delay/700"),
 	    upstream_url(&up, "/delay/700"));
-	ck_assert_int_eq(pipe(pfd), 0);
-	if ((client = fork()) == 0) {
-		close(pfd[0]);
-		api_call(dm.sock, "POST", "/v1/batches", batch, &out);
-		if (write(pfd[1], out, strlen(out)) < 0)
-			_exit(1);
-		_exit(0);
-	}
-	close(pfd[1]);
+	bg_submit(&client, dm.sock, batch);
 	usleep(200000);
 	snprintf(conf, sizeof(conf), "[fanoutd]\nhost_inflight = 1\n"
 	    "[host 127.0.0.1:%d]\nrate = 1/h\n", up.port);
 	write_file(dm.conf, conf);
 	json_decref(reload(SIGHUP));
-	fp = fdopen(pfd[0], "r");
-	reply = json_loadf(fp, 0, NULL);
-	fclose(fp);
-	waitpid(client, NULL, 0);
+	reply = bg_reply(&client);
 	ck_assert_ptr_nonnull(reply);
 	ck_assert_int_eq(jnum(json_object_get(reply, "summary"), "errors"), 0);
 	json_decref(reply);
@@ -186,12 +163,11 @@ END_TEST
 
 START_TEST(test_drain)
 {
-	char batch[512], *out = NULL;
+	char batch[512];
 	json_t *j, *reply;
-	int pfd[2], status;
+	int status;
 	long st;
-	pid_t client;
-	FILE *fp;
+	struct bg_client client;
 
 	upstream_start(&up);
 	daemon_start(&dm, NULL);
@@ -202,15 +178,7 @@ START_TEST(test_drain)
 	snprintf(batch, sizeof(batch), "{\"requests\":[{\"url\":\"%s\"},"
 	    "{\"url\":\"%s\"}]}", upstream_url(&up, "/delay/800"),
 	    upstream_url(&up, "/delay/800"));
-	ck_assert_int_eq(pipe(pfd), 0);
-	if ((client = fork()) == 0) {
-		close(pfd[0]);
-		api_call(dm.sock, "POST", "/v1/batches", batch, &out);
-		if (write(pfd[1], out, strlen(out)) < 0)
-			_exit(1);
-		_exit(0);
-	}
-	close(pfd[1]);
+	bg_submit(&client, dm.sock, batch);
 	usleep(200000);
 	kill(dm.pid, SIGTERM);
 	usleep(100000);
@@ -231,10 +199,7 @@ START_TEST(test_drain)
 	ck_assert_int_eq(fanout_status("health --ready"), 1);
 	ck_assert_int_eq(fanout_status("health"), 0);
 	/* The batch in flight completes; then the daemon exits 0. */
-	fp = fdopen(pfd[0], "r");
-	reply = json_loadf(fp, 0, NULL);
-	fclose(fp);
-	waitpid(client, NULL, 0);
+	reply = bg_reply(&client);
 	ck_assert_ptr_nonnull(reply);
 	ck_assert_int_eq(jnum(json_object_get(reply, "summary"), "errors"), 0);
 	json_decref(reply);
@@ -246,26 +211,17 @@ END_TEST
 
 START_TEST(test_drain_timeout)
 {
-	char batch[512], *out = NULL;
-	int pfd[2], status;
+	char batch[512];
+	int status;
 	json_t *reply;
-	pid_t client;
+	struct bg_client client;
 	double t0;
-	FILE *fp;
 
 	upstream_start(&up);
 	daemon_start(&dm, "drain_timeout_ms = 300\n");
 	snprintf(batch, sizeof(batch), "{\"requests\":[{\"url\":\"%s\"}]}",
 	    upstream_url(&up, "/hang"));
-	ck_assert_int_eq(pipe(pfd), 0);
-	if ((client = fork()) == 0) {
-		close(pfd[0]);
-		api_call(dm.sock, "POST", "/v1/batches", batch, &out);
-		if (write(pfd[1], out, strlen(out)) < 0)
-			_exit(1);
-		_exit(0);
-	}
-	close(pfd[1]);
+	bg_submit(&client, dm.sock, batch);
 	usleep(200000);
 	t0 = now_ms();
 	kill(dm.pid, SIGTERM);
@@ -274,10 +230,7 @@ START_TEST(test_drain_timeout)
 	ck_assert_msg(now_ms() - t0 >= 250 && now_ms() - t0 < 3000,
 	    "exit after %.0f ms", now_ms() - t0);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	fp = fdopen(pfd[0], "r");
-	reply = json_loadf(fp, 0, NULL);
-	fclose(fp);
-	waitpid(client, NULL, 0);
+	reply = bg_reply(&client);
 	ck_assert_ptr_nonnull(reply);
 	ck_assert_str_eq(jerr(result_at(reply, 0)), "shutdown");
 	json_decref(reply);

@@ -176,6 +176,35 @@ api_json(const char *sock, const char *method, const char *path,
 	return j;
 }
 
+void
+bg_submit(struct bg_client *c, const char *sock, const char *batch)
+{
+	int pfd[2];
+	char *out;
+
+	ck_assert_int_eq(pipe(pfd), 0);
+	if ((c->pid = fork()) == 0) {
+		close(pfd[0]);
+		api_call(sock, "POST", "/v1/batches", batch, &out);
+		if (write(pfd[1], out, strlen(out)) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(pfd[1]);
+	c->fd = pfd[0];
+}
+
+json_t *
+bg_reply(struct bg_client *c)
+{
+	FILE *fp = fdopen(c->fd, "r");
+	json_t *reply = json_loadf(fp, 0, NULL);
+
+	fclose(fp);
+	waitpid(c->pid, NULL, 0);
+	return reply;
+}
+
 const char *
 jstr(json_t *o, const char *key)
 {
@@ -225,7 +254,7 @@ result_at(json_t *reply, size_t i)
 	return r;
 }
 
-static void
+void
 write_file(const char *path, const char *text)
 {
 	FILE *fp = fopen(path, "w");

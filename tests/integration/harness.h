@@ -66,6 +66,19 @@ const char *jerr(json_t *result);
 /* POST a batch, require 200 and return the reply (caller decrefs). */
 json_t	*api_submit(const char *sock, const char *batch);
 
+/* A batch submitted from a child process, whose reply is read later. */
+struct bg_client {
+	pid_t	pid;
+	int	fd;		/* the reply arrives here */
+};
+void	bg_submit(struct bg_client *c, const char *sock, const char *batch);
+
+/* Wait for the child; its reply parsed, or NULL (caller decrefs). */
+json_t	*bg_reply(struct bg_client *c);
+
+/* Write text to path (truncating). */
+void	write_file(const char *path, const char *text);
+
 /* A batch reply's results[i]. */
 json_t	*result_at(json_t *reply, size_t i);
 
