@@ -130,6 +130,7 @@ START_TEST(test_reload)
 	ck_assert_uint_eq(json_array_size(json_object_get(json_object_get(c,
 	    "config"), "hosts")), 1);
 	json_decref(c);
+	free(batch);
 	ck_assert_int_eq(api_call(dm.sock, "GET", "/healthz", NULL, &batch),
 	    200);
 	free(batch);
