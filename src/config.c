@@ -31,7 +31,8 @@ enum opt_type {
 	OPT_LEVEL,	/* log level name */
 	OPT_PATH,	/* absolute path */
 	OPT_LISTEN,	/* "" or a loopback ADDR:PORT */
-	OPT_FORMAT	/* log format: text or json */
+	OPT_FORMAT,	/* log format: text or json */
+	OPT_BOOL	/* yes/no, true/false, on/off, 1/0 */
 };
 
 struct option {
@@ -119,6 +120,11 @@ static const struct option options[] = {
 	{ "stream_low_water", OPT_SIZE, "256K", 0, 1 * GIB,
 	  OFF(stream_low_water),
 	  "...until it drains below this." },
+	{ "deny_private", OPT_BOOL, "no", 0, 1, OFF(deny_private),
+	  "Refuse connections to private addresses (10/8, 172.16/12, "
+	  "192.168/16, 100.64/10, fc00::/7): the strict profile." },
+	{ "deny_loopback", OPT_BOOL, "no", 0, 1, OFF(deny_loopback),
+	  "Refuse connections to loopback addresses (127/8, ::1)." },
 	{ "drain_timeout_ms", OPT_NUMBER, "30000", 0, 86400000,
 	  OFF(drain_timeout_ms),
 	  "On SIGTERM, how long running batches may go on before what is "
@@ -233,6 +239,16 @@ option_apply(struct config *cfg, const struct option *o, const char *value)
 			return "must be text or json";
 		v = strcmp(value, "json") == 0;
 		break;
+	case OPT_BOOL:
+		if (!strcmp(value, "yes") || !strcmp(value, "true") ||
+		    !strcmp(value, "on") || !strcmp(value, "1"))
+			v = 1;
+		else if (!strcmp(value, "no") || !strcmp(value, "false") ||
+		    !strcmp(value, "off") || !strcmp(value, "0"))
+			v = 0;
+		else
+			return "must be yes or no";
+		break;
 	case OPT_LISTEN:
 		if (*value != '\0' && !loopback_listen(value))
 			return "must be empty or a loopback address and port "
@@ -264,6 +280,14 @@ option_apply(struct config *cfg, const struct option *o, const char *value)
 	return NULL;
 }
 
+/* Settings computed from options. */
+static void
+derive(struct config *cfg)
+{
+	cfg->egress.deny_private = cfg->deny_private != 0;
+	cfg->egress.deny_loopback = cfg->deny_loopback != 0;
+}
+
 void
 config_defaults(struct config *cfg)
 {
@@ -273,6 +297,7 @@ config_defaults(struct config *cfg)
 	for (i = 0; i < NOPTIONS; i++)
 		if (option_apply(cfg, &options[i], options[i].defval) != NULL)
 			fatalx("default of %s is invalid", options[i].name);
+	derive(cfg);
 }
 
 int
@@ -505,6 +530,7 @@ config_load(struct config *cfg, const char *path, char **cause)
 		    "key = value)", path, rc);
 		return -1;
 	}
+	derive(cfg);
 	return check_caps(cfg, &ctx, cause);
 }
 
@@ -539,6 +565,9 @@ option_format(const struct config *cfg, const struct option *o, char *buf,
 		break;
 	case OPT_FORMAT:
 		snprintf(buf, len, "%s", v ? "json" : "text");
+		break;
+	case OPT_BOOL:
+		snprintf(buf, len, "%s", v ? "yes" : "no");
 		break;
 	case OPT_LEVEL:
 		snprintf(buf, len, "%s", log_level_name((enum log_level)v));

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "egress.h"
 #include "hostrule.h"
 
 #define CONFIG_DEFAULT_SOCKET	"/run/fanoutd/fanoutd.sock"
@@ -38,11 +39,14 @@ struct config {
 	uint64_t	 max_retained_bytes;
 	uint64_t	 stream_high_water;
 	uint64_t	 stream_low_water;
+	uint64_t	 deny_private;		/* egress policy */
+	uint64_t	 deny_loopback;
 	uint64_t	 drain_timeout_ms;
 	char		*health_listen;		/* "" or ADDR:PORT */
 	uint64_t	 metrics_max_hosts;
 	uint64_t	 log_format;		/* 0 text, 1 json */
 
+	struct egress_policy egress;		/* from deny_private, ... */
 	struct host_rule *hosts;		/* [host NAME] sections */
 	size_t		 nhosts;
 };

@@ -16,12 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netdb.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
 
 #include "clock.h"
+#include "egress.h"
 #include "http_client.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -40,6 +43,8 @@ struct http_transfer {
 	uint64_t		 timeout_ms;
 	uint64_t		 connect_timeout_ms;
 	uint64_t		 started_us;	/* monotonic */
+	const char		*blocked;	/* why the policy refused */
+	char			 blocked_addr[64];
 	char			 errbuf[CURL_ERROR_SIZE];
 	TAILQ_ENTRY(http_transfer) entry;
 };
@@ -60,6 +65,7 @@ static struct {
 	size_t			 nrunning;
 	size_t			 nidle;
 	char			 useragent[64];
+	const struct egress_policy *policy;
 } hc;
 
 static void check_multi_info(void);
@@ -198,6 +204,37 @@ http_client_version(void)
 	return curl_version_info(CURLVERSION_NOW)->version;
 }
 
+void
+http_client_set_policy(const struct egress_policy *p)
+{
+	hc.policy = p;
+}
+
+/*
+ * Every connection curl makes, for every address it tries and every
+ * redirect hop, comes through here: the egress policy judges the address
+ * itself (a name may resolve anywhere), and nothing is sent if it says no.
+ */
+static curl_socket_t
+opensocket_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct http_transfer *t = arg;
+	const char *why;
+	int fd;
+
+	(void)purpose;
+	if (hc.policy != NULL && !egress_allowed(hc.policy, &a->addr,
+	    a->addrlen, &why)) {
+		t->blocked = why;
+		if (getnameinfo(&a->addr, a->addrlen, t->blocked_addr,
+		    sizeof(t->blocked_addr), NULL, 0, NI_NUMERICHOST) != 0)
+			strcpy(t->blocked_addr, "?");
+		return CURL_SOCKET_BAD;
+	}
+	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	return fd == -1 ? CURL_SOCKET_BAD : fd;
+}
+
 /* Response body bytes: keep up to the cap, then stop reading. */
 static size_t
 write_cb(char *data, size_t size, size_t nmemb, void *arg)
@@ -309,6 +346,8 @@ setup_easy(struct http_transfer *t, const struct http_request *req)
 	SET(CURLOPT_WRITEDATA, t);
 	SET(CURLOPT_HEADERFUNCTION, header_cb);
 	SET(CURLOPT_HEADERDATA, t);
+	SET(CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
+	SET(CURLOPT_OPENSOCKETDATA, t);
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	SET(CURLOPT_FOLLOWLOCATION, req->follow_redirects ? 1L : 0L);
@@ -393,6 +432,7 @@ http_client_start(const struct http_request *req, struct result *res,
 	t->connect_timeout_ms = req->connect_timeout_ms;
 	t->errbuf[0] = '\0';
 	t->started_us = clock_now_us();
+	t->blocked = NULL;
 	t->hdrs = build_headers(req);
 	if ((rc = setup_easy(t, req)) != CURLE_OK) {
 		result_set_error(res, RESULT_INTERNAL, "curl option: %s",
@@ -420,6 +460,11 @@ set_curl_error(struct http_transfer *t, CURLcode code)
 	    curl_easy_strerror(code);
 	curl_off_t connected = 0;
 
+	if (t->blocked != NULL && code != CURLE_OK) {
+		result_set_error(r, RESULT_BLOCKED, "blocked by the egress "
+		    "policy: %s is %s", t->blocked_addr, t->blocked);
+		return;
+	}
 	switch (code) {
 	case CURLE_OK:
 		return;

@@ -35,6 +35,11 @@ struct http_request {
  */
 typedef void (*http_done_cb)(struct result *res, void *arg);
 
+struct egress_policy;
+
+/* Judge every connection by p (borrowed; NULL: allow everything). */
+void	http_client_set_policy(const struct egress_policy *p);
+
 /* Set up the shared multi handle on base. Returns -1 with *cause. */
 int	http_client_init(struct event_base *base, char **cause);
 

@@ -212,6 +212,7 @@ run(struct config *cfg)
 		fatalx("event_base_new");
 	if (http_client_init(m.base, &cause) == -1)
 		fatalx("%s", cause);
+	http_client_set_policy(&cfg->egress);
 	dispatch_init(m.base, cfg);
 	registry_init(m.base, cfg);
 	metrics_init(cfg, clock_now_us());

@@ -35,6 +35,7 @@ static const char *const error_codes[RESULT_NERRORS] = {
 	[RESULT_DEADLINE_EXCEEDED] = "deadline_exceeded",
 	[RESULT_CIRCUIT_OPEN] = "circuit_open",
 	[RESULT_TOO_MANY_REDIRECTS] = "too_many_redirects",
+	[RESULT_BLOCKED] = "blocked",
 };
 
 const char *

@@ -472,6 +472,44 @@ START_TEST(test_api_timeout)
 }
 END_TEST
 
+/* The egress policy judges the address connected to, however written. */
+START_TEST(test_egress_policy)
+{
+	struct daemon d;
+	char batch[1024];
+	json_t *reply, *r, *stats;
+	size_t i;
+
+	/* Always denied: cloud metadata, in any spelling. */
+	reply = api_submit(fd_.sock, "{\"requests\":["
+	    "{\"url\":\"http://169.254.169.254/latest/meta-data/\"},"
+	    "{\"url\":\"http://[::ffff:169.254.169.254]/\"},"
+	    "{\"url\":\"http://0xa9.0xfe.0xa9.0xfe/\"}]}");
+	for (i = 0; i < 3; i++) {
+		r = result_at(reply, i);
+		ck_assert_str_eq(jerr(r), "blocked");
+		ck_assert_ptr_nonnull(strstr(jstr(json_object_get(r, "error"),
+		    "message"), "metadata"));
+		ck_assert_int_eq(jnum(r, "attempts"), 1);
+	}
+	json_decref(reply);
+	/* deny_loopback: nothing reaches the upstream on 127.0.0.1. */
+	daemon_start(&d, "deny_loopback = yes\n");
+	snprintf(batch, sizeof(batch), "{\"requests\":[{\"url\":\"%s\"},"
+	    "{\"url\":\"http://0x7f.1:%d/ok\"},{\"url\":\"http://"
+	    "localhost:%d/ok\"}]}", upstream_url(&up, "/ok"), up.port,
+	    up.port);
+	reply = api_submit(d.sock, batch);
+	for (i = 0; i < 3; i++)
+		ck_assert_str_eq(jerr(result_at(reply, i)), "blocked");
+	json_decref(reply);
+	stats = upstream_json(&up, "/stats");
+	ck_assert_int_eq(jnum(stats, "requests"), 0);
+	json_decref(stats);
+	ck_assert_int_eq(daemon_stop(&d), 0);
+}
+END_TEST
+
 /* Proxy variables in the environment must not reroute requests. */
 START_TEST(test_env_proxy_ignored)
 {
@@ -669,6 +707,7 @@ api_suite(void)
 	tcase_add_test(tc, test_bad_requests);
 	tcase_add_test(tc, test_limits_413);
 	tcase_add_test(tc, test_env_proxy_ignored);
+	tcase_add_test(tc, test_egress_policy);
 	tcase_add_test(tc, test_disconnect_cancels);
 	tcase_add_test(tc, test_api_timeout);
 	tcase_add_test(tc, test_health_and_socket);
