@@ -284,7 +284,15 @@ main(int argc, char **argv)
 		case 's': sock = optarg; break;
 		case 'l': level = optarg; break;
 		case 'n': check = 1; break;
-		case 'V': printf("fanoutd %s\n", PACKAGE_VERSION); return 0;
+		case 'V':
+			printf("fanoutd %s (systemd notify and socket "
+			    "activation: %s)\n", PACKAGE_VERSION,
+#ifdef HAVE_SYSTEMD
+			    "yes");
+#else
+			    "no");
+#endif
+			return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 1;
 		}
