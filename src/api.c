@@ -54,6 +54,8 @@ struct api_conn {
 	unsigned	 nheaders;
 	int		 too_large;
 	evhtp_connection_t *conn;	/* borrowed */
+	gid_t		 groups[64];	/* supplementary (SO_PEERGROUPS) */
+	int		 ngroups;
 	TAILQ_ENTRY(api_conn) entry;
 };
 
@@ -701,6 +703,25 @@ method_not_allowed(evhtp_request_t *req, const char *allow)
 	    "method not allowed on this resource", NULL);
 }
 
+/*
+ * allow_uids/allow_gids: when either is set, only those users, members of
+ * those groups (primary or supplementary) and root are served.
+ */
+static int
+caller_allowed(const struct api_conn *c)
+{
+	int i;
+
+	if ((api.cfg->allow_uids.n == 0 && api.cfg->allow_gids.n == 0) ||
+	    c->uid == 0 || idlist_has(&api.cfg->allow_uids, c->uid) ||
+	    idlist_has(&api.cfg->allow_gids, c->gid))
+		return 1;
+	for (i = 0; i < c->ngroups; i++)
+		if (idlist_has(&api.cfg->allow_gids, c->groups[i]))
+			return 1;
+	return 0;
+}
+
 /* The one request handler: route on path and method. */
 static void
 route(evhtp_request_t *req, void *arg)
@@ -718,6 +739,10 @@ route(evhtp_request_t *req, void *arg)
 		reply_error(req, 414, "uri_too_long",
 		    "request URI too long; put parameters in the JSON body",
 		    NULL);
+	} else if (!caller_allowed(c) && strcmp(path, "/healthz") != 0 &&
+	    strcmp(path, "/readyz") != 0) {
+		reply_error(req, 403, "forbidden", "this user may not use "
+		    "fanoutd (allow_uids, allow_gids)", NULL);
 	} else if (strcmp(path, "/v1/batches") == 0) {
 		if (m == htp_method_GET)
 			reply_doc(req, 200, registry_list(c->uid));
@@ -862,7 +887,11 @@ on_accept(evhtp_connection_t *conn, void *arg)
 		c->gid = cred.gid;
 		c->pid = cred.pid;
 	} else
-		c->uid = (uid_t)-1;
+		c->uid = c->gid = (uid_t)-1;
+	len = sizeof(c->groups);
+	if (getsockopt(conn->sock, SOL_SOCKET, SO_PEERGROUPS, c->groups,
+	    &len) == 0)
+		c->ngroups = (int)(len / sizeof(c->groups[0]));
 	TAILQ_INSERT_TAIL(&api.conns, c, entry);
 	api.nconns++;
 	evhtp_connection_set_hook(conn, evhtp_hook_on_connection_fini,

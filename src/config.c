@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <grp.h>
+#include <pwd.h>
+
 #include <ini.h>
 #include <jansson.h>
 
@@ -32,7 +35,9 @@ enum opt_type {
 	OPT_PATH,	/* absolute path */
 	OPT_LISTEN,	/* "" or a loopback ADDR:PORT */
 	OPT_FORMAT,	/* log format: text or json */
-	OPT_BOOL	/* yes/no, true/false, on/off, 1/0 */
+	OPT_BOOL,	/* yes/no, true/false, on/off, 1/0 */
+	OPT_UIDS,	/* user names or uids, space or comma separated */
+	OPT_GIDS	/* group names or gids */
 };
 
 struct option {
@@ -120,6 +125,13 @@ static const struct option options[] = {
 	{ "stream_low_water", OPT_SIZE, "256K", 0, 1 * GIB,
 	  OFF(stream_low_water),
 	  "...until it drains below this." },
+	{ "allow_uids", OPT_UIDS, "", 0, 0, OFF(allow_uids),
+	  "Users (names or uids) whose requests are served; with allow_gids "
+	  "empty too, anyone who can open the socket. Others get 403; root "
+	  "always may." },
+	{ "allow_gids", OPT_GIDS, "", 0, 0, OFF(allow_gids),
+	  "Groups (names or gids) whose members' requests are served "
+	  "(primary or supplementary group of the caller)." },
 	{ "deny_private", OPT_BOOL, "no", 0, 1, OFF(deny_private),
 	  "Refuse connections to private addresses (10/8, 172.16/12, "
 	  "192.168/16, 100.64/10, fc00::/7): the strict profile." },
@@ -190,6 +202,52 @@ parse_number(const char *s, int allow_suffix, uint64_t *out)
 	return 0;
 }
 
+int
+idlist_has(const struct idlist *l, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->ids[i] == id)
+			return 1;
+	return 0;
+}
+
+/* "alice, 1001 bob": names resolved now, so a typo fails at load time. */
+static const char *
+parse_ids(const char *value, int groups, struct idlist *out)
+{
+	char *copy = xstrdup(value), *tok, *save = NULL, *end;
+	struct passwd *pw;
+	struct group *gr;
+	unsigned long v;
+
+	free(out->ids);
+	memset(out, 0, sizeof(*out));
+	for (tok = strtok_r(copy, " ,", &save); tok != NULL;
+	    tok = strtok_r(NULL, " ,", &save)) {
+		errno = 0;
+		v = strtoul(tok, &end, 10);
+		if (*end != '\0' || errno != 0 || v > UINT32_MAX) {
+			if (groups && (gr = getgrnam(tok)) != NULL)
+				v = gr->gr_gid;
+			else if (!groups && (pw = getpwnam(tok)) != NULL)
+				v = pw->pw_uid;
+			else {
+				free(copy);
+				return groups ?
+				    "names a group that does not exist" :
+				    "names a user that does not exist";
+			}
+		}
+		out->ids = xreallocarray(out->ids, out->n + 1,
+		    sizeof(*out->ids));
+		out->ids[out->n++] = (uint32_t)v;
+	}
+	free(copy);
+	return NULL;
+}
+
 /* "127.x.y.z:PORT" or "[::1]:PORT" (numeric: libevhtp does not resolve). */
 static int
 loopback_listen(const char *s)
@@ -239,6 +297,10 @@ option_apply(struct config *cfg, const struct option *o, const char *value)
 			return "must be text or json";
 		v = strcmp(value, "json") == 0;
 		break;
+	case OPT_UIDS:
+	case OPT_GIDS:
+		return parse_ids(value, o->type == OPT_GIDS,
+		    (struct idlist *)((char *)cfg + o->offset));
 	case OPT_BOOL:
 		if (!strcmp(value, "yes") || !strcmp(value, "true") ||
 		    !strcmp(value, "on") || !strcmp(value, "1"))
@@ -543,11 +605,26 @@ config_clear(struct config *cfg)
 	cfg->socket = NULL;
 	free(cfg->health_listen);
 	cfg->health_listen = NULL;
+	free(cfg->allow_uids.ids);
+	free(cfg->allow_gids.ids);
+	memset(&cfg->allow_uids, 0, sizeof(cfg->allow_uids));
+	memset(&cfg->allow_gids, 0, sizeof(cfg->allow_gids));
 	for (i = 0; i < cfg->nhosts; i++)
 		hostrule_clear(&cfg->hosts[i]);
 	free(cfg->hosts);
 	cfg->hosts = NULL;
 	cfg->nhosts = 0;
+}
+
+static void
+format_ids(const struct idlist *l, char *buf, size_t len)
+{
+	size_t i, n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < l->n && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%u", i ? " " : "",
+		    (unsigned)l->ids[i]);
 }
 
 /* Text form of one option's current value. */
@@ -568,6 +645,11 @@ option_format(const struct config *cfg, const struct option *o, char *buf,
 		break;
 	case OPT_BOOL:
 		snprintf(buf, len, "%s", v ? "yes" : "no");
+		break;
+	case OPT_UIDS:
+	case OPT_GIDS:
+		format_ids((const struct idlist *)((const char *)cfg +
+		    o->offset), buf, len);
 		break;
 	case OPT_LEVEL:
 		snprintf(buf, len, "%s", log_level_name((enum log_level)v));

@@ -13,6 +13,15 @@
 
 #define CONFIG_DEFAULT_SOCKET	"/run/fanoutd/fanoutd.sock"
 
+/* A list of user or group ids (allow_uids, allow_gids). */
+struct idlist {
+	uint32_t	*ids;
+	size_t		 n;
+};
+
+/* Is id in the list? */
+int	idlist_has(const struct idlist *l, uint32_t id);
+
 struct config {
 	char		*socket;		/* Unix socket path */
 	uint64_t	 socket_mode;		/* chmod of the socket */
@@ -39,6 +48,8 @@ struct config {
 	uint64_t	 max_retained_bytes;
 	uint64_t	 stream_high_water;
 	uint64_t	 stream_low_water;
+	struct idlist	 allow_uids;		/* empty: anyone */
+	struct idlist	 allow_gids;
 	uint64_t	 deny_private;		/* egress policy */
 	uint64_t	 deny_loopback;
 	uint64_t	 drain_timeout_ms;

@@ -356,6 +356,44 @@ START_TEST(test_other_uid_cannot_see)
 }
 END_TEST
 
+/* As nobody: health answers, everything else is 403 forbidden. */
+static int
+nobody_forbidden(const char *unused)
+{
+	char *out;
+	int bad = 0;
+
+	(void)unused;
+	bad |= api_call(dm.sock, "GET", "/healthz", NULL, &out) != 200;
+	free(out);
+	bad |= api_call(dm.sock, "GET", "/v1/batches", NULL, &out) != 403 ||
+	    strstr(out, "forbidden") == NULL;
+	free(out);
+	bad |= api_call(dm.sock, "POST", "/v1/batches", "{}", &out) != 403;
+	free(out);
+	return bad;
+}
+
+START_TEST(test_allow_uids)
+{
+	char *out;
+
+	if (getuid() != 0) {
+		fprintf(stderr, "test_allow_uids: SKIPPED (needs root to run "
+		    "a client as another uid)\n");
+		return;
+	}
+	start("socket_mode = 0666\nallow_uids = 4242, 4243\n"
+	    "allow_gids = 4244\n");
+	chmod(dm.dir, 0755);
+	ck_assert_int_eq(as_nobody(nobody_forbidden, NULL), 0);
+	/* root may, whatever the lists say */
+	ck_assert_int_eq(api_call(dm.sock, "GET", "/v1/batches", NULL, &out),
+	    200);
+	free(out);
+}
+END_TEST
+
 START_TEST(test_retained_budget)
 {
 	char batch[512], *id, *out;
@@ -548,6 +586,7 @@ stream_suite(void)
 	tcase_add_test(tc, test_cancel_mid_batch);
 	tcase_add_test(tc, test_stream_disconnect_aborts);
 	tcase_add_test(tc, test_other_uid_cannot_see);
+	tcase_add_test(tc, test_allow_uids);
 	tcase_add_test(tc, test_retained_budget);
 	tcase_add_test(tc, test_slow_reader_bounded);
 	tcase_add_test(tc, test_stalled_reader_cut_off);

@@ -78,7 +78,8 @@ START_TEST(test_load_values)
 	char *cause = load("; comment\n[fanoutd]\nmax_inflight = 12\n"
 	    "max_request_bytes = 2M\nsocket_mode = 0600\n"
 	    "socket = /tmp/x.sock ; inline comment\nlog_level = debug\n"
-	    "default_max_response_bytes = 512KiB\n", &cfg);
+	    "default_max_response_bytes = 512KiB\n"
+	    "allow_uids = root, 1000\n", &cfg);
 
 	ck_assert_msg(cause == NULL, "%s", cause);
 	ck_assert_uint_eq(cfg.max_inflight, 12);
@@ -87,6 +88,11 @@ START_TEST(test_load_values)
 	ck_assert_str_eq(cfg.socket, "/tmp/x.sock");
 	ck_assert_uint_eq(cfg.log_level, 3);
 	ck_assert_uint_eq(cfg.default_max_response_bytes, 512 * 1024);
+	ck_assert_uint_eq(cfg.allow_uids.n, 2);
+	ck_assert_uint_eq(cfg.allow_uids.ids[0], 0);	/* root, by name */
+	ck_assert_uint_eq(cfg.allow_uids.ids[1], 1000);
+	ck_assert(idlist_has(&cfg.allow_uids, 1000));
+	ck_assert(!idlist_has(&cfg.allow_uids, 1001));
 	config_clear(&cfg);
 }
 END_TEST
@@ -103,6 +109,10 @@ START_TEST(test_errors_name_line_and_key)
 	load_fails("[fanoutd]\nsocket_mode = 0999\n", 2, "socket_mode");
 	load_fails("[fanoutd]\nlog_level = loud\n", 2, "log_level");
 	load_fails("[fanoutd]\nsocket = relative.sock\n", 2, "socket");
+	load_fails("[fanoutd]\nallow_uids = root nosuchuser_xyz\n", 2,
+	    "allow_uids");
+	load_fails("[fanoutd]\nallow_gids = nosuchgroup_xyz\n", 2,
+	    "allow_gids");
 	load_fails("[nope]\nmax_inflight = 3\n", 1, "unknown section [nope]");
 	load_fails("[fanoutd]\nmax_inflight = 3\nthis is not ini\n", 3,
 	    "syntax error");
