@@ -488,6 +488,34 @@ submit_waiting(evhtp_request_t *req, struct batch *b)
 	evhtp_request_pause(req);	/* must be the last thing we do */
 }
 
+/*
+ * Admission: a batch that would take the daemon past max_queued_requests,
+ * or its user past max_batches_per_uid, is refused at once (429) so that
+ * what was accepted can finish.
+ */
+static int
+admit(evhtp_request_t *req, const struct api_conn *c, const struct batch *b)
+{
+	size_t open = dispatch_queued() + dispatch_inflight(), mine;
+	char msg[160];
+
+	if (open + b->njobs > api.cfg->max_queued_requests)
+		snprintf(msg, sizeof(msg), "%zu requests are queued or running; "
+		    "%zu more would pass max_queued_requests (%llu)", open,
+		    b->njobs,
+		    (unsigned long long)api.cfg->max_queued_requests);
+	else if ((mine = registry_count_uid(c->uid)) >=
+	    api.cfg->max_batches_per_uid)
+		snprintf(msg, sizeof(msg), "you have %zu open batches "
+		    "(max_batches_per_uid %llu)", mine,
+		    (unsigned long long)api.cfg->max_batches_per_uid);
+	else
+		return 0;
+	add_header(req, "Retry-After", "1");
+	reply_error(req, 429, "overloaded", msg, NULL);
+	return -1;
+}
+
 static void
 handle_batch(evhtp_request_t *req, struct api_conn *c)
 {
@@ -512,6 +540,10 @@ handle_batch(evhtp_request_t *req, struct api_conn *c)
 	    len, api.cfg, &err);
 	if (b == NULL) {
 		reply_error(req, err.status, err.code, err.message, err.path);
+		return;
+	}
+	if (admit(req, c, b) == -1) {
+		batch_free(b);
 		return;
 	}
 	if (b->mode == BATCH_ASYNC && registry_admit(&retry_s) == -1) {

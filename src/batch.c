@@ -288,6 +288,26 @@ merge_headers(struct job *job, json_t *req, json_t *def)
 	}
 }
 
+/* The merged headers within max_headers and max_header_bytes. */
+static int
+check_header_limits(const struct job *job, const char *path,
+    const struct config *cfg, struct batch_error *err)
+{
+	size_t i, bytes = 0;
+
+	for (i = 0; i < job->nheaders; i++)
+		bytes += strlen(job->headers[i]);
+	if (job->nheaders > cfg->max_headers)
+		return INVALID(err, path, "%zu headers; at most %llu "
+		    "(max_headers)", job->nheaders,
+		    (unsigned long long)cfg->max_headers);
+	if (bytes > cfg->max_header_bytes)
+		return INVALID(err, path, "%zu bytes of headers; at most %llu "
+		    "(max_header_bytes)", bytes,
+		    (unsigned long long)cfg->max_header_bytes);
+	return 0;
+}
+
 static int
 parse_body(struct job *job, struct fields *f, const char *path,
     struct batch_error *err)
@@ -448,6 +468,10 @@ parse_request(struct job *job, json_t *req, const struct job *tmpl,
 		free(cause);
 		return -1;
 	}
+	if (json_string_length(f.url) > cfg->max_url_bytes)
+		return INVALID(err, p, "URL of %zu bytes; at most %llu "
+		    "(max_url_bytes)", json_string_length(f.url),
+		    (unsigned long long)cfg->max_url_bytes);
 	job->url = xstrdup(json_string_value(f.url));
 	snprintf(p, sizeof(p), "%s.id", path);
 	if (f.id != NULL && !json_is_null(f.id) && !json_is_string(f.id))
@@ -462,6 +486,8 @@ parse_request(struct job *job, json_t *req, const struct job *tmpl,
 	if (check_headers(f.headers, p, err) == -1)
 		return -1;
 	merge_headers(job, f.headers, df->headers);
+	if (check_header_limits(job, p, cfg, err) == -1)
+		return -1;
 	job->timeout_ms = tmpl->timeout_ms;
 	job->connect_timeout_ms = tmpl->connect_timeout_ms;
 	job->max_response_bytes = tmpl->max_response_bytes;

@@ -34,6 +34,11 @@ struct config {
 	uint64_t	 default_max_response_bytes;
 	uint64_t	 max_response_bytes_limit;	/* its cap */
 	uint64_t	 max_timeout_ms;		/* cap on timeout_ms */
+	uint64_t	 max_url_bytes;
+	uint64_t	 max_headers;
+	uint64_t	 max_header_bytes;
+	uint64_t	 max_queued_requests;
+	uint64_t	 max_batches_per_uid;
 	uint64_t	 api_max_connections;
 	uint64_t	 api_timeout_ms;
 	uint64_t	 host_inflight;		/* per host without a rule */

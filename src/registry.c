@@ -55,6 +55,18 @@ registry_retained(void)
 }
 
 size_t
+registry_count_uid(uid_t uid)
+{
+	struct batch *b, *tmp;
+	size_t n = 0;
+
+	HASH_ITER(hh, reg.byid, b, tmp)
+		if (b->uid == uid)
+			n++;
+	return n;
+}
+
+size_t
 registry_count(void)
 {
 	return reg.count;

@@ -47,6 +47,9 @@ struct json_t *registry_list(uid_t uid);
 /* Status of b, and optionally its finished results (caller decrefs). */
 struct json_t *registry_status(const struct batch *b, int with_results);
 
+/* Batches registered for uid (running, or async and kept). */
+size_t	registry_count_uid(uid_t uid);
+
 /* Retained result bytes, open batches. */
 size_t	registry_retained(void);
 size_t	registry_count(void);

@@ -394,6 +394,37 @@ START_TEST(test_allow_uids)
 }
 END_TEST
 
+/* Past max_queued_requests or max_batches_per_uid: 429 at once. */
+START_TEST(test_admission)
+{
+	char batch[1024], *id, *out;
+	double t0;
+	long status;
+
+	start("max_queued_requests = 5\nmax_batches_per_uid = 2\n");
+	snprintf(batch, sizeof(batch), "{\"mode\":\"async\",\"requests\":["
+	    "{\"url\":\"%s\"},{\"url\":\"%s\"},{\"url\":\"%s\"}]}",
+	    upstream_url(&up, "/hang"), upstream_url(&up, "/hang"),
+	    upstream_url(&up, "/hang"));
+	id = submit_async(batch);
+	t0 = now_ms();
+	status = api_call(dm.sock, "POST", "/v1/batches", batch, &out);
+	ck_assert_int_eq(status, 429);
+	ck_assert_msg(now_ms() - t0 < 500, "429 took %.0f ms", now_ms() - t0);
+	ck_assert_ptr_nonnull(strstr(out, "max_queued_requests"));
+	free(out);
+	/* a small one still fits; a third batch of this user does not */
+	snprintf(batch, sizeof(batch), "{\"mode\":\"async\",\"requests\":["
+	    "{\"url\":\"%s\"}]}", upstream_url(&up, "/ok"));
+	free(submit_async(batch));
+	status = api_call(dm.sock, "POST", "/v1/batches", batch, &out);
+	ck_assert_int_eq(status, 429);
+	ck_assert_ptr_nonnull(strstr(out, "max_batches_per_uid"));
+	free(out);
+	free(id);
+}
+END_TEST
+
 START_TEST(test_retained_budget)
 {
 	char batch[512], *id, *out;
@@ -587,6 +618,7 @@ stream_suite(void)
 	tcase_add_test(tc, test_stream_disconnect_aborts);
 	tcase_add_test(tc, test_other_uid_cannot_see);
 	tcase_add_test(tc, test_allow_uids);
+	tcase_add_test(tc, test_admission);
 	tcase_add_test(tc, test_retained_budget);
 	tcase_add_test(tc, test_slow_reader_bounded);
 	tcase_add_test(tc, test_stalled_reader_cut_off);

@@ -253,6 +253,27 @@ START_TEST(test_too_large)
 }
 END_TEST
 
+START_TEST(test_input_limits)
+{
+	char url[200];
+
+	cfg.max_url_bytes = 40;
+	snprintf(url, sizeof(url), "{\"requests\":[{\"url\":\"http://a/"
+	    "%050d\"}]}", 0);
+	refused(url, 400, "invalid_batch", "requests[0].url");
+	cfg.max_headers = 2;
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"headers\":"
+	    "{\"A\":\"1\",\"B\":\"2\"}}],\"defaults\":{\"headers\":"
+	    "{\"C\":\"3\"}}}", 400, "invalid_batch", "requests[0].headers");
+	cfg.max_headers = 100;
+	cfg.max_header_bytes = 64;
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"headers\":"
+	    "{\"A\":\"0123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789\"}}]}", 400,
+	    "invalid_batch", "requests[0].headers");
+}
+END_TEST
+
 static Suite *
 batch_suite(void)
 {
@@ -270,6 +291,7 @@ batch_suite(void)
 	tcase_add_test(tc, test_invalid_headers);
 	tcase_add_test(tc, test_invalid_numbers);
 	tcase_add_test(tc, test_too_large);
+	tcase_add_test(tc, test_input_limits);
 	suite_add_tcase(s, tc);
 	return s;
 }
