@@ -500,8 +500,9 @@ admit(evhtp_request_t *req, const struct api_conn *c, const struct batch *b)
 	char msg[160];
 
 	if (open + b->njobs > api.cfg->max_queued_requests)
-		snprintf(msg, sizeof(msg), "%zu requests are queued or running; "
-		    "%zu more would pass max_queued_requests (%llu)", open,
+		snprintf(msg, sizeof(msg), "%zu requests are queued or "
+		    "running; %zu more would pass max_queued_requests (%llu)",
+		    open,
 		    b->njobs,
 		    (unsigned long long)api.cfg->max_queued_requests);
 	else if ((mine = registry_count_uid(c->uid)) >=
