@@ -8,37 +8,9 @@
 # shared machines are noisy, so run it a few times and compare medians.
 set -eu
 cd "$(dirname "$0")/.."
-n=${1:-20000}
-c=${2:-64}
-path=${3:-/ok}
-b=${BUILD:-build}		# another build directory to compare builds
-tmp=$(mktemp -d)
-trap 'kill $upid $dpid 2>/dev/null || true; rm -rf "$tmp"' EXIT
-
-$b/tests/upstream -p 0 >"$tmp/port" &
-upid=$!
-while ! grep -q port "$tmp/port" 2>/dev/null; do sleep 0.05; done
-port=$(sed -n 's/^port //p' "$tmp/port")
-# host_inflight = C so the per-host default (8) does not cap the run;
-# builds from before the scheduler do not know the key.
-printf '[fanoutd]\nmax_inflight = %s\nmax_batch_requests = %s\n' "$c" "$n" \
-    >"$tmp/conf"
-printf 'host_inflight = %s\n' "$c" >>"$tmp/conf"
-$b/src/fanoutd -n -c "$tmp/conf" >/dev/null 2>&1 ||
-    sed -i '/^host_inflight/d' "$tmp/conf"
-if [ -n "${EXTRA_CONF:-}" ]; then printf '%b\n' "$EXTRA_CONF" >>"$tmp/conf"; fi
-${WRAP:-} $b/src/fanoutd -c "$tmp/conf" -s "$tmp/sock" -l warn &
-dpid=$!
-while ! $b/src/fanout -s "$tmp/sock" health >/dev/null 2>&1; do
-	sleep 0.05
-done
-
-awk -v n="$n" -v c="$c" -v u="http://127.0.0.1:$port$path" 'BEGIN {
-	printf "{\"concurrency\":%d,\"requests\":[", c
-	for (i = 0; i < n; i++)
-		printf "%s{\"url\":\"%s\"}", i ? "," : "", u
-	print "]}"
-}' >"$tmp/batch.json"
+. bench/lib.sh
+BENCH_PATH=${3:-/ok}
+bench_start "${1:-20000}" "${2:-64}"
 
 ticks() { awk '{print $14 + $15}' "/proc/$dpid/stat"; }
 hz=$(getconf CLK_TCK)

@@ -7,30 +7,9 @@
 # Needs a build (./quickstart.sh). Not part of make check.
 set -eu
 cd "$(dirname "$0")/.."
-n=${1:-1000000}
-c=${2:-64}
-b=${BUILD:-build}
-tmp=$(mktemp -d)
-trap 'kill $upid $dpid 2>/dev/null || true; rm -rf "$tmp"' EXIT
+. bench/lib.sh
+bench_start "${1:-1000000}" "${2:-64}" stream
 
-$b/tests/upstream -p 0 >"$tmp/port" &
-upid=$!
-while ! grep -q port "$tmp/port" 2>/dev/null; do sleep 0.05; done
-port=$(sed -n 's/^port //p' "$tmp/port")
-printf '[fanoutd]\nmax_inflight = %s\nhost_inflight = %s\n' "$c" "$c" \
-    >"$tmp/conf"
-printf 'max_batch_requests = %s\nmax_request_bytes = 1G\n' "$n" >>"$tmp/conf"
-$b/src/fanoutd -c "$tmp/conf" -s "$tmp/sock" -l warn &
-dpid=$!
-while ! $b/src/fanout -s "$tmp/sock" health >/dev/null 2>&1; do
-	sleep 0.05
-done
-awk -v n="$n" -v c="$c" -v u="http://127.0.0.1:$port/ok" 'BEGIN {
-	printf "{\"mode\":\"stream\",\"concurrency\":%d,\"requests\":[", c
-	for (i = 0; i < n; i++)
-		printf "%s{\"url\":\"%s\"}", i ? "," : "", u
-	print "]}"
-}' >"$tmp/batch.json"
 rss() { awk '/VmRSS/ {print $2}' "/proc/$dpid/status"; }
 idle=$(rss)
 t0=$(date +%s.%N)
