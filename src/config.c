@@ -477,9 +477,10 @@ host_key(struct load_ctx *ctx, const char *section, const char *name,
 static void
 check_title(struct load_ctx *ctx, const char *line)
 {
-	const char *why, *end;
+	const char *why = NULL, *end;
 	struct host_rule r;
 	char *title;
+	int rc;
 
 	while (*line == ' ' || *line == '\t')
 		line++;
@@ -488,9 +489,10 @@ check_title(struct load_ctx *ctx, const char *line)
 	ctx->title_line = ctx->lineno;
 	title = xstrndup(line + 1, (size_t)(end - line - 1));
 	if (strcmp(title, "fanoutd") != 0 && ctx->cause == NULL) {
-		if (hostrule_parse_title(title, &r, &why) == 0)
+		/* 1: not a host section at all ("hostx"): unknown */
+		if ((rc = hostrule_parse_title(title, &r, &why)) == 0)
 			hostrule_clear(&r);
-		else if (strncmp(title, "host", 4) == 0)
+		else if (rc == -1)
 			xasprintf(&ctx->cause, "%s:%d: [%s]: %s", ctx->path,
 			    ctx->lineno, title, why);
 		else

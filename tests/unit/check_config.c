@@ -153,6 +153,10 @@ START_TEST(test_host_sections)
 	load_fails("[host a b]\nrate = 1/s\n", 1, "[host a b]: bad host");
 	load_fails("[hots a.com]\nrate = 1/s\n", 1,
 	    "unknown section [hots a.com]");
+	/* "host" with no space after it is no host section (found by the
+	 * config fuzzer: this read an unset pointer) */
+	load_fails("[fanoutd]\n[host\xd9x]\n", 2, "unknown section [host");
+	load_fails("[hostname]\nrate = 1/s\n", 1, "unknown section [hostname]");
 	load_fails("[host a.com]\nrate = 1/s\n[host A.com]\nburst = 2\n", 4,
 	    "burst: [host A.com]: the same host as the section at line 1");
 	/* an empty section with a bad title is still an error */
