@@ -525,6 +525,16 @@ set_curl_error(struct http_transfer *t, CURLcode code)
 	case CURLE_TOO_MANY_REDIRECTS:
 		result_set_error(r, RESULT_TOO_MANY_REDIRECTS, "%s", detail);
 		return;
+	case CURLE_OUT_OF_MEMORY:
+		/* curl 7.88's word for response headers past its cap */
+		if (r->status != 0) {
+			result_set_error(r, RESULT_PROTOCOL_ERROR, "the "
+			    "response headers are too large (libcurl keeps "
+			    "at most 100 KB)");
+			return;
+		}
+		result_set_error(r, RESULT_INTERNAL, "%s", detail);
+		return;
 	default:
 		result_set_error(r, RESULT_INTERNAL, "%s (curl error %d)",
 		    detail, (int)code);

@@ -593,6 +593,25 @@ h_redirect(struct conn *c, const char *arg, enum gen kind UNUSED)
 	respond(c, 302, "text/plain", extra, "moved\n", 6);
 }
 
+/* /bigheader: a 200 whose one header line is 1 MB long. */
+static void
+h_bigheader(struct conn *c, const char *arg UNUSED, enum gen kind UNUSED)
+{
+	static char *extra;
+	size_t n = 1024 * 1024;
+
+	if (extra == NULL) {
+		if ((extra = malloc(n + 16)) == NULL) {
+			respond_str(c, 500, "out of memory\n");
+			return;
+		}
+		memcpy(extra, "X-Big: ", 7);
+		memset(extra + 7, 'a', n);
+		memcpy(extra + 7 + n, "\r\n", 3);
+	}
+	respond(c, 200, "text/plain", extra, "big\n", 4);
+}
+
 /* /redirect-loop: 302 to itself. */
 static void
 h_redirect_loop(struct conn *c, const char *arg UNUSED, enum gen kind UNUSED)
@@ -631,6 +650,7 @@ static const struct route routes[] = {
 	{ "/throttle/", 1, 0, G_NONE, h_throttle },
 	{ "/redirect/", 1, 0, G_NONE, h_redirect },
 	{ "/redirect-loop", 0, 0, G_NONE, h_redirect_loop },
+	{ "/bigheader", 0, 0, G_NONE, h_bigheader },
 };
 
 /* Find the route for path; *arg gets what follows a prefix. */
