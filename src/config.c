@@ -57,6 +57,9 @@ struct option {
 static const struct option options[] = {
 	{ "socket", OPT_PATH, CONFIG_DEFAULT_SOCKET, 0, 107, OFF(socket),
 	  "Unix socket the API listens on (overridden by -s)." },
+	{ "socket_group", OPT_GIDS, "", 0, 0, OFF(socket_group),
+	  "Group (name or gid) the socket file is given to, with socket_mode "
+	  "0660 its members may connect; empty: the daemon's group." },
 	{ "socket_mode", OPT_MODE, "0660", 0, 0777, OFF(socket_mode),
 	  "Permissions of the socket file (octal)." },
 	{ "log_level", OPT_LEVEL, "info", 0, 3, OFF(log_level),
@@ -288,6 +291,7 @@ loopback_listen(const char *s)
 static const char *
 option_apply(struct config *cfg, const struct option *o, const char *value)
 {
+	const char *why;
 	uint64_t v;
 	char *end;
 	int lvl;
@@ -314,8 +318,13 @@ option_apply(struct config *cfg, const struct option *o, const char *value)
 		break;
 	case OPT_UIDS:
 	case OPT_GIDS:
-		return parse_ids(value, o->type == OPT_GIDS,
-		    (struct idlist *)((char *)cfg + o->offset));
+		if ((why = parse_ids(value, o->type == OPT_GIDS,
+		    (struct idlist *)((char *)cfg + o->offset))) != NULL)
+			return why;
+		if (o->offset == OFF(socket_group) &&
+		    cfg->socket_group.n > 1)
+			return "names more than one group";
+		return NULL;
 	case OPT_BOOL:
 		if (!strcmp(value, "yes") || !strcmp(value, "true") ||
 		    !strcmp(value, "on") || !strcmp(value, "1"))
@@ -622,9 +631,11 @@ config_clear(struct config *cfg)
 	cfg->socket = NULL;
 	free(cfg->health_listen);
 	cfg->health_listen = NULL;
+	free(cfg->socket_group.ids);
 	free(cfg->allow_uids.ids);
 	free(cfg->allow_gids.ids);
 	memset(&cfg->allow_uids, 0, sizeof(cfg->allow_uids));
+	memset(&cfg->socket_group, 0, sizeof(cfg->socket_group));
 	memset(&cfg->allow_gids, 0, sizeof(cfg->allow_gids));
 	for (i = 0; i < cfg->nhosts; i++)
 		hostrule_clear(&cfg->hosts[i]);

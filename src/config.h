@@ -53,6 +53,7 @@ struct config {
 	uint64_t	 max_retained_bytes;
 	uint64_t	 stream_high_water;
 	uint64_t	 stream_low_water;
+	struct idlist	 socket_group;		/* at most one gid */
 	struct idlist	 allow_uids;		/* empty: anyone */
 	struct idlist	 allow_gids;
 	uint64_t	 deny_private;		/* egress policy */

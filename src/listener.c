@@ -59,7 +59,8 @@ bind_once(int fd, const struct sockaddr_un *sun)
 }
 
 int
-listener_open(const char *path, mode_t mode, int backlog, char **cause)
+listener_open(const char *path, mode_t mode, gid_t group, int backlog,
+    char **cause)
 {
 	struct sockaddr_un sun;
 	struct stat st;
@@ -91,7 +92,8 @@ listener_open(const char *path, mode_t mode, int backlog, char **cause)
 		if (bind_once(fd, &sun) == -1)
 			goto bindfail;
 	}
-	if (chmod(path, mode) == -1 || listen(fd, backlog) == -1) {
+	if ((group != (gid_t)-1 && chown(path, (uid_t)-1, group) == -1) ||
+	    chmod(path, mode) == -1 || listen(fd, backlog) == -1) {
 		xasprintf(cause, "%s: %s", path, strerror(errno));
 		unlink(path);
 		goto fail;

@@ -193,8 +193,9 @@ open_socket(char **cause)
 		log_info("using the socket passed by systemd");
 		return fd;
 	}
-	return listener_open(m.cfg->socket, (mode_t)m.cfg->socket_mode, 1024,
-	    cause);
+	return listener_open(m.cfg->socket, (mode_t)m.cfg->socket_mode,
+	    m.cfg->socket_group.n ? (gid_t)m.cfg->socket_group.ids[0] :
+	    (gid_t)-1, 1024, cause);
 }
 
 static int

@@ -126,11 +126,17 @@ reload_run(void)
 		free(next.socket);
 		next.socket = xstrdup(rl.live->socket);
 	}
-	if (next.socket_mode != rl.live->socket_mode) {
-		log_warnx("reload: socket_mode applies when the socket is "
-		    "made, at the next restart; keeping %03llo",
-		    (unsigned long long)rl.live->socket_mode);
+	if (next.socket_mode != rl.live->socket_mode ||
+	    next.socket_group.n != rl.live->socket_group.n ||
+	    (next.socket_group.n && next.socket_group.ids[0] !=
+	    rl.live->socket_group.ids[0])) {
+		log_warnx("reload: socket_mode and socket_group apply when the "
+		    "socket is made, at the next restart; keeping the old");
 		next.socket_mode = rl.live->socket_mode;
+		free(next.socket_group.ids);
+		next.socket_group.n = rl.live->socket_group.n;
+		next.socket_group.ids = rl.live->socket_group.n ?
+		    xmemdup(rl.live->socket_group.ids, sizeof(uint32_t)) : NULL;
 	}
 	if (strcmp(next.health_listen, rl.live->health_listen) != 0) {
 		log_warnx("reload: health_listen cannot change (\"%s\" to "

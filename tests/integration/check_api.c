@@ -553,6 +553,24 @@ START_TEST(test_health_and_socket)
 }
 END_TEST
 
+START_TEST(test_socket_group)
+{
+	struct daemon d;
+	struct stat st;
+
+	if (getuid() != 0) {
+		fprintf(stderr, "test_socket_group: SKIPPED (needs root to "
+		    "give the socket away)\n");
+		return;
+	}
+	daemon_start(&d, "socket_group = 65534\nsocket_mode = 0640\n");
+	ck_assert_int_eq(stat(d.sock, &st), 0);
+	ck_assert_uint_eq(st.st_gid, 65534);
+	ck_assert_uint_eq(st.st_mode & 0777, 0640);
+	ck_assert_int_eq(daemon_stop(&d), 0);
+}
+END_TEST
+
 /* SIGTERM mid-batch: results say shutdown, the socket goes, exit 0. */
 START_TEST(test_sigterm_in_flight)
 {
@@ -711,6 +729,7 @@ api_suite(void)
 	tcase_add_test(tc, test_disconnect_cancels);
 	tcase_add_test(tc, test_api_timeout);
 	tcase_add_test(tc, test_health_and_socket);
+	tcase_add_test(tc, test_socket_group);
 	tcase_add_test(tc, test_sigterm_in_flight);
 	tcase_add_test(tc, test_socket_ownership);
 	tcase_add_test(tc, test_check_config);
