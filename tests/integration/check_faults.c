@@ -113,8 +113,15 @@ START_TEST(test_endless_bodies)
 			json_decref(reply);
 		}
 	rss1 = proc_count(dm.pid, 0);
+#ifdef __SANITIZE_ADDRESS__
+	/* ASan keeps freed memory in quarantine: RSS says nothing here. */
+	fprintf(stderr, "test_endless_bodies: RSS bound not checked under "
+	    "AddressSanitizer (%ld -> %ld kB); the plain run checks it\n",
+	    rss0, rss1);
+#else
 	ck_assert_msg(rss1 - rss0 < 20 * 1024, "RSS %ld -> %ld kB", rss0,
 	    rss1);
+#endif
 }
 END_TEST
 
