@@ -400,8 +400,7 @@ END_TEST
 /* A client that leaves mid-batch cancels it: transfers are aborted. */
 START_TEST(test_disconnect_cancels)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char batch[1024], req[2048], *log;
+	char batch[1024], *log;
 	json_t *stats, *h;
 	double deadline;
 	long status;
@@ -411,12 +410,7 @@ START_TEST(test_disconnect_cancels)
 	    "{\"url\":\"%s\"},{\"url\":\"%s\"}],\"concurrency\":2}",
 	    upstream_url(&up, "/hang"), upstream_url(&up, "/hang"),
 	    upstream_url(&up, "/hang"));
-	snprintf(req, sizeof(req), "POST /v1/batches HTTP/1.1\r\nHost: x\r\n"
-	    "Content-Length: %zu\r\n\r\n%s", strlen(batch), batch);
-	strcpy(sun.sun_path, fd_.sock);
-	s = socket(AF_UNIX, SOCK_STREAM, 0);
-	ck_assert_int_eq(connect(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	ck_assert_int_eq(write(s, req, strlen(req)), (ssize_t)strlen(req));
+	s = raw_post(fd_.sock, batch);
 	deadline = now_ms() + 5000;
 	do {
 		usleep(20000);
@@ -448,7 +442,6 @@ END_TEST
 /* The API timeout closes idle connections but not a waiting client. */
 START_TEST(test_api_timeout)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct daemon d;
 	char batch[512], c;
 	json_t *reply;
@@ -462,9 +455,7 @@ START_TEST(test_api_timeout)
 	ck_assert_int_eq(status, 200);
 	ck_assert_int_eq(jnum(result_at(reply, 0), "status"), 200);
 	json_decref(reply);
-	strcpy(sun.sun_path, d.sock);
-	s = socket(AF_UNIX, SOCK_STREAM, 0);
-	ck_assert_int_eq(connect(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	s = raw_connect(d.sock);
 	usleep(800000);
 	ck_assert_int_eq(recv(s, &c, 1, MSG_DONTWAIT), 0);	/* closed */
 	close(s);

@@ -275,18 +275,12 @@ END_TEST
 
 START_TEST(test_stream_disconnect_aborts)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char *batch, req[4096], buf[512];
+	char *batch, buf[512];
 	int s;
 
 	start(NULL);
 	batch = batch_of("\"mode\":\"stream\",", 3, upstream_url(&up, "/hang"));
-	snprintf(req, sizeof(req), "POST /v1/batches HTTP/1.1\r\nHost: x\r\n"
-	    "Content-Length: %zu\r\n\r\n%s", strlen(batch), batch);
-	strcpy(sun.sun_path, dm.sock);
-	s = socket(AF_UNIX, SOCK_STREAM, 0);
-	ck_assert_int_eq(connect(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	ck_assert_int_eq(write(s, req, strlen(req)), (ssize_t)strlen(req));
+	s = raw_post(dm.sock, batch);
 	ck_assert_int_gt(read(s, buf, sizeof(buf)), 0);	/* 200 + batch line */
 	ck_assert(wait_inflight(3, 5000));
 	close(s);
@@ -451,8 +445,7 @@ END_TEST
 /* A client that reads slowly: the daemon holds its batch, not its output. */
 START_TEST(test_slow_reader_bounded)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char *batch, *req, buf[4096], small[512];
+	char *batch, buf[4096], small[512];
 	long rss0, rss1;
 	long long requests;
 	json_t *stats, *reply;
@@ -463,14 +456,8 @@ START_TEST(test_slow_reader_bounded)
 	    "host_inflight = 32\n");
 	batch = batch_of("\"mode\":\"stream\",\"concurrency\":32,", 2000,
 	    upstream_url(&up, "/bytes/20000"));
-	req = malloc(strlen(batch) + 128);
-	sprintf(req, "POST /v1/batches HTTP/1.1\r\nHost: x\r\n"
-	    "Content-Length: %zu\r\n\r\n%s", strlen(batch), batch);
 	rss0 = daemon_rss_kb(dm.pid);
-	strcpy(sun.sun_path, dm.sock);
-	s = socket(AF_UNIX, SOCK_STREAM, 0);
-	ck_assert_int_eq(connect(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	ck_assert_int_eq(write(s, req, strlen(req)), (ssize_t)strlen(req));
+	s = raw_post(dm.sock, batch);
 	for (i = 0; i < 20; i++) {	/* about 40 KB/s for 2 s */
 		ck_assert_int_gt(read(s, buf, sizeof(buf)), 0);
 		usleep(100000);
@@ -496,15 +483,13 @@ START_TEST(test_slow_reader_bounded)
 	close(s);
 	ck_assert(wait_inflight(0, 2000));
 	free(batch);
-	free(req);
 }
 END_TEST
 
 /* A client that stops reading a stream is cut off after api_timeout_ms. */
 START_TEST(test_stalled_reader_cut_off)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char *batch, *req, buf[4096], *log;
+	char *batch, buf[4096], *log;
 	json_t *h;
 	double deadline;
 	long status;
@@ -514,13 +499,7 @@ START_TEST(test_stalled_reader_cut_off)
 	    "stream_low_water = 16K\n");
 	batch = batch_of("\"mode\":\"stream\",", 500,
 	    upstream_url(&up, "/bytes/20000"));
-	req = malloc(strlen(batch) + 128);
-	sprintf(req, "POST /v1/batches HTTP/1.1\r\nHost: x\r\n"
-	    "Content-Length: %zu\r\n\r\n%s", strlen(batch), batch);
-	strcpy(sun.sun_path, dm.sock);
-	s = socket(AF_UNIX, SOCK_STREAM, 0);
-	ck_assert_int_eq(connect(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	ck_assert_int_eq(write(s, req, strlen(req)), (ssize_t)strlen(req));
+	s = raw_post(dm.sock, batch);
 	ck_assert_int_gt(read(s, buf, sizeof(buf)), 0);
 	/* ...and reads no more, but keeps the connection open. */
 	deadline = now_ms() + 5000;
@@ -536,7 +515,6 @@ START_TEST(test_stalled_reader_cut_off)
 	    log);
 	free(log);
 	close(s);
-	free(req);
 	free(batch);
 }
 END_TEST

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -174,6 +175,32 @@ api_json(const char *sock, const char *method, const char *path,
 	    method, path, *status, e.text, out);
 	free(out);
 	return j;
+}
+
+int
+raw_connect(const char *sock)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	ck_assert_uint_lt(strlen(sock), sizeof(sun.sun_path));
+	strcpy(sun.sun_path, sock);
+	ck_assert_int_eq(connect(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	return s;
+}
+
+int
+raw_post(const char *sock, const char *batch)
+{
+	char *req;
+	int s = raw_connect(sock), n;
+
+	n = asprintf(&req, "POST /v1/batches HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: %zu\r\n\r\n%s", strlen(batch), batch);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(write(s, req, (size_t)n), n);
+	free(req);
+	return s;
 }
 
 void

@@ -66,6 +66,14 @@ const char *jerr(json_t *result);
 /* POST a batch, require 200 and return the reply (caller decrefs). */
 json_t	*api_submit(const char *sock, const char *batch);
 
+/*
+ * A raw connection to the daemon's socket (for clients that misbehave):
+ * raw_connect() just connects; raw_post() also writes a whole POST
+ * /v1/batches of batch. Both return the fd (caller closes).
+ */
+int	raw_connect(const char *sock);
+int	raw_post(const char *sock, const char *batch);
+
 /* A batch submitted from a child process, whose reply is read later. */
 struct bg_client {
 	pid_t	pid;
