@@ -10,9 +10,13 @@
  * rather than on evhttp.  It also counts requests, concurrency and
  * arrival times so that tests can check what fanoutd really sent.
  *
- * usage: upstream [-p port] [-b addr]
+ * usage: upstream [-r] [-p port] [-b addr]
  * Prints "port N" on stdout once listening; exits 0 on SIGTERM/SIGINT.
  * Requests to /stats, /stats/reset and /arrivals are not counted.
+ * With -r it prints "connections N requests M" on stdout as it exits:
+ * every connection ever accepted (those still waiting in the accept queue
+ * included), even the /stats ones, so a test can prove that nothing at all
+ * connected without connecting itself.
  */
 
 #ifndef _GNU_SOURCE
@@ -48,6 +52,7 @@
 #define MAX_BYTES	(1024ULL * 1024 * 1024)
 #define MAX_CLEN	(1ULL << 60)
 #define MAX_DELAY	(3600ULL * 1000)
+#define MAX_LOCATION	1024
 #define CHUNK		(16 * 1024)
 #define FILL_MAX	(256 * 1024)
 #define WRITE_LOWAT	(64 * 1024)
@@ -85,6 +90,7 @@ struct req {
 	size_t		 headlen;
 	const char	*method;
 	const char	*path;
+	const char	*query;		/* after '?', or "" */
 	uint64_t	 clen;
 	int		 haveclen;
 	int		 chunked;
@@ -92,6 +98,10 @@ struct req {
 	int		 expect;
 };
 
+/*
+ * A route's handler gets as arg what follows the path if it is a prefix,
+ * otherwise the query string.
+ */
 struct route {
 	const char	*path;
 	int		 prefix;
@@ -112,6 +122,7 @@ static size_t			 narrivals, arrival_next;
 static struct {
 	unsigned long long	 requests;
 	unsigned long long	 connections;
+	unsigned long long	 proxied;	/* absolute-form targets */
 	unsigned long		 inflight;
 	unsigned long		 max_inflight;
 } stats;
@@ -477,9 +488,9 @@ h_stats(struct conn *c, const char *arg UNUSED, enum gen kind UNUSED)
 	int n;
 
 	n = snprintf(body, sizeof(body), "{\"requests\": %llu, "
-	    "\"inflight\": %lu, \"max_inflight\": %lu, \"connections\": %llu}",
-	    stats.requests, stats.inflight, stats.max_inflight,
-	    stats.connections);
+	    "\"inflight\": %lu, \"max_inflight\": %lu, \"connections\": %llu, "
+	    "\"proxied\": %llu}", stats.requests, stats.inflight,
+	    stats.max_inflight, stats.connections, stats.proxied);
 	respond(c, 200, "application/json", NULL, body, (size_t)n);
 }
 
@@ -489,6 +500,7 @@ h_stats_reset(struct conn *c, const char *arg UNUSED, enum gen kind UNUSED)
 {
 	stats.requests = 0;
 	stats.connections = 0;
+	stats.proxied = 0;
 	stats.max_inflight = stats.inflight;
 	narrivals = arrival_next = 0;
 	respond_str(c, 200, "reset");
@@ -593,6 +605,59 @@ h_redirect(struct conn *c, const char *arg, enum gen kind UNUSED)
 	respond(c, 302, "text/plain", extra, "moved\n", 6);
 }
 
+/* The value of a hex digit, or -1. */
+static int
+hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return (ch - '0');
+	if (ch >= 'a' && ch <= 'f')
+		return (ch - 'a' + 10);
+	if (ch >= 'A' && ch <= 'F')
+		return (ch - 'A' + 10);
+	return (-1);
+}
+
+/*
+ * /redirect-to?url=U: 302 to U, percent-decoded and sent verbatim (any
+ * scheme or host), so that a test can point a redirect anywhere.
+ */
+static void
+h_redirect_to(struct conn *c, const char *arg, enum gen kind UNUSED)
+{
+	char extra[MAX_LOCATION + 16], url[MAX_LOCATION];
+	size_t n = 0;
+	int hi, lo;
+
+	if (strncmp(arg, "url=", 4) != 0) {
+		respond_str(c, 400, "bad argument\n");
+		return;
+	}
+	for (arg += 4; *arg != '\0' && *arg != '&'; arg++) {
+		if (n == sizeof(url) - 1) {
+			respond_str(c, 400, "bad argument\n");
+			return;
+		}
+		if (*arg == '%' && (hi = hexval(arg[1])) != -1 &&
+		    (lo = hexval(arg[2])) != -1) {
+			url[n++] = (char)(hi << 4 | lo);
+			arg += 2;
+		} else
+			url[n++] = *arg;
+		if ((unsigned char)url[n - 1] < 0x20 || url[n - 1] == 0x7f) {
+			respond_str(c, 400, "bad argument\n");
+			return;
+		}
+	}
+	url[n] = '\0';
+	if (n == 0) {
+		respond_str(c, 400, "bad argument\n");
+		return;
+	}
+	snprintf(extra, sizeof(extra), "Location: %s\r\n", url);
+	respond(c, 302, "text/plain", extra, "moved\n", 6);
+}
+
 /* /bigheader: a 200 whose one header line is 1 MB long. */
 static void
 h_bigheader(struct conn *c, const char *arg UNUSED, enum gen kind UNUSED)
@@ -650,6 +715,7 @@ static const struct route routes[] = {
 	{ "/throttle/", 1, 0, G_NONE, h_throttle },
 	{ "/redirect/", 1, 0, G_NONE, h_redirect },
 	{ "/redirect-loop", 0, 0, G_NONE, h_redirect_loop },
+	{ "/redirect-to", 0, 0, G_NONE, h_redirect_to },
 	{ "/bigheader", 0, 0, G_NONE, h_bigheader },
 };
 
@@ -687,6 +753,8 @@ dispatch(struct conn *c, struct req *r)
 	c->head = strcmp(r->method, "HEAD") == 0;
 	c->reqlen = r->headlen + r->clen;
 	rt = route_find(r->path, &arg);
+	if (!rt->prefix)
+		arg = r->query;
 	if (!rt->control)
 		stats_begin(c);
 	rt->fn(c, arg, rt->kind);
@@ -768,11 +836,16 @@ parse_head(struct req *r)
 		r->keepalive = 1;
 	else if (strcmp(version, "HTTP/1.0") != 0)
 		return (400);
-	if ((p = strchr(target, '?')) != NULL)
+	r->query = "";
+	if ((p = strchr(target, '?')) != NULL) {
 		*p = '\0';
+		r->query = p + 1;
+	}
 	if (strncasecmp(target, "http://", 7) == 0 &&
-	    (p = strchr(target + 7, '/')) != NULL)
-		target = p;
+	    (p = strchr(target + 7, '/')) != NULL) {
+		target = p;	/* asked as a proxy: serve it ourselves */
+		stats.proxied++;
+	}
 	r->method = line;
 	r->path = target;
 	return (parse_fields(r, eol + 2));
@@ -1026,6 +1099,25 @@ listen_on(const char *addr, int port)
 	fflush(stdout);
 }
 
+/*
+ * -r: count the connections still waiting in the accept queue (a client
+ * may have connected just before SIGTERM), then print the counters.
+ */
+static void
+report(void)
+{
+	evutil_socket_t fd, lfd = evconnlistener_get_fd(listener);
+
+	evutil_make_socket_nonblocking(lfd);
+	while ((fd = accept(lfd, NULL, NULL)) != -1) {
+		stats.connections++;
+		close(fd);
+	}
+	printf("connections %llu requests %llu\n", stats.connections,
+	    stats.requests);
+	fflush(stdout);
+}
+
 /* Fill the static tables and allow as many descriptors as we may. */
 static void
 setup(void)
@@ -1048,7 +1140,7 @@ setup(void)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: upstream [-p port] [-b addr]\n");
+	fprintf(stderr, "usage: upstream [-r] [-p port] [-b addr]\n");
 	exit(1);
 }
 
@@ -1059,9 +1151,9 @@ main(int argc, char *argv[])
 	struct conn *c;
 	const char *addr = "127.0.0.1";
 	uint64_t port = 0;
-	int ch;
+	int ch, rflag = 0;
 
-	while ((ch = getopt(argc, argv, "b:p:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:p:r")) != -1) {
 		switch (ch) {
 		case 'b':
 			addr = optarg;
@@ -1069,6 +1161,9 @@ main(int argc, char *argv[])
 		case 'p':
 			if (parse_num(optarg, 65535, &port) == -1)
 				errx(1, "bad port: %s", optarg);
+			break;
+		case 'r':
+			rflag = 1;
 			break;
 		default:
 			usage();
@@ -1087,6 +1182,8 @@ main(int argc, char *argv[])
 	    evsignal_add(sigterm, NULL) == -1 || evsignal_add(sigint, NULL) == -1)
 		errx(1, "cannot set up events");
 	event_base_dispatch(base);
+	if (rflag)
+		report();
 
 	while ((c = TAILQ_FIRST(&conns)) != NULL)
 		conn_free(c);
