@@ -28,6 +28,7 @@
 
 #include "api.h"
 #include "batch.h"
+#include "caller.h"
 #include "clock.h"
 #include "config.h"
 #include "dispatch.h"
@@ -54,8 +55,10 @@ struct api_conn {
 	unsigned	 nheaders;
 	int		 too_large;
 	evhtp_connection_t *conn;	/* borrowed */
-	gid_t		 groups[64];	/* supplementary (SO_PEERGROUPS) */
+	gid_t		*groups;	/* supplementary (SO_PEERGROUPS) */
 	int		 ngroups;
+	uint64_t	 reading_us;	/* a request is arriving since; 0: no */
+	struct waiter	*waiter;	/* its paused request, if any */
 	TAILQ_ENTRY(api_conn) entry;
 };
 
@@ -69,6 +72,7 @@ struct api_conn {
  */
 struct waiter {
 	evhtp_request_t	*req;
+	struct api_conn	*c;		/* NULL once the connection is gone */
 	struct batch	*b;
 	struct event	*watch;
 	int		 stream;	/* mode stream */
@@ -94,9 +98,12 @@ static struct {
 	evhtp_t			*health;	/* health_listen, or NULL */
 	void			(*idle_cb)(void);
 	struct event		*idle_ev;
+	struct event		*sweep_ev;	/* api_request_timeout_ms */
+	uint64_t		 evicted;	/* slow connections cut */
 } api;
 
 static void method_not_allowed(evhtp_request_t *, const char *);
+static void route_one(evhtp_request_t *, struct api_conn *);
 static int health_open(const char *, char **);
 
 static void
@@ -217,6 +224,11 @@ waiter_fini(evhtp_request_t *req, void *arg)
 	struct waiter *w = arg;
 
 	(void)req;
+	if (w->c != NULL) {	/* libevhtp may free the connection first */
+		w->c->waiter = NULL;
+		w->c->reading_us = clock_now_us();	/* the next is due */
+		w->c = NULL;
+	}
 	w->req = NULL;
 	unwatch(w);	/* the connection's buffers are still there */
 	if (w->b != NULL)
@@ -470,6 +482,8 @@ submit_waiting(evhtp_request_t *req, struct batch *b)
 	w->req = req;
 	w->b = b;
 	api.nwaiters++;
+	w->c = conn_of(req);
+	w->c->waiter = w;
 	evhtp_request_set_hook(req, evhtp_hook_on_request_fini,
 	    (evhtp_hook)waiter_fini, w);
 	w->watch = event_new(api.base, req->conn->sock, EV_READ | EV_PERSIST,
@@ -494,11 +508,27 @@ submit_waiting(evhtp_request_t *req, struct batch *b)
  * what was accepted can finish.
  */
 static int
-admit(evhtp_request_t *req, const struct api_conn *c, const struct batch *b)
+admit(evhtp_request_t *req, const struct api_conn *c, struct batch *b)
 {
-	size_t open = dispatch_queued() + dispatch_inflight(), mine;
-	char msg[160];
+	size_t open = dispatch_queued() + dispatch_inflight(), mine, cap;
+	char msg[200];
+	int i;
 
+	b->gids = xreallocarray(NULL, (size_t)c->ngroups + 1,
+	    sizeof(*b->gids));
+	b->gids[0] = (uint32_t)c->gid;
+	for (i = 0; i < c->ngroups; i++)
+		b->gids[i + 1] = (uint32_t)c->groups[i];
+	b->ngids = (size_t)i + 1;
+	cap = dispatch_caller_limit(c->uid, b->gids, b->ngids, 1);
+	if (cap != 0 && b->njobs > cap) {	/* it could never fit */
+		snprintf(msg, sizeof(msg), "the batch has %zu requests, more "
+		    "than your cap of %zu unfinished requests "
+		    "(max_queued_per_uid or max_queued in your [user]/[group] "
+		    "section); split it", b->njobs, cap);
+		reply_error(req, 413, "payload_too_large", msg, "requests");
+		return -1;
+	}
 	if (open + b->njobs > api.cfg->max_queued_requests)
 		snprintf(msg, sizeof(msg), "%zu requests are queued or "
 		    "running; %zu more would pass max_queued_requests (%llu)",
@@ -510,6 +540,12 @@ admit(evhtp_request_t *req, const struct api_conn *c, const struct batch *b)
 		snprintf(msg, sizeof(msg), "you have %zu open batches "
 		    "(max_batches_per_uid %llu)", mine,
 		    (unsigned long long)api.cfg->max_batches_per_uid);
+	else if (cap != 0 && (mine = caller_unfinished(c->uid)) + b->njobs >
+	    cap)
+		snprintf(msg, sizeof(msg), "you have %zu requests unfinished; "
+		    "%zu more would pass your cap of %zu (max_queued_per_uid "
+		    "or max_queued in your [user]/[group] section)", mine,
+		    b->njobs, cap);
 	else
 		return 0;
 	add_header(req, "Retry-After", "1");
@@ -760,11 +796,21 @@ static void
 route(evhtp_request_t *req, void *arg)
 {
 	struct api_conn *c = conn_of(req);
+
+	(void)arg;
+	c->reading_us = 0;	/* it has all arrived */
+	route_one(req, c);
+	if (c->waiter == NULL)	/* answered: the next request is due */
+		c->reading_us = clock_now_us();
+}
+
+static void
+route_one(evhtp_request_t *req, struct api_conn *c)
+{
 	htp_method m = evhtp_request_get_method(req);
 	const char *path = req->uri && req->uri->path ?
 	    req->uri->path->full : "";
 
-	(void)arg;
 	if (c->nheaders > MAX_HEADERS) {
 		reply_error(req, 431, "headers_too_large",
 		    "too many request headers", NULL);
@@ -893,9 +939,96 @@ on_conn_fini(evhtp_connection_t *conn, void *arg)
 	(void)conn;
 	TAILQ_REMOVE(&api.conns, c, entry);
 	api.nconns--;
+	if (c->waiter != NULL)
+		c->waiter->c = NULL;
 	c->magic = 0;
+	free(c->groups);
 	free(c);
 	return EVHTP_RES_OK;
+}
+
+/* Is a reply still on its way out to c's client? */
+static int
+writing(const struct api_conn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->conn->bev)) != 0;
+}
+
+/*
+ * Slow clients (slowloris): libevhtp's read timeout restarts with every
+ * byte, so a client trickling a byte now and then would hold its
+ * connection forever. Each request must arrive whole within
+ * api_request_timeout_ms of the connection opening or of the previous
+ * reply going out (so an idle keep-alive connection is closed after that
+ * long too); this sweep cuts those that do not. Time spent writing a
+ * reply to a slow reader does not count (api_timeout_ms covers that).
+ */
+static void
+sweep_cb(evutil_socket_t fd, short kind, void *arg)
+{
+	uint64_t now = clock_now_us(),
+	    limit = api.cfg->api_request_timeout_ms * 1000;
+	struct api_conn *c, *next;
+
+	(void)fd;
+	(void)kind;
+	(void)arg;
+	for (c = TAILQ_FIRST(&api.conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->reading_us == 0)
+			continue;	/* being served */
+		if (writing(c))
+			c->reading_us = now;
+		else if (now - c->reading_us > limit) {
+			log_debug("API connection uid %u pid %d: no whole "
+			    "request in %llu ms, closing", (unsigned)c->uid,
+			    (int)c->pid, (unsigned long long)
+			    api.cfg->api_request_timeout_ms);
+			api.evicted++;
+			evhtp_connection_free(c->conn);
+		}
+	}
+}
+
+/*
+ * At api_max_connections, make room for a new client by closing the one
+ * that has waited longest for its next request (slow or idle), never one
+ * whose request is being served or whose reply is still going out.
+ */
+static void
+evict(void)
+{
+	struct api_conn *c, *victim = NULL;
+
+	TAILQ_FOREACH(c, &api.conns, entry)
+		if (c->reading_us != 0 && !writing(c) && (victim == NULL ||
+		    c->reading_us < victim->reading_us))
+			victim = c;
+	if (victim == NULL)
+		return;
+	log_debug("api_max_connections: closing the connection of uid %u "
+	    "that waited longest for a request", (unsigned)victim->uid);
+	api.evicted++;
+	evhtp_connection_free(victim->conn);
+}
+
+/*
+ * The caller's supplementary groups, all of them: SO_PEERGROUPS says how
+ * much room it needs (ERANGE) when the first guess is too small.
+ */
+static void
+peer_groups(struct api_conn *c, int fd)
+{
+	socklen_t len = 64 * sizeof(gid_t);
+	int rc;
+
+	c->groups = xmalloc(len);
+	rc = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->groups, &len);
+	if (rc == -1 && errno == ERANGE && len > 0) {
+		c->groups = xreallocarray(c->groups, 1, len);
+		rc = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->groups, &len);
+	}
+	c->ngroups = rc == -1 ? 0 : (int)(len / sizeof(gid_t));
 }
 
 /* A new client: learn who it is (SO_PEERCRED) and hook its requests. */
@@ -907,24 +1040,25 @@ on_accept(evhtp_connection_t *conn, void *arg)
 	socklen_t len = sizeof(cred);
 
 	(void)arg;
+	if (!api.stopping && api.nconns >= api.cfg->api_max_connections)
+		evict();
 	if (api.stopping || api.nconns >= api.cfg->api_max_connections) {
 		log_warnx("refusing API connection: %s", api.stopping ?
-		    "shutting down" : "api_max_connections reached");
+		    "shutting down" : "api_max_connections reached and none "
+		    "is idle or slow");
 		return EVHTP_RES_ERROR;
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->magic = CONN_MAGIC;
 	c->conn = conn;
+	c->reading_us = clock_now_us();	/* its first request is due */
 	if (getsockopt(conn->sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
 		c->uid = cred.uid;
 		c->gid = cred.gid;
 		c->pid = cred.pid;
 	} else
 		c->uid = c->gid = (uid_t)-1;
-	len = sizeof(c->groups);
-	if (getsockopt(conn->sock, SOL_SOCKET, SO_PEERGROUPS, c->groups,
-	    &len) == 0)
-		c->ngroups = (int)(len / sizeof(c->groups[0]));
+	peer_groups(c, conn->sock);
 	TAILQ_INSERT_TAIL(&api.conns, c, entry);
 	api.nconns++;
 	evhtp_connection_set_hook(conn, evhtp_hook_on_connection_fini,
@@ -978,8 +1112,13 @@ api_init(struct event_base *base, int fd, const struct config *cfg,
 	 * No evhtp max_body_size: it drops the connection without a reply.
 	 * Bodies past max_request_bytes are drained (on_read) into a 413.
 	 */
-	if ((api.idle_ev = event_new(base, -1, 0, idle_ev_cb, NULL)) == NULL)
+	if ((api.idle_ev = event_new(base, -1, 0, idle_ev_cb, NULL)) == NULL ||
+	    (api.sweep_ev = event_new(base, -1, EV_PERSIST, sweep_cb,
+	    NULL)) == NULL)
 		fatalx("event_new");
+	timeout.tv_sec = 0;	/* a tenth of the shortest allowed timeout */
+	timeout.tv_usec = 100000;
+	event_add(api.sweep_ev, &timeout);
 	if (evhtp_accept_socket(api.htp, fd, 1024) != 0) {
 		xasprintf(cause, "evhtp_accept_socket: %s", strerror(errno));
 		close(fd);
@@ -1065,5 +1204,7 @@ api_shutdown(void)
 		evhtp_free(api.health);
 	if (api.idle_ev != NULL)
 		event_free(api.idle_ev);
+	if (api.sweep_ev != NULL)
+		event_free(api.sweep_ev);
 	memset(&api, 0, sizeof(api));
 }

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <inttypes.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
@@ -70,15 +71,22 @@ fail(struct batch_error *err, int status, const char *code, const char *path,
 	fail(err, 400, "invalid_batch", path, __VA_ARGS__)
 
 /*
- * jansson accepts nesting to 2048; a batch needs four levels. Refuse deep
- * documents before parsing them (strings are skipped, escapes honoured).
+ * jansson accepts nesting to 2048 and any number of members per object
+ * (each one hashed and allocated); a batch needs four levels and a few
+ * dozen members. Refuse deep or wide documents before parsing them, in
+ * one pass (strings are skipped, escapes honoured; a member is the ':'
+ * at an object's own level).
  */
 static int
-check_depth(const char *p, size_t len, struct batch_error *err)
+check_shape(const char *p, size_t len, uint64_t max_keys,
+    struct batch_error *err)
 {
+	uint64_t keys[MAX_JSON_DEPTH + 1];
+	char kind[MAX_JSON_DEPTH + 1];
 	int depth = 0, instr = 0;
 	size_t i;
 
+	kind[0] = '\0';
 	for (i = 0; i < len; i++) {
 		if (instr) {
 			if (p[i] == '\\')
@@ -92,8 +100,16 @@ check_depth(const char *p, size_t len, struct batch_error *err)
 				return fail(err, 400, "invalid_json", NULL,
 				    "JSON nested deeper than %d levels",
 				    MAX_JSON_DEPTH);
-		} else if (p[i] == ']' || p[i] == '}')
-			depth--;
+			kind[depth] = p[i];
+			keys[depth] = 0;
+		} else if (p[i] == ']' || p[i] == '}') {
+			if (depth > 0)
+				depth--;
+		} else if (p[i] == ':' && depth > 0 && kind[depth] == '{' &&
+		    ++keys[depth] > max_keys)
+			return fail(err, 400, "invalid_json", NULL,
+			    "a JSON object has more than %" PRIu64 " members "
+			    "(max_json_keys)", max_keys);
 	}
 	return 0;
 }
@@ -637,7 +653,7 @@ batch_parse(const char *body, size_t len, const struct config *cfg,
 		    (unsigned long long)cfg->max_request_bytes);
 		return NULL;
 	}
-	if (check_depth(body, len, err) == -1)
+	if (check_shape(body, len, cfg->max_json_keys, err) == -1)
 		return NULL;
 	if ((root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr)) ==
 	    NULL) {
@@ -688,6 +704,7 @@ batch_free(struct batch *b)
 	for (i = 0; i < b->njobs; i++)
 		job_clear(&b->jobs[i]);
 	free(b->jobs);
+	free(b->gids);
 	b->magic = 0;
 	free(b);
 }

@@ -97,9 +97,13 @@ struct batch {
 	double		 burst;
 	uint64_t	 deadline_ms;	/* 0: none */
 
-	/* Caller identity (SO_PEERCRED), for logs and ownership. */
+	/* Caller identity (SO_PEERCRED), for logs, ownership and policy. */
 	uid_t		 uid;
 	pid_t		 pid;
+	uint32_t	*gids;		/* primary and supplementary groups */
+	size_t		 ngids;
+	struct caller	*caller;	/* caller.c's, while in dispatch */
+	TAILQ_ENTRY(batch) caller_entry;
 
 	/* Run-time state, owned by dispatch.c and sched.c. */
 	double		 created;	/* wall clock, seconds */

@@ -37,7 +37,9 @@ enum opt_type {
 	OPT_FORMAT,	/* log format: text or json */
 	OPT_BOOL,	/* yes/no, true/false, on/off, 1/0 */
 	OPT_UIDS,	/* user names or uids, space or comma separated */
-	OPT_GIDS	/* group names or gids */
+	OPT_GIDS,	/* group names or gids */
+	OPT_RULES,	/* egress rules, added to the policy's list */
+	OPT_PROXY	/* "" or http|https|socks5h://host:port */
 };
 
 struct option {
@@ -106,7 +108,8 @@ static const struct option options[] = {
 	  "Largest timeout_ms or connect_timeout_ms a request may ask for." },
 	{ "api_max_connections", OPT_NUMBER, "1024", 1, 1000000,
 	  OFF(api_max_connections),
-	  "Concurrent API client connections; more are closed at accept." },
+	  "Concurrent API client connections; a new one closes the one that "
+	  "waited longest for a request, else is refused." },
 	{ "host_inflight", OPT_NUMBER, "8", 1, 65536, OFF(host_inflight),
 	  "Transfers in flight to one host (scheme, name, port) unless its "
 	  "[host] section sets inflight." },
@@ -155,6 +158,30 @@ static const struct option options[] = {
 	  "192.168/16, 100.64/10, fc00::/7): the strict profile." },
 	{ "deny_loopback", OPT_BOOL, "no", 0, 1, OFF(deny_loopback),
 	  "Refuse connections to loopback addresses (127/8, ::1)." },
+	{ "allow", OPT_RULES, "", 0, 0, OFF(egress),
+	  "Destinations opened up: CIDRs, addresses, host names and "
+	  "*.globs, each maybe with :PORT; the most specific rule wins. "
+	  "Repeatable." },
+	{ "deny", OPT_RULES, "", 0, 0, OFF(egress),
+	  "Destinations refused, in the same forms as allow (`deny = *` with "
+	  "a list of allow names makes an allow list). Repeatable." },
+	{ "proxy", OPT_PROXY, "", 0, 0, OFF(proxy),
+	  "Send every request through this proxy (http://, https:// or "
+	  "socks5h://HOST:PORT); empty: direct. The policy judges the proxy's "
+	  "address and each target's name." },
+	{ "max_inflight_per_uid", OPT_NUMBER, "0", 0, 65536,
+	  OFF(max_inflight_per_uid),
+	  "Transfers one user may have in flight; 0: no cap but "
+	  "max_inflight ([user]/[group] max_inflight overrides)." },
+	{ "max_queued_per_uid", OPT_NUMBER, "0", 0, 100000000,
+	  OFF(max_queued_per_uid),
+	  "Unfinished requests one user may have; a batch that would pass it "
+	  "gets 429 overloaded (413 if it alone is bigger); 0: no cap but "
+	  "max_queued_requests." },
+	{ "max_json_keys", OPT_NUMBER, "1000", 8, 1000000,
+	  OFF(max_json_keys),
+	  "Members one JSON object of a batch may have (the headers object "
+	  "included); more is 400 invalid_json." },
 	{ "drain_timeout_ms", OPT_NUMBER, "30000", 0, 86400000,
 	  OFF(drain_timeout_ms),
 	  "On SIGTERM, how long running batches may go on before what is "
@@ -171,7 +198,12 @@ static const struct option options[] = {
 	{ "api_timeout_ms", OPT_NUMBER, "60000", 100, 86400000,
 	  OFF(api_timeout_ms),
 	  "An API connection that stalls this long while a request is read "
-	  "or a reply written, or sits idle, is closed." },
+	  "or a reply written is closed." },
+	{ "api_request_timeout_ms", OPT_NUMBER, "30000", 100, 86400000,
+	  OFF(api_request_timeout_ms),
+	  "Each request (line, headers and body) must arrive whole within "
+	  "this long of the connection opening or of the previous reply; "
+	  "slower clients, and idle ones, are disconnected (slowloris)." },
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -287,11 +319,42 @@ loopback_listen(const char *s)
 	    strspn(s, "0123456789.") == (size_t)(colon - s);
 }
 
+/* "http://host:port" (https, socks5h too): a scheme, a host and a port. */
+static const char *
+check_proxy(const char *s)
+{
+	static const char *const schemes[] = { "http://", "https://",
+	    "socks5h://" };
+	const char *host = NULL, *colon;
+	unsigned long port;
+	char *end;
+	size_t i;
+
+	for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+		if (strncmp(s, schemes[i], strlen(schemes[i])) == 0)
+			host = s + strlen(schemes[i]);
+	if (host == NULL)
+		return "must start with http://, https:// or socks5h://";
+	if ((colon = strrchr(host, ':')) == NULL || colon == host ||
+	    (host[0] == '[' && colon[-1] != ']'))
+		return "must name a host and a port (http://HOST:PORT)";
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (!isdigit((unsigned char)colon[1]) || (*end != '\0' &&
+	    strcmp(end, "/") != 0) || errno != 0 || port == 0 || port > 65535)
+		return "port must be 1..65535 (and nothing after it)";
+	if (strpbrk(host, "@/?#") != NULL && strpbrk(host, "@/?#") < colon)
+		return "must be scheme://HOST:PORT only (no user, no path)";
+	return NULL;
+}
+
 /* Check and store one value; on error returns a static reason. */
 static const char *
 option_apply(struct config *cfg, const struct option *o, const char *value)
 {
+	static char badrule[160];
 	const char *why;
+	char *bad;
 	uint64_t v;
 	char *end;
 	int lvl;
@@ -324,6 +387,22 @@ option_apply(struct config *cfg, const struct option *o, const char *value)
 		if (o->offset == OFF(socket_group) &&
 		    cfg->socket_group.n > 1)
 			return "names more than one group";
+		return NULL;
+	case OPT_RULES:
+		if (egress_add_rules(&cfg->egress, value,
+		    strcmp(o->name, "allow") == 0, &why,
+		    &bad) == -1) {
+			snprintf(badrule, sizeof(badrule), "rule \"%.64s\": %s",
+			    bad, why);
+			free(bad);
+			return badrule;
+		}
+		return NULL;
+	case OPT_PROXY:
+		if (*value != '\0' && (why = check_proxy(value)) != NULL)
+			return why;
+		free(*(char **)((char *)cfg + o->offset));
+		*(char **)((char *)cfg + o->offset) = xstrdup(value);
 		return NULL;
 	case OPT_BOOL:
 		if (!strcmp(value, "yes") || !strcmp(value, "true") ||
@@ -372,6 +451,7 @@ derive(struct config *cfg)
 {
 	cfg->egress.deny_private = cfg->deny_private != 0;
 	cfg->egress.deny_loopback = cfg->deny_loopback != 0;
+	cfg->egress.builtin = 1;
 }
 
 void
@@ -418,7 +498,8 @@ struct load_ctx {
 	char		*cause;		/* first error, owned */
 	int		 lines[NOPTIONS];	/* where each key was set */
 	char		*section;	/* the last host section title seen */
-	struct host_rule *rule;		/* its rule */
+	struct host_rule *rule;		/* its rule, if a [host] */
+	struct client_rule *client;	/* or if a [user] or [group] */
 	int		 title_line;	/* line of the last [title] */
 };
 
@@ -457,25 +538,65 @@ host_section(struct load_ctx *ctx, const char *title, char **why)
 	return 0;
 }
 
-/* One key of a [host] section. */
+/* A new [user NAME] or [group NAME] section (each name once). */
+static int
+client_section(struct load_ctx *ctx, const char *title, char **why)
+{
+	struct config *cfg = ctx->cfg;
+	struct client_rule r;
+	const char *reason;
+	size_t i;
+	int rc;
+
+	if ((rc = clientrule_parse_title(title, &r, &reason)) == 1)
+		return 1;
+	if (rc == -1) {
+		xasprintf(why, "[%s]: %s", title, reason);
+		return -1;
+	}
+	for (i = 0; i < cfg->nclients; i++)
+		if (cfg->clients[i].group == r.group &&
+		    cfg->clients[i].id == r.id) {
+			xasprintf(why, "[%s]: the same %s as the section at "
+			    "line %d", title, r.group ? "group" : "user",
+			    cfg->clients[i].line);
+			clientrule_clear(&r);
+			return -1;
+		}
+	r.line = ctx->title_line;
+	cfg->clients = xreallocarray(cfg->clients, cfg->nclients + 1,
+	    sizeof(*cfg->clients));
+	cfg->clients[cfg->nclients] = r;
+	ctx->client = &cfg->clients[cfg->nclients++];
+	return 0;
+}
+
+/* One key of a [host], [user] or [group] section. */
 static void
-host_key(struct load_ctx *ctx, const char *section, const char *name,
+section_key(struct load_ctx *ctx, const char *section, const char *name,
     const char *value, char **why)
 {
-	const char *reason;
+	const char *reason = NULL;
 	char *reason_owned;
+	int rc;
 
 	if (ctx->section == NULL) {	/* the first key of a section */
 		ctx->section = xstrdup(section);
-		if (host_section(ctx, section, &reason_owned) == -1) {
+		ctx->rule = NULL;
+		ctx->client = NULL;
+		if ((rc = client_section(ctx, section, &reason_owned)) == 1)
+			rc = host_section(ctx, section, &reason_owned);
+		if (rc == -1) {
 			xasprintf(why, "%s: %s", name, reason_owned);
 			free(reason_owned);
-			ctx->rule = NULL;
 			return;
 		}
 	}
 	if (ctx->rule != NULL &&
 	    hostrule_set(ctx->rule, name, value, &reason) == -1)
+		xasprintf(why, "%s: \"%s\" %s", name, value, reason);
+	else if (ctx->client != NULL &&
+	    clientrule_set(ctx->client, name, value, &reason) == -1)
 		xasprintf(why, "%s: \"%s\" %s", name, value, reason);
 }
 
@@ -487,6 +608,7 @@ static void
 check_title(struct load_ctx *ctx, const char *line)
 {
 	const char *why = NULL, *end;
+	struct client_rule cr;
 	struct host_rule r;
 	char *title;
 	int rc;
@@ -498,8 +620,11 @@ check_title(struct load_ctx *ctx, const char *line)
 	ctx->title_line = ctx->lineno;
 	title = xstrndup(line + 1, (size_t)(end - line - 1));
 	if (strcmp(title, "fanoutd") != 0 && ctx->cause == NULL) {
-		/* 1: not a host section at all ("hostx"): unknown */
-		if ((rc = hostrule_parse_title(title, &r, &why)) == 0)
+		/* 1: not such a section at all ("hostx"): unknown */
+		if ((rc = clientrule_parse_title(title, &cr, &why)) == 0)
+			clientrule_clear(&cr);
+		else if (rc == 1 &&
+		    (rc = hostrule_parse_title(title, &r, &why)) == 0)
 			hostrule_clear(&r);
 		else if (rc == -1)
 			xasprintf(&ctx->cause, "%s:%d: [%s]: %s", ctx->path,
@@ -543,7 +668,7 @@ load_handler(void *arg, const char *section, const char *name,
 		xasprintf(&why, "%s: key outside any section (put it under "
 		    "[fanoutd])", name);
 	else if (strcmp(section, "fanoutd") != 0)
-		host_key(ctx, section, name, value, &why);
+		section_key(ctx, section, name, value, &why);
 	else if (config_set(ctx->cfg, name, value, &why) == 0)
 		ctx->lines[option_find(name) - options] = ctx->lineno;
 	if (why == NULL)
@@ -642,6 +767,28 @@ config_clear(struct config *cfg)
 	free(cfg->hosts);
 	cfg->hosts = NULL;
 	cfg->nhosts = 0;
+	for (i = 0; i < cfg->nclients; i++)
+		clientrule_clear(&cfg->clients[i]);
+	free(cfg->clients);
+	cfg->clients = NULL;
+	cfg->nclients = 0;
+	egress_clear(&cfg->egress);
+	free(cfg->proxy);
+	cfg->proxy = NULL;
+}
+
+/* The rules of one kind ("allow" or "deny") as written, space separated. */
+static void
+format_rules(const struct egress_policy *p, int allow, char *buf,
+    size_t len)
+{
+	size_t i, n = 0, skip = allow ? 6 : 5;	/* "allow " or "deny " */
+
+	buf[0] = '\0';
+	for (i = 0; i < p->nrules && n < len; i++)
+		if (p->rules[i].allow == allow)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s",
+			    n ? " " : "", p->rules[i].text + skip);
 }
 
 static void
@@ -663,8 +810,13 @@ option_format(const struct config *cfg, const struct option *o, char *buf,
 	uint64_t v = *(const uint64_t *)((const char *)cfg + o->offset);
 
 	switch (o->type) {
+	case OPT_RULES:
+		format_rules(&cfg->egress, strcmp(o->name, "allow") == 0, buf,
+		    len);
+		break;
 	case OPT_PATH:
 	case OPT_LISTEN:
+	case OPT_PROXY:
 		snprintf(buf, len, "%s",
 		    *(char *const *)((const char *)cfg + o->offset));
 		break;
@@ -691,12 +843,36 @@ option_format(const struct config *cfg, const struct option *o, char *buf,
 	}
 }
 
+/* [user] and [group] sections, for GET /v1/config. */
+static json_t *
+clients_json(const struct config *cfg)
+{
+	const struct client_rule *c;
+	json_t *a = json_array(), *o;
+	char buf[4096];
+	size_t i;
+
+	for (i = 0; i < cfg->nclients; i++) {
+		c = &cfg->clients[i];
+		o = json_pack("{s:s,s:i,s:I,s:I}", "section", c->title,
+		    "line", c->line, "max_inflight",
+		    (json_int_t)c->max_inflight, "max_queued",
+		    (json_int_t)c->max_queued);
+		format_rules(&c->policy, 1, buf, sizeof(buf));
+		json_object_set_new(o, "allow", json_string(buf));
+		format_rules(&c->policy, 0, buf, sizeof(buf));
+		json_object_set_new(o, "deny", json_string(buf));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
 json_t *
 config_json(const struct config *cfg)
 {
 	json_t *o = json_object(), *hosts = json_array(), *h;
 	const struct option *opt;
-	char buf[256];
+	char buf[4096];
 	size_t i;
 
 	for (i = 0; i < NOPTIONS; i++) {
@@ -728,13 +904,14 @@ config_json(const struct config *cfg)
 		json_array_append_new(hosts, h);
 	}
 	json_object_set_new(o, "hosts", hosts);
+	json_object_set_new(o, "clients", clients_json(cfg));
 	return o;
 }
 
 void
 config_print(const struct config *cfg, FILE *fp)
 {
-	char buf[256];
+	char buf[4096];
 	size_t i;
 
 	for (i = 0; i < NOPTIONS; i++) {

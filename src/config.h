@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "clientrule.h"
 #include "egress.h"
 #include "hostrule.h"
 
@@ -41,6 +42,7 @@ struct config {
 	uint64_t	 max_batches_per_uid;
 	uint64_t	 api_max_connections;
 	uint64_t	 api_timeout_ms;
+	uint64_t	 api_request_timeout_ms;
 	uint64_t	 host_inflight;		/* per host without a rule */
 	uint64_t	 max_retries;
 	uint64_t	 max_retry_after_ms;
@@ -62,10 +64,16 @@ struct config {
 	char		*health_listen;		/* "" or ADDR:PORT */
 	uint64_t	 metrics_max_hosts;
 	uint64_t	 log_format;		/* 0 text, 1 json */
+	char		*proxy;			/* "" or scheme://host:port */
+	uint64_t	 max_inflight_per_uid;	/* 0: no cap of its own */
+	uint64_t	 max_queued_per_uid;
+	uint64_t	 max_json_keys;		/* members of one object */
 
-	struct egress_policy egress;		/* from deny_private, ... */
+	struct egress_policy egress;		/* deny_private, allow, ... */
 	struct host_rule *hosts;		/* [host NAME] sections */
 	size_t		 nhosts;
+	struct client_rule *clients;		/* [user], [group] sections */
+	size_t		 nclients;
 };
 
 /* Fill cfg with the table's defaults. Caller frees with config_clear(). */

@@ -22,9 +22,11 @@
 
 #include "backoff.h"
 #include "batch.h"
+#include "caller.h"
 #include "clock.h"
 #include "config.h"
 #include "dispatch.h"
+#include "egress.h"
 #include "host.h"
 #include "http_client.h"
 #include "log.h"
@@ -69,6 +71,52 @@ timer_cb(evutil_socket_t fd, short kind, void *arg)
 	pump();
 }
 
+size_t
+dispatch_caller_limit(uint32_t uid, const uint32_t *gids, size_t ngids,
+    int queued)
+{
+	const struct client_rule *cr = clientrule_match(d.cfg->clients,
+	    d.cfg->nclients, uid, gids, ngids);
+	uint64_t own = cr == NULL ? 0 : queued ? cr->max_queued :
+	    cr->max_inflight;
+
+	if (own != 0)
+		return (size_t)own;
+	return (size_t)(queued ? d.cfg->max_queued_per_uid :
+	    d.cfg->max_inflight_per_uid);
+}
+
+/*
+ * The egress policy for http_client.c: the daemon's, then the caller's
+ * [user] or [group] section, if any (the proxy itself is judged by the
+ * daemon's alone). Looked up on every call, so a reload applies to the
+ * next connection.
+ */
+static int
+policy_check(void *who, const char *host, unsigned port,
+    const struct sockaddr *sa, unsigned salen, int proxy, char *why,
+    size_t len)
+{
+	const struct job *job = who;
+	const struct batch *b;
+	const struct client_rule *cr;
+	char own[256];
+
+	if (!egress_judge(&d.cfg->egress, host, port, sa, (socklen_t)salen,
+	    why, len))
+		return 0;
+	if (proxy || job == NULL)
+		return 1;
+	b = job->batch;
+	cr = clientrule_match(d.cfg->clients, d.cfg->nclients, b->uid,
+	    b->gids, b->ngids);
+	if (cr == NULL || egress_judge(&cr->policy, host, port, sa,
+	    (socklen_t)salen, own, sizeof(own)))
+		return 1;
+	snprintf(why, len, "%s (section [%s])", own, cr->title);
+	return 0;
+}
+
 void
 dispatch_init(struct event_base *base, const struct config *cfg)
 {
@@ -83,6 +131,8 @@ dispatch_init(struct event_base *base, const struct config *cfg)
 		fatalx("evtimer_new");
 	host_init(cfg);
 	sched_init(cfg);
+	http_client_set_policy(policy_check);
+	http_client_set_proxy(cfg->proxy);
 }
 
 void
@@ -91,6 +141,7 @@ dispatch_set_config(const struct config *cfg)
 	d.cfg = cfg;
 	host_reconfigure(cfg, clock_now_us());
 	sched_set_config(cfg);
+	http_client_set_proxy(cfg->proxy);
 	pump();
 }
 
@@ -149,6 +200,7 @@ batch_done_ev(evutil_socket_t fd, short kind, void *arg)
 	b->done_ev = NULL;
 	runq_del(&d.rq, &b->deadline_wake);
 	sched_forget(b);
+	caller_detach(b);
 	TAILQ_REMOVE(&d.all, b, all_entry);
 	d.nbatches--;
 	d.counts.batches[b->mode][b->cancelled ? 1 : 0]++;
@@ -222,6 +274,7 @@ attempt_start(struct job *job, uint64_t now_us)
 		.max_response_bytes = job->max_response_bytes,
 		.follow_redirects = job->follow_redirects,
 		.max_redirects = (long)job->max_redirects,
+		.who = job,
 	};
 
 	req.timeout_ms = retry_cap_ms(job->timeout_ms, b->deadline_us, now_us);
@@ -469,6 +522,8 @@ dispatch_submit(struct batch *b, uint64_t now_us, dispatch_done_cb cb,
 		fatalx("event_new");
 	TAILQ_INSERT_TAIL(&d.all, b, all_entry);
 	d.nbatches++;
+	caller_attach(b, b->uid, dispatch_caller_limit(b->uid, b->gids,
+	    b->ngids, 0));
 	if (b->deadline_ms != 0) {
 		b->deadline_us = now_us + b->deadline_ms * 1000;
 		b->deadline_wake.kind = WAKE_DEADLINE;
@@ -547,6 +602,7 @@ dispatch_shutdown(void)
 		event_free(d.timer);
 	runq_free(&d.rq);
 	sched_shutdown();
+	caller_shutdown();
 	host_shutdown();
 	memset(&d, 0, sizeof(d));
 }

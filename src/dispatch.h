@@ -63,6 +63,14 @@ size_t	dispatch_inflight(void);
 size_t	dispatch_queued(void);
 size_t	dispatch_batches(void);
 
+/*
+ * A user's own cap from the configuration of now: its [user] or [group]
+ * section's max_queued (queued) or max_inflight, else max_queued_per_uid
+ * or max_inflight_per_uid. 0: no cap of its own.
+ */
+size_t	dispatch_caller_limit(uint32_t uid, const uint32_t *gids, size_t ngids,
+	    int queued);
+
 /* Forget everything (batches must be done); the base is still the caller's. */
 void	dispatch_shutdown(void);
 

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 
@@ -43,8 +44,11 @@ struct http_transfer {
 	uint64_t		 timeout_ms;
 	uint64_t		 connect_timeout_ms;
 	uint64_t		 started_us;	/* monotonic */
-	const char		*blocked;	/* why the policy refused */
-	char			 blocked_addr[64];
+	void			*who;		/* the policy's */
+	int			 follow;	/* follows redirects */
+	long			 status;	/* of the last status line */
+	int			 blocked;	/* the policy refused */
+	char			 blocked_why[256];
 	char			 errbuf[CURL_ERROR_SIZE];
 	TAILQ_ENTRY(http_transfer) entry;
 };
@@ -65,7 +69,10 @@ static struct {
 	size_t			 nrunning;
 	size_t			 nidle;
 	char			 useragent[64];
-	const struct egress_policy *policy;
+	http_policy_fn		 policy;
+	char			*proxy;		/* NULL: direct */
+	char			 proxy_host[256];
+	unsigned		 proxy_port;
 } hc;
 
 static void check_multi_info(void);
@@ -189,6 +196,7 @@ http_client_shutdown(void)
 	curl_multi_cleanup(hc.multi);
 	event_free(hc.timer);
 	curl_global_cleanup();
+	free(hc.proxy);
 	memset(&hc, 0, sizeof(hc));
 }
 
@@ -205,31 +213,127 @@ http_client_version(void)
 }
 
 void
-http_client_set_policy(const struct egress_policy *p)
+http_client_set_policy(http_policy_fn fn)
 {
-	hc.policy = p;
+	hc.policy = fn;
+}
+
+/*
+ * Host (lower-case, no brackets) and port of url, relative to base when
+ * that is not NULL (a Location). Returns -1 if it does not parse.
+ */
+static int
+url_host_port(const char *url, const char *base, char *host, size_t len,
+    unsigned *port)
+{
+	CURLU *u = curl_url();
+	char *h = NULL, *p = NULL, *c;
+	int rc = -1;
+
+	if (u == NULL)
+		return -1;
+	if ((base == NULL || curl_url_set(u, CURLUPART_URL, base, 0) ==
+	    CURLUE_OK) && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT) ==
+	    CURLUE_OK && strlen(h) < len) {
+		if (h[0] == '[') {	/* "[::1]" */
+			snprintf(host, len, "%.*s", (int)strlen(h) - 2, h + 1);
+			if ((c = strchr(host, '%')) != NULL)
+				*c = '\0';	/* zone id */
+		} else
+			snprintf(host, len, "%s", h);
+		for (c = host; *c != '\0'; c++)
+			*c = (char)tolower((unsigned char)*c);
+		if ((c = strrchr(host, '.')) != NULL && c[1] == '\0' &&
+		    c != host)
+			*c = '\0';	/* "example.com." */
+		*port = (unsigned)strtoul(p, NULL, 10);
+		rc = 0;
+	}
+	curl_free(h);
+	curl_free(p);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+void
+http_client_set_proxy(const char *proxy)
+{
+	free(hc.proxy);
+	hc.proxy = NULL;
+	if (proxy == NULL || *proxy == '\0')
+		return;
+	if (url_host_port(proxy, NULL, hc.proxy_host, sizeof(hc.proxy_host),
+	    &hc.proxy_port) == -1) {
+		log_warnx("proxy %s does not parse; going direct", proxy);
+		return;
+	}
+	hc.proxy = xstrdup(proxy);
+}
+
+/*
+ * A target, before anything is sent to it (the request's URL, each
+ * redirect's Location): its name and port, and its address when the URL
+ * spells one. With a proxy this is all fanoutd can see of the target.
+ */
+static int
+target_allowed(struct http_transfer *t, const char *url, const char *base)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	unsigned port;
+	char host[256];
+	int lit;
+
+	if (hc.policy == NULL)
+		return 1;
+	if (url_host_port(url, base, host, sizeof(host), &port) == -1)
+		return 1;	/* curl refuses it on its own */
+	lit = egress_parse_addr(host, &ss, &sslen) == 0;
+	if (lit)
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+	if (lit && ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&ss)->sin6_port =
+		    htons((uint16_t)port);
+	if (hc.policy(t->who, host, port, lit ? (struct sockaddr *)&ss : NULL,
+	    lit ? sslen : 0, 0, t->blocked_why, sizeof(t->blocked_why)))
+		return 1;
+	t->blocked = 1;
+	return 0;
 }
 
 /*
  * Every connection curl makes, for every address it tries and every
  * redirect hop, comes through here: the egress policy judges the address
  * itself (a name may resolve anywhere), and nothing is sent if it says no.
+ * Through a proxy, the connection is to the proxy, judged as such.
  */
 static curl_socket_t
 opensocket_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 {
 	struct http_transfer *t = arg;
-	const char *why;
-	int fd;
+	char host[256], *url = NULL;
+	unsigned port = 0;
+	int fd, proxied = hc.proxy != NULL;
 
 	(void)purpose;
-	if (hc.policy != NULL && !egress_allowed(hc.policy, &a->addr,
-	    a->addrlen, &why)) {
-		t->blocked = why;
-		if (getnameinfo(&a->addr, a->addrlen, t->blocked_addr,
-		    sizeof(t->blocked_addr), NULL, 0, NI_NUMERICHOST) != 0)
-			strcpy(t->blocked_addr, "?");
-		return CURL_SOCKET_BAD;
+	if (hc.policy != NULL) {
+		host[0] = '\0';
+		if (proxied) {
+			snprintf(host, sizeof(host), "%s", hc.proxy_host);
+			port = hc.proxy_port;
+		}
+		else if (curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL,
+		    &url) != CURLE_OK || url == NULL ||
+		    url_host_port(url, NULL, host, sizeof(host), &port) == -1)
+			host[0] = '\0';
+		if (!hc.policy(t->who, host[0] ? host : NULL, port, &a->addr,
+		    (unsigned)a->addrlen, proxied, t->blocked_why,
+		    sizeof(t->blocked_why))) {
+			t->blocked = 1;
+			return CURL_SOCKET_BAD;
+		}
 	}
 	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 	return fd == -1 ? CURL_SOCKET_BAD : fd;
@@ -247,6 +351,21 @@ write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	return len;
 }
 
+/* A redirect's target, judged before curl follows it. */
+static int
+redirect_allowed(struct http_transfer *t, const char *loc, size_t len)
+{
+	char *url = NULL, *target = xstrndup(loc, len);
+	int ok;
+
+	if (curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url) !=
+	    CURLE_OK)
+		url = NULL;
+	ok = target_allowed(t, target, url);
+	free(target);
+	return ok;
+}
+
 /* One header line; a new status line (after 1xx) starts a fresh set. */
 static size_t
 header_cb(char *line, size_t size, size_t nmemb, void *arg)
@@ -257,6 +376,9 @@ header_cb(char *line, size_t size, size_t nmemb, void *arg)
 
 	if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
 		result_reset_headers(t->res);
+		t->status = 0;
+		if ((colon = memchr(line, ' ', len)) != NULL)
+			t->status = strtol(colon + 1, NULL, 10);
 		return len;
 	}
 	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n' ||
@@ -270,6 +392,10 @@ header_cb(char *line, size_t size, size_t nmemb, void *arg)
 	while (vstart < len && (line[vstart] == ' ' || line[vstart] == '\t'))
 		vstart++;
 	result_add_header(t->res, line, nlen, line + vstart, len - vstart);
+	if (t->follow && t->status >= 300 && t->status < 400 && nlen == 8 &&
+	    strncasecmp(line, "location", 8) == 0 &&
+	    !redirect_allowed(t, line + vstart, len - vstart))
+		return 0;	/* abort: nothing is sent to it */
 	return size * nmemb;
 }
 
@@ -353,7 +479,8 @@ setup_easy(struct http_transfer *t, const struct http_request *req)
 	SET(CURLOPT_FOLLOWLOCATION, req->follow_redirects ? 1L : 0L);
 	SET(CURLOPT_MAXREDIRS, req->follow_redirects ? req->max_redirects :
 	    0L);
-	SET(CURLOPT_PROXY, "");
+	SET(CURLOPT_PROXY, hc.proxy != NULL ? hc.proxy : "");
+	SET(CURLOPT_NOPROXY, "");	/* nor no_proxy from the environment */
 	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	SET(CURLOPT_USERAGENT, hc.useragent);
 	SET(CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
@@ -432,7 +559,16 @@ http_client_start(const struct http_request *req, struct result *res,
 	t->connect_timeout_ms = req->connect_timeout_ms;
 	t->errbuf[0] = '\0';
 	t->started_us = clock_now_us();
-	t->blocked = NULL;
+	t->blocked = 0;
+	t->who = req->who;
+	t->follow = req->follow_redirects;
+	t->status = 0;
+	if (!target_allowed(t, req->url, NULL)) {
+		result_set_error(res, RESULT_BLOCKED, "blocked by the egress "
+		    "policy: %s", t->blocked_why);
+		transfer_put(t);
+		return NULL;
+	}
 	t->hdrs = build_headers(req);
 	if ((rc = setup_easy(t, req)) != CURLE_OK) {
 		result_set_error(res, RESULT_INTERNAL, "curl option: %s",
@@ -460,9 +596,9 @@ set_curl_error(struct http_transfer *t, CURLcode code)
 	    curl_easy_strerror(code);
 	curl_off_t connected = 0;
 
-	if (t->blocked != NULL && code != CURLE_OK) {
+	if (t->blocked && code != CURLE_OK) {
 		result_set_error(r, RESULT_BLOCKED, "blocked by the egress "
-		    "policy: %s is %s", t->blocked_addr, t->blocked);
+		    "policy: %s", t->blocked_why);
 		return;
 	}
 	switch (code) {

@@ -26,6 +26,7 @@ struct http_request {
 	uint64_t	 max_response_bytes;
 	int		 follow_redirects;
 	long		 max_redirects;
+	void		*who;		/* for the policy callback */
 };
 
 /*
@@ -35,10 +36,30 @@ struct http_request {
  */
 typedef void (*http_done_cb)(struct result *res, void *arg);
 
-struct egress_policy;
+struct sockaddr;
 
-/* Judge every connection by p (borrowed; NULL: allow everything). */
-void	http_client_set_policy(const struct egress_policy *p);
+/*
+ * The egress policy: may the transfer of request who connect to host
+ * (lower-case, IPv6 without brackets) and port at address sa? sa is NULL
+ * when the address is not known (a target before it is resolved, or
+ * reached through a proxy); proxy says the connection is to the proxy
+ * itself. Returns 1 to allow, 0 to refuse with why (at most len bytes).
+ */
+typedef int (*http_policy_fn)(void *who, const char *host, unsigned port,
+	    const struct sockaddr *sa, unsigned salen, int proxy, char *why,
+	    size_t len);
+
+/*
+ * Judge every target (before it is sent, and each redirect) and every
+ * connection (each address tried) with fn; NULL: allow everything.
+ */
+void	http_client_set_policy(http_policy_fn fn);
+
+/*
+ * Send everything through proxy ("scheme://host:port", copied; NULL or
+ * "": direct). Applies to transfers started from now on.
+ */
+void	http_client_set_proxy(const char *proxy);
 
 /* Set up the shared multi handle on base. Returns -1 with *cause. */
 int	http_client_init(struct event_base *base, char **cause);

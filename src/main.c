@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +199,23 @@ open_socket(char **cause)
 	    (gid_t)-1, 1024, cause);
 }
 
+/*
+ * Every API connection and transfer is a descriptor: take the hard limit
+ * as the soft one (systemd gives services 1024 soft, 512K hard), so that
+ * api_max_connections plus max_inflight fit.
+ */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("setrlimit RLIMIT_NOFILE");
+}
+
 static int
 run(struct config *cfg)
 {
@@ -208,12 +226,12 @@ run(struct config *cfg)
 
 	m.cfg = cfg;
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
 	seed_json();
 	if ((m.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	if (http_client_init(m.base, &cause) == -1)
 		fatalx("%s", cause);
-	http_client_set_policy(&cfg->egress);
 	dispatch_init(m.base, cfg);
 	registry_init(m.base, cfg);
 	metrics_init(cfg, clock_now_us());

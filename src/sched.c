@@ -25,6 +25,7 @@
 #include <uthash.h>
 
 #include "batch.h"
+#include "caller.h"
 #include "config.h"
 #include "host.h"
 #include "log.h"
@@ -223,7 +224,8 @@ static int
 batch_can_start(struct batch *b, uint64_t now_us, uint64_t *wait_us)
 {
 	*wait_us = 0;
-	if (b->inflight >= b->concurrency || b->paused)
+	if (b->inflight >= b->concurrency || b->paused ||
+	    (b->caller != NULL && !caller_may_start(b->caller)))
 		return 0;
 	if (b->rate > 0 &&
 	    (*wait_us = ratelimit_wait_us(&b->ratelimit, now_us)) > 0)
@@ -271,6 +273,8 @@ take(struct host *h, struct bhq *q, int probe, uint64_t now_us)
 	job->state = JOB_RUNNING;
 	h->inflight++;
 	q->b->inflight++;
+	if (q->b->caller != NULL)
+		q->b->caller->inflight++;
 	s.inflight++;
 	host_ready(h);		/* and the host to the back of the list */
 	return job;
@@ -341,16 +345,23 @@ void
 sched_done(struct job *job, uint64_t now_us)
 {
 	struct host *h = job->host;
-	struct batch *b = job->batch;
+	struct batch *b = job->batch, *cb;
+	struct caller *c = b->caller;
 	int was_full = b->inflight >= b->concurrency;
+	int caller_full = c != NULL && !caller_may_start(c);
 
 	(void)now_us;
 	h->inflight--;
 	b->inflight--;
 	s.inflight--;
+	if (c != NULL)
+		c->inflight--;
 	if (!TAILQ_EMPTY(&h->ring))
 		host_ready(h);
-	if (was_full)
+	if (caller_full)	/* each of its batches may go again */
+		TAILQ_FOREACH(cb, &c->batches, caller_entry)
+			batch_unstall(cb);
+	else if (was_full)
 		batch_unstall(b);
 }
 

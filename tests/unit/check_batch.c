@@ -274,6 +274,36 @@ START_TEST(test_input_limits)
 }
 END_TEST
 
+/*
+ * max_json_keys counts the members of each object on its own level,
+ * before jansson builds it; colons inside strings and nested objects do
+ * not count toward the outer one.
+ */
+START_TEST(test_json_keys)
+{
+	struct batch_error err;
+	struct batch *b;
+	char wide[4096], *p = wide;
+	int i;
+
+	cfg.max_json_keys = 8;
+	b = parse("{\"requests\":[{\"url\":\"http://a:1/x:y\",\"headers\":"
+	    "{\"A\":\"1:2:3:4:5:6:7:8:9\",\"B\":\"2\",\"C\":\"3\","
+	    "\"D\":\"4\",\"E\":\"5\",\"F\":\"6\",\"G\":\"7\"},"
+	    "\"id\":\"k:\\\":\"}],\"concurrency\":1}", &err);
+	ck_assert_msg(b != NULL, "%s", err.message);
+	batch_free(b);
+	p += sprintf(p, "{\"requests\":[{\"url\":\"http://a/\","
+	    "\"headers\":{");
+	for (i = 0; i < 9; i++)
+		p += sprintf(p, "%s\"H%d\":\"v\"", i ? "," : "", i);
+	strcpy(p, "}}]}");
+	refused(wide, 400, "invalid_json", "");
+	ck_assert_ptr_null(parse(wide, &err));
+	ck_assert_ptr_nonnull(strstr(err.message, "max_json_keys"));
+}
+END_TEST
+
 static Suite *
 batch_suite(void)
 {
@@ -292,6 +322,7 @@ batch_suite(void)
 	tcase_add_test(tc, test_invalid_numbers);
 	tcase_add_test(tc, test_too_large);
 	tcase_add_test(tc, test_input_limits);
+	tcase_add_test(tc, test_json_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "config.h"
 #include "check_main.h"
 
@@ -167,6 +169,58 @@ START_TEST(test_host_sections)
 }
 END_TEST
 
+/* allow/deny add up over lines; proxy is checked; [user]/[group] parse. */
+START_TEST(test_egress_and_callers)
+{
+	struct config cfg;
+	char *cause;
+	const struct client_rule *cr;
+	uint32_t gids[2] = { 4242, 0 };
+	json_t *j;
+
+	cause = load("[fanoutd]\nallow = 10.1.0.0/16, api.example.com\n"
+	    "allow = [fd00::/8]:443\ndeny = *:25\n"
+	    "proxy = http://127.0.0.1:3128\nmax_inflight_per_uid = 4\n"
+	    "[user root]\ndeny = *\nallow = *.example.com\n"
+	    "max_queued = 100\n[group 0]\nmax_inflight = 2\n", &cfg);
+	ck_assert_msg(cause == NULL, "%s", cause);
+	ck_assert_uint_eq(cfg.egress.nrules, 4);
+	ck_assert_int_eq(cfg.egress.builtin, 1);
+	ck_assert_str_eq(cfg.proxy, "http://127.0.0.1:3128");
+	ck_assert_uint_eq(cfg.max_inflight_per_uid, 4);
+	ck_assert_uint_eq(cfg.nclients, 2);
+	cr = clientrule_match(cfg.clients, cfg.nclients, 0, gids, 2);
+	ck_assert_str_eq(cr->title, "user root");
+	ck_assert_uint_eq(cr->policy.nrules, 2);
+	ck_assert_uint_eq(cr->max_queued, 100);
+	cr = clientrule_match(cfg.clients, cfg.nclients, 4242, gids, 2);
+	ck_assert_str_eq(cr->title, "group 0");	/* a supplementary group */
+	ck_assert_uint_eq(cr->max_inflight, 2);
+	ck_assert_ptr_null(clientrule_match(cfg.clients, cfg.nclients, 4242,
+	    gids, 1));
+	j = config_json(&cfg);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "allow")),
+	    "10.1.0.0/16 api.example.com [fd00::/8]:443");
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "clients")), 2);
+	json_decref(j);
+	config_clear(&cfg);
+
+	load_fails("[fanoutd]\nallow = 10.0.0.0/8\ndeny = 10.0.0.1/8\n", 3,
+	    "deny: \"10.0.0.1/8\" rule \"10.0.0.1/8\": address has bits");
+	load_fails("[fanoutd]\nproxy = ftp://p:21\n", 2, "proxy:");
+	load_fails("[fanoutd]\nproxy = http://p\n", 2, "proxy:");
+	load_fails("[fanoutd]\nproxy = http://u@p:8/x\n", 2, "proxy:");
+	load_fails("[user nosuchuser-xyz]\nallow = *\n", 1,
+	    "[user nosuchuser-xyz]: names a user");
+	load_fails("[user root]\nmax_inflight = 0\n", 2, "max_inflight:");
+	load_fails("[group root]\nrate = 1\n", 2, "rate: \"1\" unknown key");
+	load_fails("[user 0]\nallow = x\n[user root]\ndeny = y\n", 4,
+	    "deny: [user root]: the same user as the section at line 1");
+	load_fails("[user root]\nallow = 1.2.3.4/40\n", 2, "allow:");
+	load_fails("[usr root]\n", 1, "unknown section [usr root]");
+}
+END_TEST
+
 START_TEST(test_missing_file)
 {
 	struct config cfg;
@@ -268,6 +322,7 @@ config_suite(void)
 	tcase_add_test(tc, test_errors_name_line_and_key);
 	tcase_add_test(tc, test_host_sections);
 	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_egress_and_callers);
 	tcase_add_test(tc, test_set_socket_too_long);
 	tcase_add_test(tc, test_print_roundtrip);
 	tcase_add_test(tc, test_options_documented);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "caller.h"
 #include "config.h"
 #include "host.h"
 #include "sched.h"
@@ -247,6 +248,53 @@ START_TEST(test_pause_and_breaker)
 }
 END_TEST
 
+/*
+ * A user's in-flight cap holds across its batches and hosts; another
+ * user is not held back by it, and a slot freed lets the capped user's
+ * other batches go again.
+ */
+START_TEST(test_caller_cap)
+{
+	struct job *started[64], *other[64];
+	struct batch *a1, *a2, *b1;
+	size_t n, i;
+
+	a1 = make("", 10, "http://h1", NULL);
+	a2 = make("", 10, "http://h2", NULL);
+	b1 = make("", 10, "http://h3", NULL);
+	caller_attach(a1, 1000, 3);
+	caller_attach(a2, 1000, 3);
+	caller_attach(b1, 2000, 0);
+	sched_add(a1, 0);
+	sched_add(a2, 0);
+	sched_add(b1, 0);
+	n = drain(0, started, 64);
+	/* uid 1000: 3 in all; uid 2000: its host limit (8) */
+	ck_assert_uint_eq(n, 3 + 8);
+	ck_assert_uint_eq(a1->inflight + a2->inflight, 3);
+	ck_assert_uint_eq(a1->caller->inflight, 3);
+	ck_assert_uint_eq(b1->inflight, 8);
+	/* one of uid 1000's slots frees: exactly one of its jobs starts */
+	for (i = 0; i < n && started[i]->batch == b1; i++)
+		;
+	sched_done(started[i], 0);
+	started[i]->state = JOB_DONE;
+	ck_assert_uint_eq(drain(0, other, 64), 1);
+	ck_assert(other[0]->batch == a1 || other[0]->batch == a2);
+	ck_assert_uint_eq(a1->caller->inflight, 3);
+	started[i] = other[0];
+	finish_all(started, n, 0);
+	while ((n = drain(0, started, 64)) > 0)
+		finish_all(started, n, 0);
+	caller_detach(a1);
+	caller_detach(a2);
+	caller_detach(b1);
+	forget(a1);
+	forget(a2);
+	forget(b1);
+}
+END_TEST
+
 static Suite *
 sched_suite(void)
 {
@@ -259,6 +307,7 @@ sched_suite(void)
 	tcase_add_test(tc, test_batch_rate);
 	tcase_add_test(tc, test_round_robin);
 	tcase_add_test(tc, test_pause_and_breaker);
+	tcase_add_test(tc, test_caller_cap);
 	suite_add_tcase(s, tc);
 	return s;
 }
