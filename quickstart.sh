@@ -17,7 +17,7 @@ mode=${1:-demo}
 DEPS="autoconf automake make gcc pkg-config libevent-dev libevhtp-dev
 libonig-dev libssl-dev libjansson-dev check libcurl4-openssl-dev
 libinih-dev uthash-dev libsubunit-dev libsystemd-dev systemd ca-certificates
-curl iproute2"
+curl iproute2 fiu-utils"
 
 say() { printf '==> %s\n' "$*"; }
 

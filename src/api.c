@@ -1087,6 +1087,12 @@ idle_ev_cb(evutil_socket_t fd, short kind, void *arg)
 		cb();
 }
 
+void
+api_set_allocator(void)
+{
+	evhtp_set_mem_functions(xmalloc_lib, xrealloc_lib, free);
+}
+
 int
 api_init(struct event_base *base, int fd, const struct config *cfg,
     char **cause)

@@ -14,6 +14,12 @@ struct event_base;
  * Serve the API on the already-listening socket fd (steals it), with limits
  * from cfg (borrowed; it must outlive the API). Returns -1 with *cause.
  */
+/*
+ * Make libevhtp (and through it libevent) allocate with xmalloc_lib():
+ * call before anything else uses libevent.
+ */
+void	api_set_allocator(void);
+
 int	api_init(struct event_base *base, int fd, const struct config *cfg,
 	    char **cause);
 

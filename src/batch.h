@@ -9,7 +9,7 @@
 #include <sys/queue.h>
 #include <sys/types.h>
 
-#include <uthash.h>
+#include "hash.h"
 
 #include "ratelimit.h"
 #include "result.h"

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
-#include <uthash.h>
+#include "hash.h"
 
 #include "breaker.h"
 #include "ratelimit.h"

@@ -219,6 +219,18 @@ http_client_set_policy(http_policy_fn fn)
 }
 
 /*
+ * Did a URL call succeed? Out of memory is fatal, as everywhere else: a
+ * URL that "does not parse" for want of memory must not skip the policy.
+ */
+static int
+uok(CURLUcode rc)
+{
+	if (rc == CURLUE_OUT_OF_MEMORY)
+		fatalx("out of memory: curl URL API");
+	return rc == CURLUE_OK;
+}
+
+/*
  * Host (lower-case, no brackets) and port of url, relative to base when
  * that is not NULL (a Location). Returns -1 if it does not parse.
  */
@@ -231,12 +243,12 @@ url_host_port(const char *url, const char *base, char *host, size_t len,
 	int rc = -1;
 
 	if (u == NULL)
-		return -1;
-	if ((base == NULL || curl_url_set(u, CURLUPART_URL, base, 0) ==
-	    CURLUE_OK) && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT) ==
-	    CURLUE_OK && strlen(h) < len) {
+		fatalx("out of memory: curl_url");
+	if ((base == NULL || uok(curl_url_set(u, CURLUPART_URL, base, 0))) &&
+	    uok(curl_url_set(u, CURLUPART_URL, url, 0)) &&
+	    uok(curl_url_get(u, CURLUPART_HOST, &h, 0)) &&
+	    uok(curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT)) &&
+	    strlen(h) < len) {
 		if (h[0] == '[') {	/* "[::1]" */
 			snprintf(host, len, "%.*s", (int)strlen(h) - 2, h + 1);
 			if ((c = strchr(host, '%')) != NULL)
@@ -421,16 +433,17 @@ needs_empty_body(const char *method)
 /*
  * The header list: curl drops a header given as "Name: " (empty value), so
  * send those as "Name;"; and stop curl adding headers the client did not ask
- * for (a form Content-Type on bodies, Expect: 100-continue).
+ * for (a form Content-Type on bodies, Expect: 100-continue). -1 when
+ * libcurl runs out of memory.
  */
-static struct curl_slist *
-build_headers(const struct http_request *req)
+static int
+build_headers(const struct http_request *req, struct curl_slist **out)
 {
-	struct curl_slist *l = NULL, *n;
+	struct curl_slist *l = NULL, *n = NULL;
 	size_t i, len;
 	char *tmp;
 
-	for (i = 0; i < req->nheaders; i++) {
+	for (i = 0; i < req->nheaders; i++, l = n) {
 		len = strlen(req->headers[i]);
 		if (len >= 2 && strcmp(req->headers[i] + len - 2, ": ") == 0) {
 			xasprintf(&tmp, "%.*s;", (int)(len - 2),
@@ -440,17 +453,21 @@ build_headers(const struct http_request *req)
 		} else
 			n = curl_slist_append(l, req->headers[i]);
 		if (n == NULL)
-			fatalx("curl_slist_append: out of memory");
-		l = n;
+			goto fail;
 	}
 	if ((req->body != NULL || needs_empty_body(req->method)) &&
-	    !has_header(req, "Content-Type"))
-		l = curl_slist_append(l, "Content-Type:");
-	if (!has_header(req, "Expect"))
-		l = curl_slist_append(l, "Expect:");
-	if (l == NULL)
-		fatalx("curl_slist_append: out of memory");
-	return l;
+	    !has_header(req, "Content-Type") &&
+	    (l = n = curl_slist_append(l, "Content-Type:")) == NULL)
+		goto fail;
+	if (!has_header(req, "Expect") &&
+	    (n = curl_slist_append(l, "Expect:")) == NULL)
+		goto fail;
+	*out = n;
+	return 0;
+fail:	/* libcurl's memory: this transfer fails, not the daemon */
+	curl_slist_free_all(l);
+	*out = NULL;
+	return -1;
 }
 
 /* Every option of a transfer, set afresh on a reset handle. */
@@ -520,8 +537,10 @@ transfer_get(void)
 		return t;
 	}
 	t = xcalloc(1, sizeof(*t));
-	if ((t->easy = curl_easy_init()) == NULL)
-		fatalx("curl_easy_init: out of memory");
+	if ((t->easy = curl_easy_init()) == NULL) {	/* libcurl's memory */
+		free(t);
+		return NULL;
+	}
 	return t;
 }
 
@@ -550,6 +569,11 @@ http_client_start(const struct http_request *req, struct result *res,
 	CURLcode rc;
 	CURLMcode mrc;
 
+	if (t == NULL) {
+		result_set_error(res, RESULT_INTERNAL, "curl_easy_init: out of "
+		    "memory");
+		return NULL;
+	}
 	t->magic = XFER_MAGIC;
 	t->res = res;
 	t->cb = cb;
@@ -569,7 +593,12 @@ http_client_start(const struct http_request *req, struct result *res,
 		transfer_put(t);
 		return NULL;
 	}
-	t->hdrs = build_headers(req);
+	if (build_headers(req, &t->hdrs) == -1) {
+		result_set_error(res, RESULT_INTERNAL, "curl_slist_append: "
+		    "out of memory");
+		transfer_put(t);
+		return NULL;
+	}
 	if ((rc = setup_easy(t, req)) != CURLE_OK) {
 		result_set_error(res, RESULT_INTERNAL, "curl option: %s",
 		    curl_easy_strerror(rc));
@@ -767,23 +796,22 @@ http_client_origin(const char *url, char **cause)
 	CURLU *u;
 
 	if ((u = curl_url()) == NULL)
-		fatalx("curl_url: out of memory");
-	if ((rc = curl_url_set(u, CURLUPART_URL, url, 0)) != CURLUE_OK) {
+		fatalx("out of memory: curl_url");
+	if (!uok(rc = curl_url_set(u, CURLUPART_URL, url, 0))) {
 		xasprintf(cause, "not a valid URL: %s", curl_url_strerror(rc));
 		goto out;
 	}
-	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	if (!uok(curl_url_get(u, CURLUPART_SCHEME, &scheme, 0)) ||
 	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
 		xasprintf(cause, "scheme must be http or https");
 		goto out;
 	}
-	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	if (!uok(curl_url_get(u, CURLUPART_HOST, &host, 0)) ||
 	    *host == '\0') {
 		xasprintf(cause, "URL has no host");
 		goto out;
 	}
-	if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
-	    CURLUE_OK) {
+	if (!uok(curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT))) {
 		xasprintf(cause, "URL has no usable port");
 		goto out;
 	}

@@ -296,6 +296,10 @@ main(int argc, char **argv)
 	int ch, check = 0, rc;
 
 	log_init("fanoutd", LOG_LVL_INFO);
+	/* Libraries fail like we do on a failed allocation (xmalloc.c). */
+	event_set_mem_functions(xmalloc_lib, xrealloc_lib, free);
+	api_set_allocator();
+	json_set_alloc_funcs(xmalloc_lib, free);
 	while ((ch = getopt_long(argc, argv, "c:s:l:nVh", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {

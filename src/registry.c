@@ -16,7 +16,7 @@
 
 #include <event2/event.h>
 #include <jansson.h>
-#include <uthash.h>
+#include "hash.h"
 
 #include "batch.h"
 #include "clock.h"

@@ -22,7 +22,7 @@
 #include <string.h>
 #include <sys/queue.h>
 
-#include <uthash.h>
+#include "hash.h"
 
 #include "batch.h"
 #include "caller.h"

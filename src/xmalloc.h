@@ -16,4 +16,11 @@ void	*xmemdup(const void *p, size_t n);
 int	 xasprintf(char **ret, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
+/*
+ * malloc() and realloc() for libraries (jansson, libevent, libevhtp): the
+ * same fatal() on failure; xrealloc_lib(p, 0) frees p and returns NULL.
+ */
+void	*xmalloc_lib(size_t size);
+void	*xrealloc_lib(void *ptr, size_t size);
+
 #endif
