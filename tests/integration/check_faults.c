@@ -3,7 +3,10 @@
  * with its documented error code, within its timeout, and leaves no file
  * descriptor or memory behind in the daemon.
  */
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +165,46 @@ START_TEST(test_dns_and_refused)
 }
 END_TEST
 
+/*
+ * A server that lets the kernel accept and then never reads: an 8 MB
+ * request body fills the socket buffers, and the attempt must still end
+ * with `timeout` in its time (nothing waits on a write forever).
+ */
+START_TEST(test_accept_never_read)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	size_t n = 8 * 1024 * 1024, i;
+	char *batch, *p;
+	double t0, wall;
+	json_t *reply, *r;
+	int ls;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ls = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ne(ls, -1);
+	ck_assert_int_eq(bind(ls, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(ls, 8), 0);	/* never accept(), never read */
+	ck_assert_int_eq(getsockname(ls, (struct sockaddr *)&sin, &len), 0);
+	p = batch = malloc(n + 256);
+	p += sprintf(p, "{\"requests\":[{\"url\":\"http://127.0.0.1:%d/\","
+	    "\"method\":\"POST\",\"timeout_ms\":500,\"body\":\"",
+	    ntohs(sin.sin_port));
+	for (i = 0; i < n; i++)
+		*p++ = 'x';
+	strcpy(p, "\"}]}");
+	t0 = now_ms();
+	reply = api_submit(dm.sock, batch);
+	wall = now_ms() - t0;
+	r = result_at(reply, 0);
+	ck_assert_str_eq(jerr(r), "timeout");
+	ck_assert_msg(wall >= 450 && wall < 3000, "%.0f ms", wall);
+	json_decref(reply);
+	free(batch);
+	close(ls);
+}
+END_TEST
+
 /* After every fault, the daemon holds no more descriptors than before. */
 START_TEST(test_no_descriptors_left)
 {
@@ -247,6 +290,7 @@ faults_suite(void)
 	tcase_add_test(tc, test_endless_bodies);
 	tcase_add_test(tc, test_reset_garbage_bigheader_loop);
 	tcase_add_test(tc, test_dns_and_refused);
+	tcase_add_test(tc, test_accept_never_read);
 	tcase_add_test(tc, test_no_descriptors_left);
 	tcase_add_test(tc, test_tls_bad_certificate);
 	suite_add_tcase(s, tc);
