@@ -354,6 +354,18 @@ parse_body(struct job *job, struct fields *f, const char *path,
 	return 0;
 }
 
+/*
+ * The path of a field ("requests[3].timeout_ms") into p, for an error
+ * message: only when the field is there, since most are not and
+ * formatting them all cost more than the rest of the parse.
+ */
+static void
+sub(char *p, size_t len, const char *path, const char *field, json_t *v)
+{
+	if (v != NULL)
+		snprintf(p, len, "%s.%s", path, field);
+}
+
 /* Retries and redirects, shared by a request and the defaults. */
 static int
 parse_retry_fields(struct job *job, struct fields *f, const char *path,
@@ -362,30 +374,31 @@ parse_retry_fields(struct job *job, struct fields *f, const char *path,
 	uint64_t v;
 	char p[96];
 
-	snprintf(p, sizeof(p), "%s.retries", path);
+	sub(p, sizeof(p), path, "retries", f->retries);
 	v = job->retries;
 	if (get_uint(f->retries, p, 0, cfg->max_retries, &v, err) == -1)
 		return -1;
 	job->retries = (unsigned)v;
-	snprintf(p, sizeof(p), "%s.retry_base_ms", path);
+	sub(p, sizeof(p), path, "retry_base_ms", f->retry_base_ms);
 	if (get_uint(f->retry_base_ms, p, 0, 600000, &job->retry_base_ms,
 	    err) == -1)
 		return -1;
-	snprintf(p, sizeof(p), "%s.retry_max_ms", path);
+	sub(p, sizeof(p), path, "retry_max_ms", f->retry_max_ms);
 	if (get_uint(f->retry_max_ms, p, 0, 3600000, &job->retry_max_ms,
 	    err) == -1)
 		return -1;
-	snprintf(p, sizeof(p), "%s.retry_on", path);
+	sub(p, sizeof(p), path, "retry_on", f->retry_on);
 	if (get_retry_on(f->retry_on, p, &job->retry_on, err) == -1)
 		return -1;
-	snprintf(p, sizeof(p), "%s.retry_non_idempotent", path);
+	sub(p, sizeof(p), path, "retry_non_idempotent",
+	    f->retry_non_idempotent);
 	if (get_bool(f->retry_non_idempotent, p, &job->may_retry, err) == -1)
 		return -1;
-	snprintf(p, sizeof(p), "%s.follow_redirects", path);
+	sub(p, sizeof(p), path, "follow_redirects", f->follow_redirects);
 	if (get_bool(f->follow_redirects, p, &job->follow_redirects,
 	    err) == -1)
 		return -1;
-	snprintf(p, sizeof(p), "%s.max_redirects", path);
+	sub(p, sizeof(p), path, "max_redirects", f->max_redirects);
 	v = job->max_redirects;
 	if (get_uint(f->max_redirects, p, 0, cfg->max_redirects_limit, &v,
 	    err) == -1)
@@ -401,15 +414,15 @@ parse_numbers(struct job *job, struct fields *f, const char *path,
 {
 	char p[96];
 
-	snprintf(p, sizeof(p), "%s.timeout_ms", path);
+	sub(p, sizeof(p), path, "timeout_ms", f->timeout_ms);
 	if (get_uint(f->timeout_ms, p, 1, cfg->max_timeout_ms,
 	    &job->timeout_ms, err) == -1)
 		return -1;
-	snprintf(p, sizeof(p), "%s.connect_timeout_ms", path);
+	sub(p, sizeof(p), path, "connect_timeout_ms", f->connect_timeout_ms);
 	if (get_uint(f->connect_timeout_ms, p, 1, cfg->max_timeout_ms,
 	    &job->connect_timeout_ms, err) == -1)
 		return -1;
-	snprintf(p, sizeof(p), "%s.max_response_bytes", path);
+	sub(p, sizeof(p), path, "max_response_bytes", f->max_response_bytes);
 	if (get_uint(f->max_response_bytes, p, 0,
 	    cfg->max_response_bytes_limit, &job->max_response_bytes, err) == -1)
 		return -1;

@@ -275,6 +275,7 @@ attempt_start(struct job *job, uint64_t now_us)
 		.follow_redirects = job->follow_redirects,
 		.max_redirects = (long)job->max_redirects,
 		.who = job,
+		.origin = job->origin,
 	};
 
 	req.timeout_ms = retry_cap_ms(job->timeout_ms, b->deadline_us, now_us);

@@ -285,12 +285,41 @@ http_client_set_proxy(const char *proxy)
 }
 
 /*
+ * Host and port from an origin "scheme://host:port" (as made by
+ * http_client_origin(): lower-case, IPv6 in brackets), without parsing
+ * the URL again. -1 if it does not have that shape.
+ */
+static int
+origin_host_port(const char *origin, char *host, size_t len,
+    unsigned *port)
+{
+	const char *h = strstr(origin, "://"), *colon = strrchr(origin, ':');
+	size_t n;
+
+	if (h == NULL || colon == NULL || colon < h + 3)
+		return -1;
+	h += 3;
+	n = (size_t)(colon - h);
+	if (n >= 2 && h[0] == '[' && h[n - 1] == ']')
+		h++, n -= 2;
+	if (n == 0 || n >= len)
+		return -1;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (n > 1 && host[n - 1] == '.')
+		host[n - 1] = '\0';	/* "example.com." */
+	*port = (unsigned)strtoul(colon + 1, NULL, 10);
+	return 0;
+}
+
+/*
  * A target, before anything is sent to it (the request's URL, each
  * redirect's Location): its name and port, and its address when the URL
  * spells one. With a proxy this is all fanoutd can see of the target.
  */
 static int
-target_allowed(struct http_transfer *t, const char *url, const char *base)
+target_allowed(struct http_transfer *t, const char *url, const char *base,
+    const char *origin)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
@@ -300,7 +329,9 @@ target_allowed(struct http_transfer *t, const char *url, const char *base)
 
 	if (hc.policy == NULL)
 		return 1;
-	if (url_host_port(url, base, host, sizeof(host), &port) == -1)
+	if ((origin == NULL || origin_host_port(origin, host, sizeof(host),
+	    &port) == -1) &&
+	    url_host_port(url, base, host, sizeof(host), &port) == -1)
 		return 1;	/* curl refuses it on its own */
 	lit = egress_parse_addr(host, &ss, &sslen) == 0;
 	if (lit)
@@ -373,7 +404,7 @@ redirect_allowed(struct http_transfer *t, const char *loc, size_t len)
 	if (curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url) !=
 	    CURLE_OK)
 		url = NULL;
-	ok = target_allowed(t, target, url);
+	ok = target_allowed(t, target, url, NULL);
 	free(target);
 	return ok;
 }
@@ -587,7 +618,7 @@ http_client_start(const struct http_request *req, struct result *res,
 	t->who = req->who;
 	t->follow = req->follow_redirects;
 	t->status = 0;
-	if (!target_allowed(t, req->url, NULL)) {
+	if (!target_allowed(t, req->url, NULL, req->origin)) {
 		result_set_error(res, RESULT_BLOCKED, "blocked by the egress "
 		    "policy: %s", t->blocked_why);
 		transfer_put(t);

@@ -27,6 +27,7 @@ struct http_request {
 	int		 follow_redirects;
 	long		 max_redirects;
 	void		*who;		/* for the policy callback */
+	const char	*origin;	/* http_client_origin(url), or NULL */
 };
 
 /*

@@ -4,8 +4,8 @@
  * The HTTP client fills a struct result while the transfer runs (status,
  * headers, a body capped as it is read, phase timings, a typed error); when
  * the request is finished the dispatcher encodes it once, here, to a compact
- * JSON object and frees the struct, so a finished request costs only its
- * encoded bytes until the reply is written.
+ * JSON object (written directly, jsonw.c) and frees the struct, so a
+ * finished request costs only its encoded bytes until the reply is written.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -13,10 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "base64.h"
 #include "batch.h"
+#include "jsonw.h"
 #include "log.h"
 #include "result.h"
 #include "xmalloc.h"
@@ -139,180 +138,177 @@ result_set_error(struct result *r, enum result_error e, const char *fmt, ...)
 		return;
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) == -1)
-		fatal("vasprintf");
+		fatal("out of memory: vasprintf");
 	va_end(ap);
 	r->error = e;
 	r->error_message = msg;
 }
 
-/* Set a key, stealing the value; fatal on allocation failure. */
-static void
-set(json_t *obj, const char *key, json_t *value)
-{
-	if (value == NULL || json_object_set_new(obj, key, value) == -1)
-		fatalx("json: out of memory encoding %s", key);
-}
-
 /*
- * Text from the network as a JSON string: UTF-8 stays as it is; anything
- * else is read as ISO-8859-1 (HTTP's historical obs-text), so no byte is
- * lost and no upstream can make encoding fail.
+ * Headers as lower-case name -> array of values, repeats in order, each
+ * name where it first appears.
  */
-static json_t *
-net_string(const char *s, size_t len)
+static void
+encode_headers(struct jsonw *w, const struct result *r)
 {
-	unsigned char c;
-	char *u, *p;
-	json_t *j;
-	size_t i;
+	size_t i, j, n;
 
-	if ((j = json_stringn(s, len)) != NULL)
-		return j;
-	p = u = xmalloc(2 * len + 1);
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		if (c < 0x80)
-			*p++ = (char)c;
-		else {
-			*p++ = (char)(0xc0 | (c >> 6));
-			*p++ = (char)(0x80 | (c & 0x3f));
-		}
-	}
-	j = json_stringn(u, (size_t)(p - u));
-	free(u);
-	if (j == NULL)
-		fatalx("net_string: out of memory");
-	return j;
-}
-
-/* Headers as lower-case name -> array of values, repeats in order. */
-static json_t *
-encode_headers(const struct result *r)
-{
-	json_t *obj = json_object(), *arr, *name;
-	const char *key;
-	size_t i;
-
-	for (i = 0; i < r->nheaders; i++) {
-		name = net_string(r->headers[i].name,
+	jsonw_raw(w, "{", 1);
+	for (i = 0, n = 0; i < r->nheaders; i++) {
+		for (j = 0; j < i; j++)
+			if (strcmp(r->headers[j].name, r->headers[i].name) == 0)
+				break;
+		if (j < i)
+			continue;	/* written with its first */
+		if (n++ > 0)
+			jsonw_raw(w, ",", 1);
+		jsonw_netstr(w, r->headers[i].name,
 		    strlen(r->headers[i].name));
-		key = json_string_value(name);
-		if ((arr = json_object_get(obj, key)) == NULL) {
-			arr = json_array();
-			set(obj, key, arr);
+		jsonw_raw(w, ":[", 2);
+		for (j = i; j < r->nheaders; j++) {
+			if (strcmp(r->headers[j].name, r->headers[i].name) != 0)
+				continue;
+			if (j > i)
+				jsonw_raw(w, ",", 1);
+			jsonw_netstr(w, r->headers[j].value,
+			    strlen(r->headers[j].value));
 		}
-		json_decref(name);
-		if (json_array_append_new(arr, net_string(r->headers[i].value,
-		    strlen(r->headers[i].value))) == -1)
-			fatalx("json: out of memory");
+		jsonw_raw(w, "]", 1);
 	}
-	return obj;
+	jsonw_raw(w, "}", 1);
 }
 
 /* The body as text when it is UTF-8 without NUL, else base64. */
 static void
-encode_body(json_t *obj, const struct result *r)
+encode_body(struct jsonw *w, const struct result *r)
 {
-	json_t *text = NULL;
 	char *b64;
 
 	if (r->body_len == 0) {
-		set(obj, "body", json_null());
-		set(obj, "body_encoding", json_null());
+		jsonw_lit(w, ",\"body\":null,\"body_encoding\":null");
 		return;
 	}
-	if (memchr(r->body, '\0', r->body_len) == NULL)
-		text = json_stringn((const char *)r->body, r->body_len);
-	if (text != NULL) {
-		set(obj, "body", text);
-		set(obj, "body_encoding", json_string("utf-8"));
+	jsonw_lit(w, ",\"body\":");
+	if (memchr(r->body, '\0', r->body_len) == NULL &&
+	    utf8_valid((const char *)r->body, r->body_len)) {
+		jsonw_str(w, (const char *)r->body, r->body_len);
+		jsonw_lit(w, ",\"body_encoding\":\"utf-8\"");
 		return;
 	}
 	b64 = base64_encode(r->body, r->body_len, NULL);
-	set(obj, "body", json_string(b64));
-	set(obj, "body_encoding", json_string("base64"));
+	jsonw_str(w, b64, strlen(b64));
+	jsonw_lit(w, ",\"body_encoding\":\"base64\"");
 	free(b64);
 }
 
-static json_t *
-encode_timings(const struct result *r)
+static void
+encode_timings(struct jsonw *w, const struct result *r)
 {
-	json_t *t = json_object();
-
-	set(t, "queue_ms", json_real(r->queue_ms));
-	set(t, "dns_ms", json_real(r->dns_ms));
-	set(t, "connect_ms", json_real(r->connect_ms));
-	set(t, "tls_ms", json_real(r->tls_ms));
-	set(t, "ttfb_ms", json_real(r->ttfb_ms));
-	set(t, "total_ms", json_real(r->total_ms));
-	return t;
+	jsonw_lit(w, ",\"timings\":{\"queue_ms\":");
+	jsonw_ms(w, r->queue_ms);
+	jsonw_lit(w, ",\"dns_ms\":");
+	jsonw_ms(w, r->dns_ms);
+	jsonw_lit(w, ",\"connect_ms\":");
+	jsonw_ms(w, r->connect_ms);
+	jsonw_lit(w, ",\"tls_ms\":");
+	jsonw_ms(w, r->tls_ms);
+	jsonw_lit(w, ",\"ttfb_ms\":");
+	jsonw_ms(w, r->ttfb_ms);
+	jsonw_lit(w, ",\"total_ms\":");
+	jsonw_ms(w, r->total_ms);
+	jsonw_raw(w, "}", 1);
 }
 
-static json_t *
-encode_error(const struct result *r)
+static void
+encode_error(struct jsonw *w, const struct result *r)
 {
-	json_t *e;
+	const char *code = result_error_code(r->error);
 
-	if (r->error == RESULT_OK)
-		return json_null();
-	e = json_object();
-	set(e, "code", json_string(result_error_code(r->error)));
+	if (r->error == RESULT_OK) {
+		jsonw_lit(w, ",\"error\":null");
+		return;
+	}
+	jsonw_lit(w, ",\"error\":{\"code\":\"");
+	jsonw_lit(w, code);
+	jsonw_lit(w, "\",\"message\":");
 	if (r->error_message != NULL)
-		set(e, "message", net_string(r->error_message,
-		    strlen(r->error_message)));
+		jsonw_netstr(w, r->error_message, strlen(r->error_message));
 	else
-		set(e, "message", json_string(result_error_code(r->error)));
-	return e;
+		jsonw_str(w, code, strlen(code));
+	jsonw_raw(w, "}", 1);
 }
 
-static json_t *
-encode_attempts(const struct job *job)
+static void
+encode_attempts(struct jsonw *w, const struct job *job)
 {
-	json_t *log = json_array(), *a;
 	const struct attempt *at;
 	size_t i;
 
+	jsonw_lit(w, ",\"attempt_log\":[");
 	for (i = 0; i < job->nattempts; i++) {
 		at = &job->attempts[i];
-		a = json_object();
-		set(a, "started_ms", json_real(at->started_ms));
-		set(a, "status", json_integer(at->status));
-		set(a, "error", at->error == RESULT_OK ? json_null() :
-		    json_string(result_error_code(at->error)));
-		set(a, "total_ms", json_real(at->total_ms));
-		if (json_array_append_new(log, a) == -1)
-			fatalx("json: out of memory");
+		jsonw_lit(w, i ? ",{\"started_ms\":" : "{\"started_ms\":");
+		jsonw_ms(w, at->started_ms);
+		jsonw_lit(w, ",\"status\":");
+		jsonw_int(w, at->status);
+		if (at->error == RESULT_OK)
+			jsonw_lit(w, ",\"error\":null");
+		else {
+			jsonw_lit(w, ",\"error\":\"");
+			jsonw_lit(w, result_error_code(at->error));
+			jsonw_raw(w, "\"", 1);
+		}
+		jsonw_lit(w, ",\"total_ms\":");
+		jsonw_ms(w, at->total_ms);
+		jsonw_raw(w, "}", 1);
 	}
-	return log;
+	jsonw_raw(w, "]", 1);
 }
 
+/*
+ * One compact JSON object, members in the documented order, written
+ * directly (jsonw.c); the strings a client sent were checked as UTF-8 when
+ * the batch was parsed, the ones from the network go through
+ * jsonw_netstr().
+ */
 char *
 result_encode(const struct job *job, const struct result *r, size_t *lenp)
 {
-	json_t *obj = json_object();
-	char *out;
+	struct jsonw w;
 
-	set(obj, "index", json_integer((json_int_t)job->index));
-	set(obj, "id", job->id ? json_string(job->id) : json_null());
-	set(obj, "method", json_string(job->method));
-	set(obj, "url", json_string(job->url));
-	set(obj, "status", json_integer(r->status));
-	set(obj, "headers", encode_headers(r));
-	encode_body(obj, r);
-	set(obj, "body_bytes", json_integer((json_int_t)r->body_len));
-	set(obj, "truncated", json_boolean(r->truncated));
-	set(obj, "attempts", json_integer((json_int_t)job->nattempts));
-	set(obj, "attempt_log", encode_attempts(job));
-	set(obj, "redirects", json_integer(r->redirects));
-	set(obj, "final_url", r->final_url ? net_string(r->final_url,
-	    strlen(r->final_url)) : json_string(job->url));
-	set(obj, "timings", encode_timings(r));
-	set(obj, "error", encode_error(r));
-	out = json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(15));
-	json_decref(obj);
-	if (out == NULL)
-		fatalx("json_dumps: out of memory");
-	if (lenp != NULL)
-		*lenp = strlen(out);
-	return out;
+	jsonw_init(&w, 512 + r->body_len + r->body_len / 3);
+	jsonw_lit(&w, "{\"index\":");
+	jsonw_int(&w, (long long)job->index);
+	jsonw_lit(&w, ",\"id\":");
+	if (job->id != NULL)
+		jsonw_str(&w, job->id, strlen(job->id));
+	else
+		jsonw_lit(&w, "null");
+	jsonw_lit(&w, ",\"method\":");
+	jsonw_str(&w, job->method, strlen(job->method));
+	jsonw_lit(&w, ",\"url\":");
+	jsonw_str(&w, job->url, strlen(job->url));
+	jsonw_lit(&w, ",\"status\":");
+	jsonw_int(&w, r->status);
+	jsonw_lit(&w, ",\"headers\":");
+	encode_headers(&w, r);
+	encode_body(&w, r);
+	jsonw_lit(&w, ",\"body_bytes\":");
+	jsonw_int(&w, (long long)r->body_len);
+	jsonw_lit(&w, r->truncated ? ",\"truncated\":true" :
+	    ",\"truncated\":false");
+	jsonw_lit(&w, ",\"attempts\":");
+	jsonw_int(&w, (long long)job->nattempts);
+	encode_attempts(&w, job);
+	jsonw_lit(&w, ",\"redirects\":");
+	jsonw_int(&w, r->redirects);
+	jsonw_lit(&w, ",\"final_url\":");
+	if (r->final_url != NULL)
+		jsonw_netstr(&w, r->final_url, strlen(r->final_url));
+	else
+		jsonw_str(&w, job->url, strlen(job->url));
+	encode_timings(&w, r);
+	encode_error(&w, r);
+	jsonw_raw(&w, "}", 1);
+	return jsonw_steal(&w, lenp);
 }

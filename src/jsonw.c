@@ -1,0 +1,201 @@
+/*
+ * jsonw.c: writing JSON text directly.
+ *
+ * A result is encoded once and never read back, so building a jansson
+ * tree for it (one allocation per member, a hash table per object, then
+ * a walk to print it) cost half of the daemon's CPU per request (see
+ * docs/performance.md). This writer appends to one buffer instead. It
+ * escapes strings as jansson does (quote, backslash, control characters;
+ * UTF-8 passes through), so the text is what json_dumps(JSON_COMPACT)
+ * would print, member order included.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonw.h"
+#include "xmalloc.h"
+
+void
+jsonw_init(struct jsonw *w, size_t hint)
+{
+	w->cap = hint < 64 ? 64 : hint;
+	w->buf = xmalloc(w->cap);
+	w->len = 0;
+}
+
+static void
+reserve(struct jsonw *w, size_t n)
+{
+	if (w->len + n + 1 <= w->cap)
+		return;
+	while (w->len + n + 1 > w->cap)
+		w->cap *= 2;
+	w->buf = xreallocarray(w->buf, 1, w->cap);
+}
+
+void
+jsonw_raw(struct jsonw *w, const char *s, size_t n)
+{
+	reserve(w, n);
+	memcpy(w->buf + w->len, s, n);
+	w->len += n;
+}
+
+void
+jsonw_lit(struct jsonw *w, const char *s)
+{
+	jsonw_raw(w, s, strlen(s));
+}
+
+void
+jsonw_str(struct jsonw *w, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	const unsigned char *run;
+	char *o;
+
+	reserve(w, n + 2);
+	w->buf[w->len++] = '"';
+	while (p < end) {
+		for (run = p; p < end && *p >= 0x20 && *p != '"' &&
+		    *p != '\\'; p++)
+			;
+		jsonw_raw(w, (const char *)run, (size_t)(p - run));
+		if (p == end)
+			break;
+		reserve(w, 6);
+		o = w->buf + w->len;
+		*o++ = '\\';
+		switch (*p) {
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\b': *o++ = 'b'; break;
+		case '\f': *o++ = 'f'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
+		default:
+			*o++ = 'u';
+			*o++ = '0';
+			*o++ = '0';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		}
+		w->len = (size_t)(o - w->buf);
+		p++;
+	}
+	reserve(w, 1);
+	w->buf[w->len++] = '"';
+}
+
+void
+jsonw_netstr(struct jsonw *w, const char *s, size_t n)
+{
+	char *u, *p;
+	size_t i;
+
+	if (utf8_valid(s, n)) {
+		jsonw_str(w, s, n);
+		return;
+	}
+	p = u = xmalloc(2 * n + 1);
+	for (i = 0; i < n; i++) {
+		if ((unsigned char)s[i] < 0x80)
+			*p++ = s[i];
+		else {
+			*p++ = (char)(0xc0 | ((unsigned char)s[i] >> 6));
+			*p++ = (char)(0x80 | ((unsigned char)s[i] & 0x3f));
+		}
+	}
+	jsonw_str(w, u, (size_t)(p - u));
+	free(u);
+}
+
+void
+jsonw_int(struct jsonw *w, long long v)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v :
+	    (unsigned long long)v;
+
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	jsonw_raw(w, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+void
+jsonw_ms(struct jsonw *w, double ms)
+{
+	long long us;
+	char frac[5];
+
+	if (!(ms > 0))		/* negative, zero or NaN */
+		ms = 0;
+	if (ms > 9e12)
+		ms = 9e12;
+	us = (long long)(ms * 1000.0 + 0.5);
+	jsonw_int(w, us / 1000);
+	frac[0] = '.';
+	frac[1] = (char)('0' + us / 100 % 10);
+	frac[2] = (char)('0' + us / 10 % 10);
+	frac[3] = (char)('0' + us % 10);
+	jsonw_raw(w, frac, 4);
+}
+
+char *
+jsonw_steal(struct jsonw *w, size_t *len)
+{
+	char *s;
+
+	reserve(w, 0);
+	if (w->cap - w->len > 128)	/* kept until the reply: no slack */
+		w->buf = xreallocarray(w->buf, 1, w->len + 1);
+	s = w->buf;
+	s[w->len] = '\0';
+	if (len != NULL)
+		*len = w->len;
+	w->buf = NULL;
+	w->len = w->cap = 0;
+	return s;
+}
+
+int
+utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	uint32_t cp;
+	int k, i;
+
+	while (p < end) {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if (*p >= 0xc2 && *p <= 0xdf)
+			k = 1, cp = *p & 0x1f;
+		else if (*p >= 0xe0 && *p <= 0xef)
+			k = 2, cp = *p & 0x0f;
+		else if (*p >= 0xf0 && *p <= 0xf4)
+			k = 3, cp = *p & 0x07;
+		else
+			return 0;
+		if (end - p <= k)
+			return 0;
+		for (i = 1; i <= k; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
+		    || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return 0;
+		p += k + 1;
+	}
+	return 1;
+}

@@ -1,0 +1,51 @@
+/*
+ * jsonw.h: JSON text written straight into a growing buffer.
+ */
+#ifndef FANOUTD_JSONW_H
+#define FANOUTD_JSONW_H
+
+#include <stddef.h>
+
+struct jsonw {
+	char	*buf;
+	size_t	 len, cap;
+};
+
+/* Start empty with room for about hint bytes. */
+void	jsonw_init(struct jsonw *w, size_t hint);
+
+/* Append bytes as they are (punctuation, keys known to need no escape). */
+void	jsonw_raw(struct jsonw *w, const char *s, size_t n);
+
+/* Append a C string as it is. */
+void	jsonw_lit(struct jsonw *w, const char *s);
+
+/*
+ * Append a JSON string of s (n bytes, valid UTF-8; NUL allowed), escaped
+ * as jansson does: quote, backslash and control characters only.
+ */
+void	jsonw_str(struct jsonw *w, const char *s, size_t n);
+
+/*
+ * Text from the network: valid UTF-8 stays as it is, anything else is
+ * read as ISO-8859-1 (HTTP's obs-text), so no byte is lost and no
+ * upstream can make encoding fail.
+ */
+void	jsonw_netstr(struct jsonw *w, const char *s, size_t n);
+
+/* Append an integer. */
+void	jsonw_int(struct jsonw *w, long long v);
+
+/* Append a non-negative duration in ms with microsecond precision. */
+void	jsonw_ms(struct jsonw *w, double ms);
+
+/*
+ * The text, NUL-terminated and trimmed to size (caller frees); *len its
+ * length. w is empty afterwards.
+ */
+char	*jsonw_steal(struct jsonw *w, size_t *len);
+
+/* Is s (n bytes) valid UTF-8 (no overlongs, surrogates or > U+10FFFF)? */
+int	utf8_valid(const char *s, size_t n);
+
+#endif
