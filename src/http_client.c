@@ -45,6 +45,7 @@ struct http_transfer {
 	uint64_t		 connect_timeout_ms;
 	uint64_t		 started_us;	/* monotonic */
 	void			*who;		/* the policy's */
+	int			 configured;	/* fixed options are set */
 	int			 follow;	/* follows redirects */
 	long			 status;	/* of the last status line */
 	int			 blocked;	/* the policy refused */
@@ -512,32 +513,38 @@ setup_easy(struct http_transfer *t, const struct http_request *req)
 	if (rc == CURLE_OK)						\
 		rc = curl_easy_setopt(e, opt, val);			\
 } while (0)
+	if (!t->configured) {	/* once per handle: it is reused as is */
+		SET(CURLOPT_PRIVATE, t);
+		SET(CURLOPT_NOSIGNAL, 1L);
+		SET(CURLOPT_ERRORBUFFER, t->errbuf);
+		SET(CURLOPT_WRITEFUNCTION, write_cb);
+		SET(CURLOPT_WRITEDATA, t);
+		SET(CURLOPT_HEADERFUNCTION, header_cb);
+		SET(CURLOPT_HEADERDATA, t);
+		SET(CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
+		SET(CURLOPT_OPENSOCKETDATA, t);
+		SET(CURLOPT_PROTOCOLS_STR, "http,https");
+		SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+		SET(CURLOPT_NOPROXY, "");	/* nor no_proxy from env */
+		SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+		SET(CURLOPT_USERAGENT, hc.useragent);
+		t->configured = rc == CURLE_OK;
+	}
+	/* Every option a request may change is set again, every time. */
 	SET(CURLOPT_URL, req->url);
-	SET(CURLOPT_PRIVATE, t);
-	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_ERRORBUFFER, t->errbuf);
-	SET(CURLOPT_WRITEFUNCTION, write_cb);
-	SET(CURLOPT_WRITEDATA, t);
-	SET(CURLOPT_HEADERFUNCTION, header_cb);
-	SET(CURLOPT_HEADERDATA, t);
-	SET(CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
-	SET(CURLOPT_OPENSOCKETDATA, t);
-	SET(CURLOPT_PROTOCOLS_STR, "http,https");
-	SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	SET(CURLOPT_FOLLOWLOCATION, req->follow_redirects ? 1L : 0L);
 	SET(CURLOPT_MAXREDIRS, req->follow_redirects ? req->max_redirects :
 	    0L);
 	SET(CURLOPT_PROXY, hc.proxy != NULL ? hc.proxy : "");
-	SET(CURLOPT_NOPROXY, "");	/* nor no_proxy from the environment */
-	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	SET(CURLOPT_USERAGENT, hc.useragent);
 	SET(CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)req->connect_timeout_ms);
 	SET(CURLOPT_HTTPHEADER, t->hdrs);
+	SET(CURLOPT_CUSTOMREQUEST, (char *)NULL);
+	SET(CURLOPT_HTTPGET, 1L);	/* GET, no body, NOBODY off */
 	if (strcmp(req->method, "HEAD") == 0 && req->body == NULL)
 		SET(CURLOPT_NOBODY, 1L);
 	else if (strcmp(req->method, "GET") == 0 && req->body == NULL)
-		SET(CURLOPT_HTTPGET, 1L);
+		;
 	else {
 		if (req->body != NULL || needs_empty_body(req->method)) {
 			SET(CURLOPT_POSTFIELDSIZE_LARGE,
@@ -564,8 +571,7 @@ transfer_get(void)
 	if ((t = TAILQ_FIRST(&hc.idle)) != NULL) {
 		TAILQ_REMOVE(&hc.idle, t, entry);
 		hc.nidle--;
-		curl_easy_reset(t->easy);
-		return t;
+		return t;	/* no curl_easy_reset(): see setup_easy() */
 	}
 	t = xcalloc(1, sizeof(*t));
 	if ((t->easy = curl_easy_init()) == NULL) {	/* libcurl's memory */

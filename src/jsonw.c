@@ -49,6 +49,30 @@ jsonw_lit(struct jsonw *w, const char *s)
 	jsonw_raw(w, s, strlen(s));
 }
 
+/* SWAR: eight bytes at a time (Hacker's Delight, "has less than"). */
+#define ONES	0x0101010101010101ull
+#define HIGHS	0x8080808080808080ull
+#define LESS(x, n)	(((x) - ONES * (n)) & ~(x) & HIGHS)
+#define HAS(x, c)	LESS((x) ^ (ONES * (c)), 1)
+
+/* Bytes from p on that need no escape, a word at a time first. */
+static size_t
+plain_run(const unsigned char *p, const unsigned char *end)
+{
+	const unsigned char *q = p;
+	uint64_t x;
+
+	while (end - q >= 8) {
+		memcpy(&x, q, 8);
+		if (LESS(x, 0x20) | HAS(x, '"') | HAS(x, '\\'))
+			break;
+		q += 8;
+	}
+	while (q < end && *q >= 0x20 && *q != '"' && *q != '\\')
+		q++;
+	return (size_t)(q - p);
+}
+
 void
 jsonw_str(struct jsonw *w, const char *s, size_t n)
 {
@@ -60,9 +84,8 @@ jsonw_str(struct jsonw *w, const char *s, size_t n)
 	reserve(w, n + 2);
 	w->buf[w->len++] = '"';
 	while (p < end) {
-		for (run = p; p < end && *p >= 0x20 && *p != '"' &&
-		    *p != '\\'; p++)
-			;
+		run = p;
+		p += plain_run(p, end);
 		jsonw_raw(w, (const char *)run, (size_t)(p - run));
 		if (p == end)
 			break;
@@ -169,12 +192,20 @@ int
 utf8_valid(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	uint64_t x;
 	uint32_t cp;
 	int k, i;
 
 	while (p < end) {
-		if (*p < 0x80) {
-			p++;
+		if (*p < 0x80) {	/* ASCII: skip it a word at a time */
+			while (end - p >= 8) {
+				memcpy(&x, p, 8);
+				if (x & HIGHS)
+					break;
+				p += 8;
+			}
+			while (p < end && *p < 0x80)
+				p++;
 			continue;
 		}
 		if (*p >= 0xc2 && *p <= 0xdf)

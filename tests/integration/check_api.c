@@ -136,6 +136,54 @@ START_TEST(test_post_without_body)
 }
 END_TEST
 
+/*
+ * Easy handles are reused without curl_easy_reset(): one after another on
+ * the same handle (concurrency 1), no method or body leaks into the next.
+ */
+START_TEST(test_handle_reuse_methods)
+{
+	static const char *const seq[] = { "\"method\":\"POST\",\"body\":\"abc\"",
+	    "\"method\":\"HEAD\"", "\"method\":\"GET\"",
+	    "\"method\":\"DELETE\"", "\"method\":\"PUT\"", "\"method\":\"GET\"",
+	    "\"method\":\"PATCH\",\"body\":\"xyz\"", "\"method\":\"GET\"" };
+	static const char *const want[] = { "POST /echo", NULL, "GET /echo",
+	    "DELETE /echo", "PUT /echo", "GET /echo", "PATCH /echo",
+	    "GET /echo" };
+	char batch[2048], *p = batch;
+	const char *echo;
+	json_t *reply;
+	size_t i;
+
+	p += sprintf(p, "{\"concurrency\":1,\"requests\":[");
+	for (i = 0; i < 8; i++)
+		p += sprintf(p, "%s{\"url\":\"%s\",%s}", i ? "," : "",
+		    upstream_url(&up, "/echo"), seq[i]);
+	strcpy(p, "]}");
+	reply = api_submit(fd_.sock, batch);
+	for (i = 0; i < 8; i++) {
+		echo = jstr(result_at(reply, i), "body");
+		if (want[i] == NULL) {	/* HEAD: no body at all */
+			ck_assert_int_eq(jnum(result_at(reply, i),
+			    "body_bytes"), 0);
+			continue;
+		}
+		ck_assert_msg(strncmp(echo, want[i], strlen(want[i])) == 0,
+		    "request %zu: %.40s", i, echo);
+		if (strncmp(want[i], "GET", 3) == 0 ||
+		    strncmp(want[i], "DELETE", 6) == 0) {
+			ck_assert_msg(strstr(echo, "Content-Length") == NULL,
+			    "request %zu sent a body: %s", i, echo);
+			ck_assert_ptr_null(strstr(echo, "abc"));
+		}
+	}
+	ck_assert_ptr_nonnull(strstr(jstr(result_at(reply, 4), "body"),
+	    "Content-Length: 0"));
+	ck_assert_ptr_nonnull(strstr(jstr(result_at(reply, 6), "body"),
+	    "\r\n\r\nxyz"));
+	json_decref(reply);
+}
+END_TEST
+
 START_TEST(test_timeout_accuracy)
 {
 	char batch[512];
@@ -707,6 +755,7 @@ api_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_mixed_batch);
 	tcase_add_test(tc, test_post_without_body);
+	tcase_add_test(tc, test_handle_reuse_methods);
 	tcase_add_test(tc, test_timeout_accuracy);
 	tcase_add_test(tc, test_connect_refused);
 	tcase_add_test(tc, test_concurrency_respected);
