@@ -1087,6 +1087,18 @@ idle_ev_cb(evutil_socket_t fd, short kind, void *arg)
 		cb();
 }
 
+size_t
+api_connections(void)
+{
+	return api.nconns;
+}
+
+uint64_t
+api_connections_cut(void)
+{
+	return api.evicted;
+}
+
 void
 api_set_allocator(void)
 {

@@ -6,6 +6,7 @@
 #define FANOUTD_API_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct config;
 struct event_base;
@@ -41,5 +42,9 @@ size_t	api_waiting(void);
 
 /* Free the server (connections still open are dropped). */
 void	api_shutdown(void);
+
+/* API connections open now, and those cut as slow or idle so far. */
+size_t	api_connections(void);
+uint64_t api_connections_cut(void);
 
 #endif

@@ -728,11 +728,15 @@ set_curl_error(struct http_transfer *t, CURLcode code)
 		result_set_error(r, RESULT_TOO_MANY_REDIRECTS, "%s", detail);
 		return;
 	case CURLE_OUT_OF_MEMORY:
-		/* curl 7.88's word for response headers past its cap */
+		/*
+		 * curl 7.88's word for response headers past its cap, which
+		 * it cannot tell from a failed allocation at that point.
+		 */
 		if (r->status != 0) {
 			result_set_error(r, RESULT_PROTOCOL_ERROR, "the "
 			    "response headers are too large (libcurl keeps "
-			    "at most 100 KB)");
+			    "at most 100 KB), or libcurl ran out of memory "
+			    "reading them");
 			return;
 		}
 		result_set_error(r, RESULT_INTERNAL, "%s", detail);

@@ -17,6 +17,7 @@
 #include <event2/buffer.h>
 #include <jansson.h>
 
+#include "api.h"
 #include "clock.h"
 #include "config.h"
 #include "dispatch.h"
@@ -315,6 +316,13 @@ metrics_render(struct evbuffer *out, uint64_t now_us)
 	    "for async batches.", (double)registry_retained());
 	gauge(out, "fanoutd_hosts", "Destinations known.",
 	    (double)s.nhosts);
+	gauge(out, "fanoutd_api_connections", "API client connections open.",
+	    (double)api_connections());
+	family(out, "fanoutd_api_connections_cut_total", "counter",
+	    "API connections closed for not sending a whole request in "
+	    "api_request_timeout_ms, or to make room at api_max_connections.");
+	evbuffer_add_printf(out, "fanoutd_api_connections_cut_total %llu\n",
+	    (unsigned long long)api_connections_cut());
 	render_hosts(out, &s);
 	gauge(out, "process_resident_memory_bytes", "Resident memory size "
 	    "in bytes.", (double)rss);
@@ -391,12 +399,15 @@ metrics_stats(uint64_t now_us)
 	    (json_int_t)dc->batches[2][1], "open",
 	    (json_int_t)dispatch_batches());
 	snapshot_free(&s);
-	return json_pack("{s:s,s:s,s:f,s:o,s:I,s:I,s:I,s:I,s:{s:I,s:I},s:o}",
+	return json_pack("{s:s,s:s,s:f,s:o,s:I,s:I,s:I,s:I,s:{s:I,s:I},"
+	    "s:{s:I,s:I},s:o}",
 	    "version", PACKAGE_VERSION, "curl", http_client_version(),
 	    "uptime_s", (double)(now_us - mstarted) / 1e6, "batches", batches,
 	    "inflight", (json_int_t)dispatch_inflight(), "queued",
 	    (json_int_t)dispatch_queued(), "retained_result_bytes",
 	    (json_int_t)registry_retained(), "hosts_known",
 	    (json_int_t)host_count_known(), "process", "resident_bytes",
-	    (json_int_t)rss, "open_fds", (json_int_t)fds, "hosts", hosts);
+	    (json_int_t)rss, "open_fds", (json_int_t)fds, "api",
+	    "connections", (json_int_t)api_connections(), "connections_cut",
+	    (json_int_t)api_connections_cut(), "hosts", hosts);
 }

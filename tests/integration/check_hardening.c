@@ -333,6 +333,15 @@ START_TEST(test_slowloris)
 		closed++;
 	}
 	ck_assert_int_eq(closed, SLOW);
+	/* and the daemon counted them, for /metrics and /v1/stats */
+	reply = api_json(d.sock, "GET", "/v1/stats", NULL, &st);
+	ck_assert_int_ge(jnum(json_object_get(reply, "api"),
+	    "connections_cut"), SLOW);
+	json_decref(reply);
+	st = api_call(d.sock, "GET", "/metrics", NULL, &out);
+	ck_assert_ptr_nonnull(strstr(out,
+	    "\nfanoutd_api_connections_cut_total "));
+	free(out);
 	reply = submit(&d, "{\"url\":\"http://127.0.0.1:1/\"}");
 	ck_assert_str_eq(jerr(result_at(reply, 0)), "connect_failed");
 	json_decref(reply);
