@@ -113,7 +113,8 @@ snapshot_take(struct snapshot *s, uint64_t now_us)
 
 	memset(s, 0, sizeof(*s));
 	host_foreach(collect_host, s);
-	qsort(s->hosts, s->nhosts, sizeof(*s->hosts), busiest_first);
+	if (s->nhosts > 1)	/* with none, hosts is NULL: not for qsort */
+		qsort(s->hosts, s->nhosts, sizeof(*s->hosts), busiest_first);
 	named = s->nhosts < mcfg->metrics_max_hosts ? s->nhosts :
 	    (size_t)mcfg->metrics_max_hosts;
 	s->rows = xcalloc(named + 1, sizeof(*s->rows));
