@@ -370,13 +370,30 @@ egress_judge(const struct egress_policy *p, const char *host,
 	return 1;
 }
 
+/* ":PORT" at colon (cut off there) into r->port. */
+static int
+parse_port(char *colon, struct egress_rule *r, const char **why)
+{
+	unsigned long port;
+	char *end;
+
+	*colon = '\0';
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (!isdigit((unsigned char)colon[1]) || *end != '\0' ||
+	    port == 0 || port > 65535 || errno != 0)
+		return (*why = "port must be 1..65535", -1);
+	r->port = (unsigned)port;
+	return 0;
+}
+
 /* "[v6]" or "[v6/bits]" with ":port", or "v4[/bits][:port]", or bare v6. */
 static int
 parse_cidr(char *s, struct egress_rule *r, const char **why)
 {
 	char *slash, *colon = NULL, *end;
 	struct sockaddr_storage ss;
-	unsigned long bits, port;
+	unsigned long bits;
 	unsigned dummy;
 	socklen_t len;
 	int v6, i;
@@ -393,15 +410,8 @@ parse_cidr(char *s, struct egress_rule *r, const char **why)
 	} else if ((colon = strchr(s, ':')) != NULL &&
 	    strchr(colon + 1, ':') != NULL)
 		colon = NULL;		/* a bare IPv6 address */
-	if (colon != NULL) {
-		*colon = '\0';
-		errno = 0;
-		port = strtoul(colon + 1, &end, 10);
-		if (!isdigit((unsigned char)colon[1]) || *end != '\0' ||
-		    port == 0 || port > 65535 || errno != 0)
-			return (*why = "port must be 1..65535", -1);
-		r->port = (unsigned)port;
-	}
+	if (colon != NULL && parse_port(colon, r, why) == -1)
+		return -1;
 	if ((slash = strchr(s, '/')) != NULL)
 		*slash = '\0';
 	if (egress_parse_addr(s, &ss, &len) == -1)
@@ -439,18 +449,11 @@ valid_name(const char *s)
 static int
 parse_name(char *s, struct egress_rule *r, const char **why)
 {
-	char *colon, *end, *c;
-	unsigned long port;
+	char *colon, *c;
 
-	if ((colon = strchr(s, ':')) != NULL) {
-		*colon = '\0';
-		errno = 0;
-		port = strtoul(colon + 1, &end, 10);
-		if (!isdigit((unsigned char)colon[1]) || *end != '\0' ||
-		    port == 0 || port > 65535 || errno != 0)
-			return (*why = "port must be 1..65535", -1);
-		r->port = (unsigned)port;
-	}
+	if ((colon = strchr(s, ':')) != NULL &&
+	    parse_port(colon, r, why) == -1)
+		return -1;
 	if (strcmp(s, "*") == 0)
 		s = (r->wildcard = 1, "");
 	else if (strncmp(s, "*.", 2) == 0) {

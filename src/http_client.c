@@ -322,11 +322,8 @@ static int
 target_allowed(struct http_transfer *t, const char *url, const char *base,
     const char *origin)
 {
-	struct sockaddr_storage ss;
-	socklen_t sslen;
 	unsigned port;
 	char host[256];
-	int lit;
 
 	if (hc.policy == NULL)
 		return 1;
@@ -334,14 +331,9 @@ target_allowed(struct http_transfer *t, const char *url, const char *base,
 	    &port) == -1) &&
 	    url_host_port(url, base, host, sizeof(host), &port) == -1)
 		return 1;	/* curl refuses it on its own */
-	lit = egress_parse_addr(host, &ss, &sslen) == 0;
-	if (lit)
-		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
-	if (lit && ss.ss_family == AF_INET6)
-		((struct sockaddr_in6 *)&ss)->sin6_port =
-		    htons((uint16_t)port);
-	if (hc.policy(t->who, host, port, lit ? (struct sockaddr *)&ss : NULL,
-	    lit ? sslen : 0, 0, t->blocked_why, sizeof(t->blocked_why)))
+	/* a literal host is judged as its address by egress_judge() */
+	if (hc.policy(t->who, host, port, NULL, 0, 0, t->blocked_why,
+	    sizeof(t->blocked_why)))
 		return 1;
 	t->blocked = 1;
 	return 0;
