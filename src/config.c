@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include <grp.h>
+#include <unistd.h>
 #include <pwd.h>
 
 #include <ini.h>
@@ -39,7 +40,8 @@ enum opt_type {
 	OPT_UIDS,	/* user names or uids, space or comma separated */
 	OPT_GIDS,	/* group names or gids */
 	OPT_RULES,	/* egress rules, added to the policy's list */
-	OPT_PROXY	/* "" or http|https|socks5h://host:port */
+	OPT_PROXY,	/* "" or http|https|socks5h://host:port */
+	OPT_THREADS	/* a number, or "auto": one per CPU (none on one) */
 };
 
 struct option {
@@ -70,6 +72,11 @@ static const struct option options[] = {
 	{ "max_inflight", OPT_NUMBER, "256", 1, 65536, OFF(max_inflight),
 	  "Transfers in flight across the whole daemon; also caps a batch's "
 	  "concurrency." },
+	{ "workers", OPT_THREADS, "auto", 0, 64, OFF(workers),
+	  "Transfer threads, each with its own event loop, curl multi handle "
+	  "and connections, fed by the one scheduler (limits stay exact); 0: "
+	  "transfers run on the main loop; auto: one per online CPU, 0 on a "
+	  "single CPU. Changes at the next restart." },
 	{ "max_batch_requests", OPT_NUMBER, "100000", 1, 10000000,
 	  OFF(max_batch_requests),
 	  "Requests in one batch; more is 413 payload_too_large." },
@@ -217,6 +224,15 @@ option_find(const char *name)
 		if (strcmp(options[i].name, name) == 0)
 			return &options[i];
 	return NULL;
+}
+
+/* CPUs online now; 1 if that cannot be known. */
+static uint64_t
+online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : (uint64_t)n;
 }
 
 /* Parse a decimal with an optional K/M/G suffix into *out. */
@@ -428,12 +444,20 @@ option_apply(struct config *cfg, const struct option *o, const char *value)
 		    v > o->max)
 			return "must be an octal mode such as 0660";
 		break;
+	case OPT_THREADS:
+		if (strcmp(value, "auto") == 0) {
+			v = online_cpus();
+			v = v < 2 ? 0 : v > o->max ? o->max : v;
+			break;
+		}
+		/* FALLTHROUGH */
 	case OPT_NUMBER:
 	case OPT_SIZE:
 		if (parse_number(value, o->type == OPT_SIZE, &v) == -1)
-			return o->type == OPT_SIZE ?
-			    "must be a size in bytes (suffix K, M or G "
-			    "allowed)" :
+			return o->type == OPT_SIZE ? "must be a size in "
+			    "bytes (suffix K, M or G allowed)" :
+			    o->type == OPT_THREADS ? "must be a number of "
+			    "threads or auto" :
 			    "must be a non-negative integer";
 		if (v < o->min || v > o->max)
 			return "out of range";

@@ -28,6 +28,7 @@ struct config {
 	uint64_t	 socket_mode;		/* chmod of the socket */
 	uint64_t	 log_level;		/* enum log_level */
 	uint64_t	 max_inflight;		/* daemon-wide */
+	uint64_t	 workers;		/* transfer threads */
 	uint64_t	 max_batch_requests;	/* requests in one batch */
 	uint64_t	 max_request_bytes;	/* API request body */
 	uint64_t	 default_timeout_ms;

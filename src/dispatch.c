@@ -10,6 +10,7 @@
  * done from the event loop, never from inside a call that might still touch
  * it.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,9 @@
 #include "xmalloc.h"
 
 enum wake_kind { WAKE_DEADLINE = 1, WAKE_RETRY };
+
+/* The configuration, as the transfer threads' policy checks read it. */
+static pthread_rwlock_t cfg_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 static struct {
 	struct event_base	*base;
@@ -90,7 +94,8 @@ dispatch_caller_limit(uint32_t uid, const uint32_t *gids, size_t ngids,
  * The egress policy for http_client.c: the daemon's, then the caller's
  * [user] or [group] section, if any (the proxy itself is judged by the
  * daemon's alone). Looked up on every call, so a reload applies to the
- * next connection.
+ * next connection. Transfer threads call it too: it reads the configuration
+ * under cfg_lock, which a reload holds while it rewrites it.
  */
 static int
 policy_check(void *who, const char *host, unsigned port,
@@ -101,20 +106,39 @@ policy_check(void *who, const char *host, unsigned port,
 	const struct batch *b;
 	const struct client_rule *cr;
 	char own[256];
+	int ok = 0;
 
+	pthread_rwlock_rdlock(&cfg_lock);
 	if (!egress_judge(&d.cfg->egress, host, port, sa, (socklen_t)salen,
 	    why, len))
-		return 0;
+		goto out;
+	ok = 1;
 	if (proxy || job == NULL)
-		return 1;
+		goto out;
 	b = job->batch;
 	cr = clientrule_match(d.cfg->clients, d.cfg->nclients, b->uid,
 	    b->gids, b->ngids);
 	if (cr == NULL || egress_judge(&cr->policy, host, port, sa,
 	    (socklen_t)salen, own, sizeof(own)))
-		return 1;
+		goto out;
 	snprintf(why, len, "%s (section [%s])", own, cr->title);
-	return 0;
+	ok = 0;
+out:
+	pthread_rwlock_unlock(&cfg_lock);
+	return ok;
+}
+
+void
+dispatch_config_lock(void)
+{
+	if (pthread_rwlock_wrlock(&cfg_lock) != 0)
+		fatalx("dispatch_config_lock");
+}
+
+void
+dispatch_config_unlock(void)
+{
+	pthread_rwlock_unlock(&cfg_lock);
 }
 
 void

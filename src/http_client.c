@@ -18,6 +18,8 @@
 #include <strings.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 
@@ -28,33 +30,81 @@
 #include "egress.h"
 #include "http_client.h"
 #include "log.h"
+#include "mbox.h"
 #include "xmalloc.h"
 
 #define XFER_MAGIC	0x7e4f3a11u
-#define IDLE_MAX	1024	/* easy handles kept for reuse */
+#define IDLE_MAX	1024	/* easy handles kept for reuse, per loop */
+
+/* Messages: to a transfer thread, and back to the main loop. */
+enum { MSG_START = 1, MSG_ABORT, MSG_STOP, MSG_DONE, MSG_ACK };
+
+/*
+ * The proxy in force when a transfer started. Shared by the transfers that
+ * use it and freed by the last, so a reload can change it while transfer
+ * threads still read the old one. Counted on the main thread only.
+ */
+struct proxy {
+	unsigned	 refs;
+	char		*url;
+	char		 host[256];
+	unsigned	 port;
+};
+
+struct loop;
 
 struct http_transfer {
 	uint32_t		 magic;
+	struct loop		*loop;		/* runs on this loop, always */
 	CURL			*easy;
 	struct curl_slist	*hdrs;
+	struct http_request	 req;		/* copied; pointers borrowed */
 	struct result		*res;
 	http_done_cb		 cb;
 	void			*arg;
-	uint64_t		 cap;		/* max_response_bytes */
-	uint64_t		 timeout_ms;
-	uint64_t		 connect_timeout_ms;
+	struct proxy		*proxy;		/* a reference, or NULL */
 	uint64_t		 started_us;	/* monotonic */
-	void			*who;		/* the policy's */
 	int			 configured;	/* fixed options are set */
-	int			 follow;	/* follows redirects */
+	int			 live;		/* in the loop's multi */
 	long			 status;	/* of the last status line */
 	int			 blocked;	/* the policy refused */
 	char			 blocked_why[256];
 	char			 errbuf[CURL_ERROR_SIZE];
-	TAILQ_ENTRY(http_transfer) entry;
+	/* The main thread's, for aborts that cross to a transfer thread. */
+	int			 done;		/* cb has run */
+	int			 aborting;
+	unsigned		 acks;		/* aborts not acknowledged */
+	enum result_error	 abort_error;
+	char			 abort_msg[192];
+	TAILQ_ENTRY(http_transfer) entry;	/* running, or idle */
 };
 
 TAILQ_HEAD(xferq, http_transfer);
+
+/*
+ * One event loop with its own curl multi handle (connections, DNS cache):
+ * the main loop itself (workers = 0), or a transfer thread's.
+ */
+struct loop {
+	unsigned		 id;
+	int			 threaded;
+	struct event_base	*base;
+	CURLM			*multi;
+	struct event		*timer;
+	struct xferq		 running;	/* the loop's thread's */
+	/* Transfer threads only. */
+	pthread_t		 thread;
+	int			 thread_started;
+	struct mbox		 in;		/* START, ABORT, STOP */
+	struct event		*in_ev;
+	struct mbox_msg		*inv;
+	size_t			 incap;
+	/* The main thread's. */
+	struct xferq		 idle;
+	size_t			 nidle;
+	size_t			 load;		/* started, not yet ended */
+	uint64_t		 started;
+};
 
 /* The events curl asked us to watch on one socket. */
 struct sockwatch {
@@ -62,21 +112,25 @@ struct sockwatch {
 };
 
 static struct {
-	struct event_base	*base;
-	CURLM			*multi;
-	struct event		*timer;
-	struct xferq		 running;
-	struct xferq		 idle;
+	struct event_base	*base;		/* the main loop */
+	struct loop		*loops;
+	size_t			 nloops;
 	size_t			 nrunning;
-	size_t			 nidle;
+	struct mbox		 out;		/* DONE and ACK, from threads */
+	struct event		*out_ev;
+	struct mbox_msg		*outv;
+	size_t			 outcap;
 	char			 useragent[64];
 	http_policy_fn		 policy;
-	char			*proxy;		/* NULL: direct */
-	char			 proxy_host[256];
-	unsigned		 proxy_port;
+	struct proxy		*proxy;		/* NULL: direct */
 } hc;
 
-static void check_multi_info(void);
+static void check_multi_info(struct loop *);
+static void transfer_put(struct http_transfer *);
+static void proxy_unref(struct proxy *);
+static void complete(struct http_transfer *);
+static void finish(struct http_transfer *, CURLcode, int);
+static int loop_start(struct loop *, struct http_transfer *);
 
 /* curl says: watch socket s for `what`, or stop watching it. */
 static int
@@ -85,30 +139,30 @@ socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *sockp);
 static void
 event_cb(evutil_socket_t fd, short kind, void *arg)
 {
+	struct loop *l = arg;
 	int action = 0, running;
 
-	(void)arg;
 	if (kind & EV_READ)
 		action |= CURL_CSELECT_IN;
 	if (kind & EV_WRITE)
 		action |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(hc.multi, fd, action, &running);
-	check_multi_info();
+	curl_multi_socket_action(l->multi, fd, action, &running);
+	check_multi_info(l);
 }
 
 static int
 socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *sockp)
 {
+	struct loop *l = userp;
 	struct sockwatch *w = sockp;
 	short kind;
 
 	(void)easy;
-	(void)userp;
 	if (what == CURL_POLL_REMOVE) {
 		if (w != NULL) {
 			event_free(w->ev);
 			free(w);
-			curl_multi_assign(hc.multi, s, NULL);
+			curl_multi_assign(l->multi, s, NULL);
 		}
 		return 0;
 	}
@@ -116,10 +170,10 @@ socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *sockp)
 	    ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
 	if (w == NULL) {
 		w = xcalloc(1, sizeof(*w));
-		curl_multi_assign(hc.multi, s, w);
+		curl_multi_assign(l->multi, s, w);
 	} else
 		event_free(w->ev);
-	if ((w->ev = event_new(hc.base, s, kind, event_cb, NULL)) == NULL)
+	if ((w->ev = event_new(l->base, s, kind, event_cb, l)) == NULL)
 		fatalx("event_new");
 	event_add(w->ev, NULL);
 	return 0;
@@ -128,76 +182,266 @@ socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *sockp)
 static void
 timer_cb(evutil_socket_t fd, short kind, void *arg)
 {
+	struct loop *l = arg;
 	int running;
 
 	(void)fd;
 	(void)kind;
-	(void)arg;
-	curl_multi_socket_action(hc.multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_multi_info();
+	curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_multi_info(l);
 }
 
 /* curl's timer: -1 deletes it, 0 means "call me as soon as possible". */
 static int
 multi_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
+	struct loop *l = userp;
 	struct timeval tv;
 
 	(void)multi;
-	(void)userp;
 	if (timeout_ms < 0) {
-		evtimer_del(hc.timer);
+		evtimer_del(l->timer);
 		return 0;
 	}
 	tv.tv_sec = timeout_ms / 1000;
 	tv.tv_usec = (timeout_ms % 1000) * 1000;
-	evtimer_add(hc.timer, &tv);
+	evtimer_add(l->timer, &tv);
 	return 0;
 }
 
-int
-http_client_init(struct event_base *base, char **cause)
+/* A transfer thread: its messages from the main loop. */
+static void
+in_cb(evutil_socket_t fd, short kind, void *arg)
 {
+	struct loop *l = arg;
+	struct http_transfer *t;
+	size_t i, n;
+
+	(void)fd;
+	(void)kind;
+	n = mbox_take(&l->in, &l->inv, &l->incap);
+	for (i = 0; i < n; i++) {
+		t = l->inv[i].obj;
+		switch (l->inv[i].kind) {
+		case MSG_START:
+			if (loop_start(l, t) == -1)
+				mbox_put(&hc.out, MSG_DONE, t);
+			break;
+		case MSG_ABORT:	/* it may have ended already */
+			if (t->live) {
+				result_set_error(t->res, t->abort_error, "%s",
+				    t->abort_msg);
+				finish(t, CURLE_OK, 1);
+			}
+			mbox_put(&hc.out, MSG_ACK, t);
+			break;
+		case MSG_STOP:
+			event_base_loopbreak(l->base);
+			break;
+		}
+	}
+}
+
+static void *
+loop_main(void *arg)
+{
+	struct loop *l = arg;
+
+	event_base_dispatch(l->base);
+	return NULL;
+}
+
+/* The main loop: transfers that ended on a thread, aborts it handled. */
+static void
+out_cb(evutil_socket_t fd, short kind, void *arg)
+{
+	struct http_transfer *t;
+	size_t i, n;
+
+	(void)fd;
+	(void)kind;
+	(void)arg;
+	n = mbox_take(&hc.out, &hc.outv, &hc.outcap);
+	for (i = 0; i < n; i++) {
+		t = hc.outv[i].obj;
+		if (hc.outv[i].kind == MSG_DONE)
+			complete(t);
+		else if (--t->acks == 0 && t->done)
+			transfer_put(t);
+	}
+}
+
+/* Set up loop l on base (the main loop's), or on its own for a thread. */
+static int
+loop_init(struct loop *l, unsigned id, struct event_base *base,
+    char **cause)
+{
+	l->id = id;
+	TAILQ_INIT(&l->running);
+	TAILQ_INIT(&l->idle);
+	if ((l->base = base) == NULL) {
+		l->threaded = 1;
+		if ((l->base = event_base_new()) == NULL) {
+			xasprintf(cause, "event_base_new failed");
+			return -1;
+		}
+		if (mbox_init(&l->in, cause) == -1)
+			return -1;
+		if ((l->in_ev = event_new(l->base, mbox_fd(&l->in),
+		    EV_READ | EV_PERSIST, in_cb, l)) == NULL)
+			fatalx("event_new");
+		event_add(l->in_ev, NULL);
+	}
+	if ((l->multi = curl_multi_init()) == NULL) {
+		xasprintf(cause, "curl_multi_init failed");
+		return -1;
+	}
+	curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
+	curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb);
+	curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
+	if ((l->timer = evtimer_new(l->base, timer_cb, l)) == NULL)
+		fatalx("evtimer_new");
+	return 0;
+}
+
+/* Start the transfer threads, which take no signals: main handles them. */
+static int
+threads_start(char **cause)
+{
+	sigset_t all, old;
+	char name[16];
+	size_t i;
+	int rc = 0;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (i = 0; i < hc.nloops && rc == 0; i++) {
+		if ((rc = pthread_create(&hc.loops[i].thread, NULL, loop_main,
+		    &hc.loops[i])) != 0) {
+			xasprintf(cause, "pthread_create: %s", strerror(rc));
+			break;
+		}
+		hc.loops[i].thread_started = 1;
+		snprintf(name, sizeof(name), "fanoutd-w%u", (unsigned char)i);
+		pthread_setname_np(hc.loops[i].thread, name);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc == 0 ? 0 : -1;
+}
+
+int
+http_client_init(struct event_base *base, unsigned workers, char **cause)
+{
+	size_t i;
+
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		xasprintf(cause, "curl_global_init failed");
 		return -1;
 	}
 	memset(&hc, 0, sizeof(hc));
+	hc.out.fd = -1;
 	hc.base = base;
-	TAILQ_INIT(&hc.running);
-	TAILQ_INIT(&hc.idle);
 	snprintf(hc.useragent, sizeof(hc.useragent), "fanoutd/%s",
 	    PACKAGE_VERSION);
-	if ((hc.multi = curl_multi_init()) == NULL) {
-		xasprintf(cause, "curl_multi_init failed");
-		return -1;
+	hc.nloops = workers > 0 ? workers : 1;
+	hc.loops = xcalloc(hc.nloops, sizeof(*hc.loops));
+	for (i = 0; i < hc.nloops; i++)
+		hc.loops[i].in.fd = -1;
+	if (workers > 0) {
+		if (mbox_init(&hc.out, cause) == -1)
+			return -1;
+		if ((hc.out_ev = event_new(base, mbox_fd(&hc.out),
+		    EV_READ | EV_PERSIST, out_cb, NULL)) == NULL)
+			fatalx("event_new");
+		event_add(hc.out_ev, NULL);
 	}
-	curl_multi_setopt(hc.multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-	curl_multi_setopt(hc.multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb);
-	if ((hc.timer = evtimer_new(base, timer_cb, NULL)) == NULL)
-		fatalx("evtimer_new");
-	return 0;
+	for (i = 0; i < hc.nloops; i++)
+		if (loop_init(&hc.loops[i], (unsigned)i, workers > 0 ? NULL :
+		    base, cause) == -1)
+			return -1;
+	return workers > 0 ? threads_start(cause) : 0;
+}
+
+static void
+transfer_free(struct http_transfer *t)
+{
+	curl_slist_free_all(t->hdrs);
+	proxy_unref(t->proxy);
+	curl_easy_cleanup(t->easy);
+	free(t);
+}
+
+/* Free a loop whose thread (if any) has stopped; transfers are dropped. */
+static void
+loop_free(struct loop *l)
+{
+	struct http_transfer *t;
+
+	while ((t = TAILQ_FIRST(&l->running)) != NULL) {
+		TAILQ_REMOVE(&l->running, t, entry);
+		curl_multi_remove_handle(l->multi, t->easy);
+		transfer_free(t);
+	}
+	while ((t = TAILQ_FIRST(&l->idle)) != NULL) {
+		TAILQ_REMOVE(&l->idle, t, entry);
+		transfer_free(t);
+	}
+	if (l->multi != NULL)
+		curl_multi_cleanup(l->multi);
+	if (l->timer != NULL)
+		event_free(l->timer);
+	if (l->threaded) {
+		if (l->in_ev != NULL)
+			event_free(l->in_ev);
+		if (l->in.fd != -1)
+			mbox_free(&l->in);
+		free(l->inv);
+		if (l->base != NULL)
+			event_base_free(l->base);
+	}
 }
 
 void
 http_client_shutdown(void)
 {
 	struct http_transfer *t;
+	size_t i, n;
 
-	if (hc.multi == NULL)
+	if (hc.loops == NULL)
 		return;
 	if (hc.nrunning != 0)
 		log_warnx("http_client_shutdown: %zu transfers still running",
 		    hc.nrunning);
-	while ((t = TAILQ_FIRST(&hc.idle)) != NULL) {
-		TAILQ_REMOVE(&hc.idle, t, entry);
-		curl_easy_cleanup(t->easy);
-		free(t);
+	for (i = 0; i < hc.nloops; i++)	/* threads first: nothing moves */
+		if (hc.loops[i].thread_started) {
+			mbox_put(&hc.loops[i].in, MSG_STOP, NULL);
+			if (pthread_join(hc.loops[i].thread, NULL) != 0)
+				fatalx("pthread_join");
+			hc.loops[i].thread_started = 0;
+		}
+	if (hc.out.fd != -1) {	/* ended on a thread, never reported */
+		n = mbox_take(&hc.out, &hc.outv, &hc.outcap);
+		for (i = 0; i < n; i++) {
+			t = hc.outv[i].obj;
+			if (hc.outv[i].kind == MSG_DONE)
+				t->done = 1;
+			else
+				t->acks--;
+			if (t->done && t->acks == 0)
+				transfer_put(t);
+		}
 	}
-	curl_multi_cleanup(hc.multi);
-	event_free(hc.timer);
+	for (i = 0; i < hc.nloops; i++)
+		loop_free(&hc.loops[i]);
+	free(hc.loops);
+	if (hc.out_ev != NULL)
+		event_free(hc.out_ev);
+	if (hc.out.fd != -1)
+		mbox_free(&hc.out);
+	free(hc.outv);
+	proxy_unref(hc.proxy);
 	curl_global_cleanup();
-	free(hc.proxy);
 	memset(&hc, 0, sizeof(hc));
 }
 
@@ -270,19 +514,34 @@ url_host_port(const char *url, const char *base, char *host, size_t len,
 	return rc;
 }
 
+static void
+proxy_unref(struct proxy *p)
+{
+	if (p == NULL || --p->refs > 0)
+		return;
+	free(p->url);
+	free(p);
+}
+
 void
 http_client_set_proxy(const char *proxy)
 {
-	free(hc.proxy);
+	struct proxy *p;
+
+	proxy_unref(hc.proxy);
 	hc.proxy = NULL;
 	if (proxy == NULL || *proxy == '\0')
 		return;
-	if (url_host_port(proxy, NULL, hc.proxy_host, sizeof(hc.proxy_host),
-	    &hc.proxy_port) == -1) {
+	p = xcalloc(1, sizeof(*p));
+	if (url_host_port(proxy, NULL, p->host, sizeof(p->host),
+	    &p->port) == -1) {
 		log_warnx("proxy %s does not parse; going direct", proxy);
+		free(p);
 		return;
 	}
-	hc.proxy = xstrdup(proxy);
+	p->url = xstrdup(proxy);
+	p->refs = 1;
+	hc.proxy = p;
 }
 
 /*
@@ -332,7 +591,7 @@ target_allowed(struct http_transfer *t, const char *url, const char *base,
 	    url_host_port(url, base, host, sizeof(host), &port) == -1)
 		return 1;	/* curl refuses it on its own */
 	/* a literal host is judged as its address by egress_judge() */
-	if (hc.policy(t->who, host, port, NULL, 0, 0, t->blocked_why,
+	if (hc.policy(t->req.who, host, port, NULL, 0, 0, t->blocked_why,
 	    sizeof(t->blocked_why)))
 		return 1;
 	t->blocked = 1;
@@ -351,21 +610,21 @@ opensocket_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 	struct http_transfer *t = arg;
 	char host[256], *url = NULL;
 	unsigned port = 0;
-	int fd, proxied = hc.proxy != NULL;
+	int fd, proxied = t->proxy != NULL;
 
 	(void)purpose;
 	if (hc.policy != NULL) {
 		host[0] = '\0';
 		if (proxied) {
-			snprintf(host, sizeof(host), "%s", hc.proxy_host);
-			port = hc.proxy_port;
+			snprintf(host, sizeof(host), "%s", t->proxy->host);
+			port = t->proxy->port;
 		}
 		else if (curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL,
 		    &url) != CURLE_OK || url == NULL ||
 		    url_host_port(url, NULL, host, sizeof(host), &port) == -1)
 			host[0] = '\0';
-		if (!hc.policy(t->who, host[0] ? host : NULL, port, &a->addr,
-		    (unsigned)a->addrlen, proxied, t->blocked_why,
+		if (!hc.policy(t->req.who, host[0] ? host : NULL, port,
+		    &a->addr, (unsigned)a->addrlen, proxied, t->blocked_why,
 		    sizeof(t->blocked_why))) {
 			t->blocked = 1;
 			return CURL_SOCKET_BAD;
@@ -382,7 +641,7 @@ write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	struct http_transfer *t = arg;
 	size_t len = size * nmemb;
 
-	if (result_add_body(t->res, data, len, t->cap) == -1)
+	if (result_add_body(t->res, data, len, t->req.max_response_bytes) == -1)
 		return CURL_WRITEFUNC_ERROR;	/* truncated: abort here */
 	return len;
 }
@@ -428,7 +687,8 @@ header_cb(char *line, size_t size, size_t nmemb, void *arg)
 	while (vstart < len && (line[vstart] == ' ' || line[vstart] == '\t'))
 		vstart++;
 	result_add_header(t->res, line, nlen, line + vstart, len - vstart);
-	if (t->follow && t->status >= 300 && t->status < 400 && nlen == 8 &&
+	if (t->req.follow_redirects && t->status >= 300 && t->status < 400 &&
+	    nlen == 8 &&
 	    strncasecmp(line, "location", 8) == 0 &&
 	    !redirect_allowed(t, line + vstart, len - vstart))
 		return 0;	/* abort: nothing is sent to it */
@@ -527,7 +787,7 @@ setup_easy(struct http_transfer *t, const struct http_request *req)
 	SET(CURLOPT_FOLLOWLOCATION, req->follow_redirects ? 1L : 0L);
 	SET(CURLOPT_MAXREDIRS, req->follow_redirects ? req->max_redirects :
 	    0L);
-	SET(CURLOPT_PROXY, hc.proxy != NULL ? hc.proxy : "");
+	SET(CURLOPT_PROXY, t->proxy != NULL ? t->proxy->url : "");
 	SET(CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)req->connect_timeout_ms);
 	SET(CURLOPT_HTTPHEADER, t->hdrs);
@@ -555,14 +815,15 @@ setup_easy(struct http_transfer *t, const struct http_request *req)
 	return rc;
 }
 
+/* A recycled transfer of loop l, or a new one; NULL if curl has no memory. */
 static struct http_transfer *
-transfer_get(void)
+transfer_get(struct loop *l)
 {
 	struct http_transfer *t;
 
-	if ((t = TAILQ_FIRST(&hc.idle)) != NULL) {
-		TAILQ_REMOVE(&hc.idle, t, entry);
-		hc.nidle--;
+	if ((t = TAILQ_FIRST(&l->idle)) != NULL) {
+		TAILQ_REMOVE(&l->idle, t, entry);
+		l->nidle--;
 		return t;	/* no curl_easy_reset(): see setup_easy() */
 	}
 	t = xcalloc(1, sizeof(*t));
@@ -570,33 +831,78 @@ transfer_get(void)
 		free(t);
 		return NULL;
 	}
+	t->loop = l;
 	return t;
 }
 
+/* Back to its loop's idle pool (main thread; nothing else holds it). */
 static void
 transfer_put(struct http_transfer *t)
 {
+	struct loop *l = t->loop;
+
 	curl_slist_free_all(t->hdrs);
 	t->hdrs = NULL;
+	proxy_unref(t->proxy);
+	t->proxy = NULL;
 	t->res = NULL;
 	t->cb = NULL;
 	t->magic = 0;
-	if (hc.nidle >= IDLE_MAX) {
-		curl_easy_cleanup(t->easy);
-		free(t);
+	t->done = t->aborting = 0;
+	if (l->nidle >= IDLE_MAX) {
+		transfer_free(t);
 		return;
 	}
-	TAILQ_INSERT_HEAD(&hc.idle, t, entry);
-	hc.nidle++;
+	TAILQ_INSERT_HEAD(&l->idle, t, entry);
+	l->nidle++;
+}
+
+/* The loop least busy; the first on a tie. */
+static struct loop *
+pick_loop(void)
+{
+	struct loop *best = &hc.loops[0];
+	size_t i;
+
+	for (i = 1; i < hc.nloops; i++)
+		if (hc.loops[i].load < best->load)
+			best = &hc.loops[i];
+	return best;
+}
+
+/* On t's loop: build and add it. -1 with t->res set if that fails. */
+static int
+loop_start(struct loop *l, struct http_transfer *t)
+{
+	CURLcode rc;
+	CURLMcode mrc;
+
+	if (build_headers(&t->req, &t->hdrs) == -1) {
+		result_set_error(t->res, RESULT_INTERNAL, "curl_slist_append: "
+		    "out of memory");
+		return -1;
+	}
+	if ((rc = setup_easy(t, &t->req)) != CURLE_OK) {
+		result_set_error(t->res, RESULT_INTERNAL, "curl option: %s",
+		    curl_easy_strerror(rc));
+		return -1;
+	}
+	if ((mrc = curl_multi_add_handle(l->multi, t->easy)) != CURLM_OK) {
+		result_set_error(t->res, RESULT_INTERNAL,
+		    "curl_multi_add_handle: %s", curl_multi_strerror(mrc));
+		return -1;
+	}
+	t->live = 1;
+	TAILQ_INSERT_TAIL(&l->running, t, entry);
+	return 0;
 }
 
 struct http_transfer *
 http_client_start(const struct http_request *req, struct result *res,
     http_done_cb cb, void *arg)
 {
-	struct http_transfer *t = transfer_get();
-	CURLcode rc;
-	CURLMcode mrc;
+	struct loop *l = pick_loop();
+	struct http_transfer *t = transfer_get(l);
 
 	if (t == NULL) {
 		result_set_error(res, RESULT_INTERNAL, "curl_easy_init: out of "
@@ -604,17 +910,16 @@ http_client_start(const struct http_request *req, struct result *res,
 		return NULL;
 	}
 	t->magic = XFER_MAGIC;
+	t->req = *req;
+	t->req.origin = NULL;	/* used here only */
 	t->res = res;
 	t->cb = cb;
 	t->arg = arg;
-	t->cap = req->max_response_bytes;
-	t->timeout_ms = req->timeout_ms;
-	t->connect_timeout_ms = req->connect_timeout_ms;
+	if ((t->proxy = hc.proxy) != NULL)
+		t->proxy->refs++;
 	t->errbuf[0] = '\0';
 	t->started_us = clock_now_us();
 	t->blocked = 0;
-	t->who = req->who;
-	t->follow = req->follow_redirects;
 	t->status = 0;
 	if (!target_allowed(t, req->url, NULL, req->origin)) {
 		result_set_error(res, RESULT_BLOCKED, "blocked by the egress "
@@ -622,25 +927,14 @@ http_client_start(const struct http_request *req, struct result *res,
 		transfer_put(t);
 		return NULL;
 	}
-	if (build_headers(req, &t->hdrs) == -1) {
-		result_set_error(res, RESULT_INTERNAL, "curl_slist_append: "
-		    "out of memory");
+	if (l->threaded)
+		mbox_put(&l->in, MSG_START, t);
+	else if (loop_start(l, t) == -1) {
 		transfer_put(t);
 		return NULL;
 	}
-	if ((rc = setup_easy(t, req)) != CURLE_OK) {
-		result_set_error(res, RESULT_INTERNAL, "curl option: %s",
-		    curl_easy_strerror(rc));
-		transfer_put(t);
-		return NULL;
-	}
-	if ((mrc = curl_multi_add_handle(hc.multi, t->easy)) != CURLM_OK) {
-		result_set_error(res, RESULT_INTERNAL, "curl_multi_add_handle: "
-		    "%s", curl_multi_strerror(mrc));
-		transfer_put(t);
-		return NULL;
-	}
-	TAILQ_INSERT_TAIL(&hc.running, t, entry);
+	l->load++;
+	l->started++;
 	hc.nrunning++;
 	return t;
 }
@@ -682,12 +976,12 @@ set_curl_error(struct http_transfer *t, CURLcode code)
 		if (connected == 0)
 			result_set_error(r, RESULT_TIMEOUT, "connect timeout "
 			    "(connect_timeout_ms %llu, timeout_ms %llu): %s",
-			    (unsigned long long)t->connect_timeout_ms,
-			    (unsigned long long)t->timeout_ms, detail);
+			    (unsigned long long)t->req.connect_timeout_ms,
+			    (unsigned long long)t->req.timeout_ms, detail);
 		else
 			result_set_error(r, RESULT_TIMEOUT, "request timeout "
 			    "(timeout_ms %llu): %s",
-			    (unsigned long long)t->timeout_ms, detail);
+			    (unsigned long long)t->req.timeout_ms, detail);
 		return;
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_PEER_FAILED_VERIFICATION:
@@ -774,13 +1068,14 @@ collect_timings(struct http_transfer *t)
 	r->total_ms = us_to_ms(total);
 }
 
-/* Detach a finished transfer, recycle it, then tell its owner. */
+/*
+ * On t's loop: detach a finished transfer, then report it, directly on
+ * the main loop or through the main loop's box from a thread.
+ */
 static void
 finish(struct http_transfer *t, CURLcode code, int aborted)
 {
-	struct result *res = t->res;
-	http_done_cb cb = t->cb;
-	void *arg = t->arg;
+	struct loop *l = t->loop;
 
 	if (t->magic != XFER_MAGIC)
 		fatalx("finish: bad transfer magic");
@@ -788,23 +1083,44 @@ finish(struct http_transfer *t, CURLcode code, int aborted)
 	if (!aborted)
 		set_curl_error(t, code);
 	else	/* curl's clock stopped at its last action, ours did not */
-		res->total_ms = (double)(clock_now_us() - t->started_us) /
+		t->res->total_ms = (double)(clock_now_us() - t->started_us) /
 		    1000.0;
-	curl_multi_remove_handle(hc.multi, t->easy);
-	TAILQ_REMOVE(&hc.running, t, entry);
+	curl_multi_remove_handle(l->multi, t->easy);
+	TAILQ_REMOVE(&l->running, t, entry);
+	t->live = 0;
+	if (l->threaded)
+		mbox_put(&hc.out, MSG_DONE, t);
+	else
+		complete(t);
+}
+
+/*
+ * On the main loop: a transfer has ended; recycle it (unless an abort is
+ * still on its way to its thread), then tell its owner.
+ */
+static void
+complete(struct http_transfer *t)
+{
+	struct result *res = t->res;
+	http_done_cb cb = t->cb;
+	void *arg = t->arg;
+
+	t->loop->load--;
 	hc.nrunning--;
-	transfer_put(t);
+	t->done = 1;
+	if (t->acks == 0)
+		transfer_put(t);
 	cb(res, arg);
 }
 
 static void
-check_multi_info(void)
+check_multi_info(struct loop *l)
 {
 	struct http_transfer *t;
 	CURLMsg *msg;
 	int left;
 
-	while ((msg = curl_multi_info_read(hc.multi, &left)) != NULL) {
+	while ((msg = curl_multi_info_read(l->multi, &left)) != NULL) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
@@ -817,8 +1133,33 @@ void
 http_client_abort(struct http_transfer *t, enum result_error e,
     const char *msg)
 {
-	result_set_error(t->res, e, "%s", msg);
-	finish(t, CURLE_OK, 1);
+	if (t->magic != XFER_MAGIC)
+		fatalx("http_client_abort: bad transfer magic");
+	if (!t->loop->threaded) {
+		result_set_error(t->res, e, "%s", msg);
+		finish(t, CURLE_OK, 1);
+		return;
+	}
+	if (t->aborting)
+		return;
+	t->aborting = 1;
+	t->abort_error = e;
+	snprintf(t->abort_msg, sizeof(t->abort_msg), "%s", msg);
+	t->acks++;
+	mbox_put(&t->loop->in, MSG_ABORT, t);
+}
+
+size_t
+http_client_workers(void)
+{
+	return hc.loops != NULL && hc.loops[0].threaded ? hc.nloops : 0;
+}
+
+void
+http_client_worker_stats(size_t i, size_t *running, uint64_t *started)
+{
+	*running = hc.loops[i].load;
+	*started = hc.loops[i].started;
 }
 
 char *

@@ -13,7 +13,7 @@
 struct event_base;
 struct http_transfer;
 
-/* What to send. Borrowed: it must outlive the transfer. */
+/* What to send. Copied; what it points to must outlive the transfer. */
 struct http_request {
 	const char	*method;
 	const char	*url;
@@ -62,30 +62,52 @@ void	http_client_set_policy(http_policy_fn fn);
  */
 void	http_client_set_proxy(const char *proxy);
 
-/* Set up the shared multi handle on base. Returns -1 with *cause. */
-int	http_client_init(struct event_base *base, char **cause);
+/*
+ * Set up the transfer loops: with workers 0, one multi handle on base (the
+ * main loop); otherwise that many threads, each with its own event base
+ * and multi handle (connections, DNS cache), fed from the main loop. Every
+ * other function here is called from the main loop's thread only; the
+ * policy callback also runs on the transfer threads. Returns -1 with
+ * *cause.
+ */
+int	http_client_init(struct event_base *base, unsigned workers,
+	    char **cause);
 
-/* Abort nothing (callers first abort their transfers), free everything. */
+/*
+ * Stop the threads and free everything; transfers still running are
+ * dropped without their callbacks (callers first end their transfers).
+ */
 void	http_client_shutdown(void);
 
 /*
  * Start a transfer. The result is written into res (caller-owned, already
- * result_init()ed) and cb(res, arg) runs when it ends. Returns the transfer
- * handle, or NULL if it could not start: res then holds an `internal` error
- * and cb is not called.
+ * result_init()ed; not to be touched until cb) and cb(res, arg) runs on
+ * the main loop when it ends. Returns the transfer handle, valid until
+ * cb; or NULL if it could not start: res then holds the error (`blocked`,
+ * `internal`) and cb is not called.
  */
 struct http_transfer *http_client_start(const struct http_request *req,
 	    struct result *res, http_done_cb cb, void *arg);
 
 /*
- * End a running transfer now with error e and message msg; cb runs before
- * this returns. The partial status and body received so far are kept.
+ * End a running transfer with error e and message msg, keeping the status
+ * and body received so far. On the main loop (workers 0) cb runs before
+ * this returns; with workers it runs later, from the main loop, and a
+ * transfer that ended meanwhile keeps its own outcome. Once per transfer
+ * counts; later calls are ignored.
  */
 void	http_client_abort(struct http_transfer *t, enum result_error e,
 	    const char *msg);
 
 /* Transfers currently running. */
 size_t	http_client_running(void);
+
+/* Transfer threads (0: transfers run on the main loop). */
+size_t	http_client_workers(void);
+
+/* Thread i's transfers running now and started since it began. */
+void	http_client_worker_stats(size_t i, size_t *running,
+	    uint64_t *started);
 
 /*
  * Check that url parses and is absolute http or https with a host, and

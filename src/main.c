@@ -230,7 +230,7 @@ run(struct config *cfg)
 	seed_json();
 	if ((m.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
-	if (http_client_init(m.base, &cause) == -1)
+	if (http_client_init(m.base, (unsigned)cfg->workers, &cause) == -1)
 		fatalx("%s", cause);
 	dispatch_init(m.base, cfg);
 	registry_init(m.base, cfg);
@@ -270,9 +270,9 @@ run(struct config *cfg)
 		listener_remove(cfg->socket);
 	/* Run completions that closing connections triggered, then free. */
 	event_base_loop(m.base, EVLOOP_NONBLOCK);
+	http_client_shutdown();	/* threads stop before jobs are freed */
 	registry_shutdown();
 	dispatch_shutdown();
-	http_client_shutdown();
 	event_base_free(m.base);
 	log_info("stopped");
 	return 0;

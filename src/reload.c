@@ -145,8 +145,16 @@ reload_run(void)
 		free(next.health_listen);
 		next.health_listen = xstrdup(rl.live->health_listen);
 	}
+	if (next.workers != rl.live->workers) {
+		log_warnx("reload: workers changes (%llu to %llu) at the next "
+		    "restart", (unsigned long long)rl.live->workers,
+		    (unsigned long long)next.workers);
+		next.workers = rl.live->workers;
+	}
+	dispatch_config_lock();	/* transfer threads read the policy */
 	config_clear(rl.live);
 	*rl.live = next;	/* the same address: every module sees it */
+	dispatch_config_unlock();
 	log_setlevel((enum log_level)rl.live->log_level);
 	log_setjson(rl.live->log_format == 1);
 	dispatch_set_config(rl.live);

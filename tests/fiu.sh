@@ -153,6 +153,7 @@ cat >"$tmp/conf" <<EOF
 max_inflight = 64
 host_inflight = 64
 api_timeout_ms = 5000
+${FANOUTD_TEST_WORKERS:+workers = $FANOUTD_TEST_WORKERS}
 EOF
 mkbatch() {	# MODE FILE
 	awk -v n="$n" -v m="$1" -v p="$port" 'BEGIN {

@@ -294,6 +294,7 @@ write_file(const char *path, const char *text)
 void
 daemon_start(struct daemon *d, const char *conf_body)
 {
+	const char *workers = getenv("FANOUTD_TEST_WORKERS");
 	char conf[4096], *out;
 	double deadline;
 	int fd;
@@ -303,8 +304,10 @@ daemon_start(struct daemon *d, const char *conf_body)
 	snprintf(d->sock, sizeof(d->sock), "%s/fanoutd.sock", d->dir);
 	snprintf(d->conf, sizeof(d->conf), "%s/fanoutd.conf", d->dir);
 	snprintf(d->log, sizeof(d->log), "%s/fanoutd.log", d->dir);
-	snprintf(conf, sizeof(conf), "[fanoutd]\n%s\n",
-	    conf_body ? conf_body : "");
+	/* FANOUTD_TEST_WORKERS: run the suite with that many threads */
+	snprintf(conf, sizeof(conf), "[fanoutd]\n%s%s%s%s\n",
+	    workers ? "workers = " : "", workers ? workers : "",
+	    workers ? "\n" : "", conf_body ? conf_body : "");
 	write_file(d->conf, conf);
 	if ((d->pid = fork()) == 0) {
 		fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);

@@ -156,7 +156,13 @@ upstreams_stop() {
 # daemon_start NAME CONFIG-LINES: fanoutd on a socket of its own.
 daemon_start() {
 	sock="$dir/$1.sock"
-	printf '[fanoutd]\n%s\n' "$2" >"$dir/$1.conf"
+	{
+		echo '[fanoutd]'
+		if [ -n "${FANOUTD_TEST_WORKERS:-}" ]; then
+			echo "workers = $FANOUTD_TEST_WORKERS"
+		fi
+		printf '%s\n' "$2"
+	} >"$dir/$1.conf"
 	"$FANOUTD" -c "$dir/$1.conf" -s "$sock" -l debug 2>"$dir/$1.log" &
 	dpid=$!
 	i=0

@@ -74,6 +74,28 @@ START_TEST(test_defaults)
 }
 END_TEST
 
+/* workers: a count, or auto (a thread per CPU, none on a single CPU). */
+START_TEST(test_workers)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	struct config cfg;
+	char *cause;
+
+	config_defaults(&cfg);
+	ck_assert_uint_eq(cfg.workers, cpus < 2 ? 0 : cpus > 64 ? 64 :
+	    (uint64_t)cpus);
+	config_clear(&cfg);
+	cause = load("[fanoutd]\nworkers = 0\n", &cfg);
+	ck_assert_msg(cause == NULL, "%s", cause);
+	ck_assert_uint_eq(cfg.workers, 0);
+	config_clear(&cfg);
+	cause = load("[fanoutd]\nworkers = 64\n", &cfg);
+	ck_assert_msg(cause == NULL, "%s", cause);
+	ck_assert_uint_eq(cfg.workers, 64);
+	config_clear(&cfg);
+}
+END_TEST
+
 START_TEST(test_load_values)
 {
 	struct config cfg;
@@ -109,6 +131,9 @@ START_TEST(test_errors_name_line_and_key)
 	load_fails("[fanoutd]\nmax_request_bytes = 3X\n", 2,
 	    "max_request_bytes");
 	load_fails("[fanoutd]\nsocket_mode = 0999\n", 2, "socket_mode");
+	load_fails("[fanoutd]\nworkers = 65\n", 2, "workers");
+	load_fails("[fanoutd]\nworkers = some\n", 2, "workers");
+	load_fails("[fanoutd]\nworkers = Auto\n", 2, "workers");
 	load_fails("[fanoutd]\nlog_level = loud\n", 2, "log_level");
 	load_fails("[fanoutd]\nsocket = relative.sock\n", 2, "socket");
 	load_fails("[fanoutd]\nallow_uids = root nosuchuser_xyz\n", 2,
@@ -318,6 +343,7 @@ config_suite(void)
 	TCase *tc = tcase_create("load");
 
 	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_workers);
 	tcase_add_test(tc, test_load_values);
 	tcase_add_test(tc, test_errors_name_line_and_key);
 	tcase_add_test(tc, test_host_sections);
