@@ -902,7 +902,8 @@ config_json(const struct config *cfg)
 	for (i = 0; i < NOPTIONS; i++) {
 		opt = &options[i];
 		option_format(cfg, opt, buf, sizeof(buf));
-		if (opt->type == OPT_NUMBER || opt->type == OPT_SIZE)
+		if (opt->type == OPT_NUMBER || opt->type == OPT_SIZE ||
+		    opt->type == OPT_THREADS)
 			json_object_set_new(o, opt->name, json_integer(
 			    (json_int_t)*(const uint64_t *)((const char *)cfg +
 			    opt->offset)));

@@ -394,6 +394,91 @@ with_systemd(const char *test)
 	return yes;
 }
 
+/*
+ * workers = 2: the transfers spread over both threads, each reported
+ * once; /v1/stats and /metrics show the threads; a reload cannot change
+ * their number (it says so and keeps it).
+ */
+START_TEST(test_workers)
+{
+	char *batch = malloc(8192), *p = batch, *text, want[96];
+	json_t *reply, *stats, *w, *c;
+	long long started = 0;
+	long status;
+	size_t i;
+
+	upstream_start(&up);
+	daemon_start(&dm, "workers = 2\nhost_inflight = 20\n");
+	p += sprintf(p, "{\"concurrency\":20,\"requests\":[");
+	for (i = 0; i < 40; i++)
+		p += sprintf(p, "%s{\"url\":\"%s\"}", i ? "," : "",
+		    upstream_url(&up, "/delay/50"));
+	strcpy(p, "]}");
+	reply = api_submit(dm.sock, batch);
+	for (i = 0; i < 40; i++)
+		ck_assert_int_eq(jnum(result_at(reply, i), "status"), 200);
+	json_decref(reply);
+	stats = api_json(dm.sock, "GET", "/v1/stats", NULL, &status);
+	w = json_object_get(stats, "workers");
+	ck_assert_uint_eq(json_array_size(w), 2);
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(jnum(json_array_get(w, i), "running"), 0);
+		ck_assert_int_gt(jnum(json_array_get(w, i), "started"), 0);
+		started += jnum(json_array_get(w, i), "started");
+	}
+	ck_assert_int_eq(started, 40);
+	json_decref(stats);
+	ck_assert_int_eq(api_call(dm.sock, "GET", "/metrics", NULL, &text),
+	    200);
+	ck_assert(metric(text, "fanoutd_workers") == 2);
+	started = 0;
+	for (i = 0; i < 2; i++) {
+		snprintf(want, sizeof(want), "fanoutd_worker_transfers_total"
+		    "{worker=\"%zu\"}", i);
+		started += (long long)metric(text, want);
+	}
+	ck_assert_int_eq(started, 40);
+	free(text);
+	write_file(dm.conf, "[fanoutd]\nworkers = 5\n");
+	c = reload(SIGHUP);
+	ck_assert(json_is_true(json_object_get(json_object_get(c,
+	    "last_reload"), "ok")));
+	ck_assert_int_eq(jnum(json_object_get(c, "config"), "workers"), 2);
+	json_decref(c);
+	text = daemon_log(&dm);
+	ck_assert_msg(strstr(text, "workers changes (2 to 5) at the next "
+	    "restart") != NULL, "%s", text);
+	free(text);
+	free(batch);
+}
+END_TEST
+
+/* workers = 0: transfers on the main loop, and no threads to show. */
+START_TEST(test_workers_none)
+{
+	json_t *reply, *stats;
+	char *text, *batch;
+	long status;
+
+	upstream_start(&up);
+	daemon_start(&dm, "workers = 0\n");
+	batch = ten_requests();
+	reply = api_submit(dm.sock, batch);
+	free(batch);
+	ck_assert_int_eq(jnum(result_at(reply, 9), "status"), 200);
+	json_decref(reply);
+	stats = api_json(dm.sock, "GET", "/v1/stats", NULL, &status);
+	ck_assert_uint_eq(json_array_size(json_object_get(stats, "workers")),
+	    0);
+	json_decref(stats);
+	ck_assert_int_eq(api_call(dm.sock, "GET", "/metrics", NULL, &text),
+	    200);
+	ck_assert(metric(text, "fanoutd_workers") == 0);
+	ck_assert(strstr(text, "fanoutd_worker_transfers_total") == NULL);
+	free(text);
+}
+END_TEST
+
 START_TEST(test_sd_notify)
 {
 	char path[64];
@@ -548,6 +633,8 @@ ops_suite(void)
 	tcase_add_test(tc, test_drain);
 	tcase_add_test(tc, test_drain_timeout);
 	tcase_add_test(tc, test_metrics);
+	tcase_add_test(tc, test_workers);
+	tcase_add_test(tc, test_workers_none);
 	tcase_add_test(tc, test_sd_notify);
 	tcase_add_test(tc, test_socket_activation);
 	tcase_add_test(tc, test_health_listen_and_json_logs);
