@@ -162,7 +162,9 @@ dispatch_init(struct event_base *base, const struct config *cfg)
 void
 dispatch_set_config(const struct config *cfg)
 {
+	dispatch_config_lock();	/* policy_check() reads d.cfg on threads */
 	d.cfg = cfg;
+	dispatch_config_unlock();
 	host_reconfigure(cfg, clock_now_us());
 	sched_set_config(cfg);
 	http_client_set_proxy(cfg->proxy);

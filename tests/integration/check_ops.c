@@ -162,6 +162,44 @@ START_TEST(test_reload_in_flight)
 }
 END_TEST
 
+/*
+ * Reloads while transfer threads judge new connections: each /close/
+ * response ends its connection, so every request connects again and the
+ * egress policy runs on a thread, reading the rule lists a reload frees
+ * and rebuilds. Under TSan or ASan, a missing lock is a finding here.
+ */
+START_TEST(test_reload_policy_on_threads)
+{
+	char *batch = malloc(131072), *p = batch, conf[256];
+	struct bg_client client;
+	json_t *reply;
+	int i;
+
+	upstream_start(&up);
+	daemon_start(&dm, "workers = 2\nhost_inflight = 64\n");
+	p += sprintf(p, "{\"concurrency\":64,\"requests\":[");
+	for (i = 0; i < 2000; i++)
+		p += sprintf(p, "%s{\"url\":\"%s\"}", i ? "," : "",
+		    upstream_url(&up, "/close/10"));
+	strcpy(p, "]}");
+	bg_submit(&client, dm.sock, batch);
+	for (i = 0; i < 40; i++) {
+		snprintf(conf, sizeof(conf), "[fanoutd]\nworkers = 2\n"
+		    "host_inflight = 64\ndeny = 192.0.2.%d/32\n"
+		    "deny = *.example%d.test\n", i, i);
+		write_file(dm.conf, conf);
+		json_decref(reload(SIGHUP));
+	}
+	reply = bg_reply(&client);
+	ck_assert_ptr_nonnull(reply);
+	ck_assert_int_eq(jnum(json_object_get(reply, "summary"), "total"),
+	    2000);
+	ck_assert_int_eq(jnum(json_object_get(reply, "summary"), "errors"), 0);
+	json_decref(reply);
+	free(batch);
+}
+END_TEST
+
 START_TEST(test_drain)
 {
 	char batch[512];
@@ -630,6 +668,7 @@ ops_suite(void)
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_reload);
 	tcase_add_test(tc, test_reload_in_flight);
+	tcase_add_test(tc, test_reload_policy_on_threads);
 	tcase_add_test(tc, test_drain);
 	tcase_add_test(tc, test_drain_timeout);
 	tcase_add_test(tc, test_metrics);
