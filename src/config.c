@@ -41,7 +41,7 @@ enum opt_type {
 	OPT_GIDS,	/* group names or gids */
 	OPT_RULES,	/* egress rules, added to the policy's list */
 	OPT_PROXY,	/* "" or http|https|socks5h://host:port */
-	OPT_THREADS	/* a number, or "auto": one per CPU (none on one) */
+	OPT_THREADS	/* a number, or "auto": CPUs less one */
 };
 
 struct option {
@@ -73,10 +73,11 @@ static const struct option options[] = {
 	  "Transfers in flight across the whole daemon; also caps a batch's "
 	  "concurrency." },
 	{ "workers", OPT_THREADS, "auto", 0, 64, OFF(workers),
-	  "Transfer threads, each with its own event loop, curl multi handle "
-	  "and connections, fed by the one scheduler (limits stay exact); 0: "
-	  "transfers run on the main loop; auto: one per online CPU, 0 on a "
-	  "single CPU. Changes at the next restart." },
+	  "Transfer threads besides the main loop, which runs transfers too; "
+	  "each has its own event loop, curl multi handle and connections, and "
+	  "one scheduler feeds them all (limits stay exact). auto: one fewer "
+	  "than the online CPUs, so one loop per CPU. Changes at the next "
+	  "restart." },
 	{ "max_batch_requests", OPT_NUMBER, "100000", 1, 10000000,
 	  OFF(max_batch_requests),
 	  "Requests in one batch; more is 413 payload_too_large." },
@@ -446,8 +447,8 @@ option_apply(struct config *cfg, const struct option *o, const char *value)
 		break;
 	case OPT_THREADS:
 		if (strcmp(value, "auto") == 0) {
-			v = online_cpus();
-			v = v < 2 ? 0 : v > o->max ? o->max : v;
+			v = online_cpus() - 1;	/* main loop + v */
+			v = v > o->max ? o->max : v;
 			break;
 		}
 		/* FALLTHROUGH */

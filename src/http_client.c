@@ -1,15 +1,25 @@
 /*
- * http_client.c: libcurl's multi_socket API driven by the daemon's libevent
- * loop; the only file that knows libcurl.
+ * http_client.c: libcurl's multi_socket API driven by libevent loops; the
+ * only file that knows libcurl.
  *
- * One multi handle serves the whole daemon, so connections and the DNS cache
- * are shared across batches and clients. Easy handles are kept in an idle
- * pool and reset for reuse. curl tells us which sockets to watch and when to
- * wake it (socket and timer callbacks, as in curl's multi-event.c); we never
- * poll. Safety defaults are set on every transfer: only http and https, no
- * redirects, no proxy from the environment, certificates verified against
- * the system store, and the body capped while it is read (CURLOPT_MAXFILESIZE
- * cannot stop chunked bodies in curl 7.88, see ../shared/LIBRARIES.md).
+ * Transfers run on loops, each with its own multi handle (connections, DNS
+ * cache): loop 0 is the daemon's main loop, and `workers` more run on
+ * threads of their own. The main loop gives each transfer to the loop with
+ * the fewest running, itself on a tie, so a lone request never leaves the
+ * main thread (no hand-off latency) and, under load, a loop that falls
+ * behind gets fewer. A thread gets its transfers and aborts through a
+ * message box (mbox.c) and gives them back through the main loop's; every
+ * callback to the caller runs on the main loop, so the scheduler and the
+ * limits stay single-threaded. A thread touches only its transfers, the
+ * policy callback and the proxy reference each transfer holds.
+ *
+ * Easy handles are kept in a per-loop idle pool and reused without a
+ * reset. curl tells us which sockets to watch and when to wake it (socket
+ * and timer callbacks, as in curl's multi-event.c); we never poll. Safety
+ * defaults are set on every transfer: only http and https, no redirects,
+ * no proxy from the environment, certificates verified against the system
+ * store, and the body capped while it is read (CURLOPT_MAXFILESIZE cannot
+ * stop chunked bodies in curl 7.88, see ../shared/LIBRARIES.md).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -113,7 +123,7 @@ struct sockwatch {
 
 static struct {
 	struct event_base	*base;		/* the main loop */
-	struct loop		*loops;
+	struct loop		*loops;		/* [0]: the main loop's */
 	size_t			 nloops;
 	size_t			 nrunning;
 	struct mbox		 out;		/* DONE and ACK, from threads */
@@ -317,6 +327,8 @@ threads_start(char **cause)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (i = 0; i < hc.nloops && rc == 0; i++) {
+		if (!hc.loops[i].threaded)
+			continue;
 		if ((rc = pthread_create(&hc.loops[i].thread, NULL, loop_main,
 		    &hc.loops[i])) != 0) {
 			xasprintf(cause, "pthread_create: %s", strerror(rc));
@@ -344,7 +356,7 @@ http_client_init(struct event_base *base, unsigned workers, char **cause)
 	hc.base = base;
 	snprintf(hc.useragent, sizeof(hc.useragent), "fanoutd/%s",
 	    PACKAGE_VERSION);
-	hc.nloops = workers > 0 ? workers : 1;
+	hc.nloops = (size_t)workers + 1;	/* the main loop is loop 0 */
 	hc.loops = xcalloc(hc.nloops, sizeof(*hc.loops));
 	for (i = 0; i < hc.nloops; i++)
 		hc.loops[i].in.fd = -1;
@@ -357,8 +369,8 @@ http_client_init(struct event_base *base, unsigned workers, char **cause)
 		event_add(hc.out_ev, NULL);
 	}
 	for (i = 0; i < hc.nloops; i++)
-		if (loop_init(&hc.loops[i], (unsigned)i, workers > 0 ? NULL :
-		    base, cause) == -1)
+		if (loop_init(&hc.loops[i], (unsigned)i, i == 0 ? base : NULL,
+		    cause) == -1)
 			return -1;
 	return workers > 0 ? threads_start(cause) : 0;
 }
@@ -1150,13 +1162,13 @@ http_client_abort(struct http_transfer *t, enum result_error e,
 }
 
 size_t
-http_client_workers(void)
+http_client_loops(void)
 {
-	return hc.loops != NULL && hc.loops[0].threaded ? hc.nloops : 0;
+	return hc.nloops;
 }
 
 void
-http_client_worker_stats(size_t i, size_t *running, uint64_t *started)
+http_client_loop_stats(size_t i, size_t *running, uint64_t *started)
 {
 	*running = hc.loops[i].load;
 	*started = hc.loops[i].started;

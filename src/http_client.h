@@ -63,12 +63,10 @@ void	http_client_set_policy(http_policy_fn fn);
 void	http_client_set_proxy(const char *proxy);
 
 /*
- * Set up the transfer loops: with workers 0, one multi handle on base (the
- * main loop); otherwise that many threads, each with its own event base
- * and multi handle (connections, DNS cache), fed from the main loop. Every
+ * Set up the transfer loops: loop 0 on base (the main loop), and workers
+ * more on threads, each with its own event base and multi handle. Every
  * other function here is called from the main loop's thread only; the
- * policy callback also runs on the transfer threads. Returns -1 with
- * *cause.
+ * policy callback also runs on the threads. Returns -1 with *cause.
  */
 int	http_client_init(struct event_base *base, unsigned workers,
 	    char **cause);
@@ -91,10 +89,10 @@ struct http_transfer *http_client_start(const struct http_request *req,
 
 /*
  * End a running transfer with error e and message msg, keeping the status
- * and body received so far. On the main loop (workers 0) cb runs before
- * this returns; with workers it runs later, from the main loop, and a
- * transfer that ended meanwhile keeps its own outcome. Once per transfer
- * counts; later calls are ignored.
+ * and body received so far. For a transfer on the main loop cb runs
+ * before this returns; for one on a thread it runs later, from the main
+ * loop, and a transfer that ended meanwhile keeps its own outcome. Once
+ * per transfer counts; later calls are ignored.
  */
 void	http_client_abort(struct http_transfer *t, enum result_error e,
 	    const char *msg);
@@ -102,12 +100,11 @@ void	http_client_abort(struct http_transfer *t, enum result_error e,
 /* Transfers currently running. */
 size_t	http_client_running(void);
 
-/* Transfer threads (0: transfers run on the main loop). */
-size_t	http_client_workers(void);
+/* Transfer loops: the main loop (0) and one per thread. */
+size_t	http_client_loops(void);
 
-/* Thread i's transfers running now and started since it began. */
-void	http_client_worker_stats(size_t i, size_t *running,
-	    uint64_t *started);
+/* Loop i's transfers running now and started since it began. */
+void	http_client_loop_stats(size_t i, size_t *running, uint64_t *started);
 
 /*
  * Check that url parses and is absolute http or https with a host, and

@@ -282,43 +282,41 @@ gauge(struct evbuffer *out, const char *name, const char *help, double v)
 	evbuffer_add_printf(out, "%s %.17g\n", name, v);
 }
 
-/* Transfer threads: how many, and how the transfers spread over them. */
+/* Transfer loops: how many threads, how the transfers spread over them. */
 static void
-render_workers(struct evbuffer *out)
+render_loops(struct evbuffer *out)
 {
-	size_t i, n = http_client_workers(), running;
+	size_t i, n = http_client_loops(), running;
 	uint64_t started;
 
-	gauge(out, "fanoutd_workers", "Transfer threads (0: transfers run "
-	    "on the main loop).", (double)n);
-	if (n == 0)
-		return;
-	family(out, "fanoutd_worker_transfers_running", "gauge",
-	    "Transfers running on each transfer thread.");
+	gauge(out, "fanoutd_workers", "Transfer threads besides the main "
+	    "loop.", (double)(n - 1));
+	family(out, "fanoutd_loop_transfers_running", "gauge",
+	    "Transfers running on each loop (0: the main loop).");
 	for (i = 0; i < n; i++) {
-		http_client_worker_stats(i, &running, &started);
-		evbuffer_add_printf(out, "fanoutd_worker_transfers_running"
-		    "{worker=\"%zu\"} %zu\n", i, running);
+		http_client_loop_stats(i, &running, &started);
+		evbuffer_add_printf(out, "fanoutd_loop_transfers_running"
+		    "{loop=\"%zu\"} %zu\n", i, running);
 	}
-	family(out, "fanoutd_worker_transfers_total", "counter",
-	    "Transfers each transfer thread has started.");
+	family(out, "fanoutd_loop_transfers_total", "counter",
+	    "Transfers each loop has started (0: the main loop).");
 	for (i = 0; i < n; i++) {
-		http_client_worker_stats(i, &running, &started);
-		evbuffer_add_printf(out, "fanoutd_worker_transfers_total"
-		    "{worker=\"%zu\"} %llu\n", i, (unsigned long long)started);
+		http_client_loop_stats(i, &running, &started);
+		evbuffer_add_printf(out, "fanoutd_loop_transfers_total"
+		    "{loop=\"%zu\"} %llu\n", i, (unsigned long long)started);
 	}
 }
 
-/* The same for /v1/stats: one object per thread. */
+/* The same for /v1/stats: one object per loop, the main loop first. */
 static json_t *
-workers_json(void)
+loops_json(void)
 {
 	json_t *a = json_array();
-	size_t i, n = http_client_workers(), running;
+	size_t i, n = http_client_loops(), running;
 	uint64_t started;
 
 	for (i = 0; i < n; i++) {
-		http_client_worker_stats(i, &running, &started);
+		http_client_loop_stats(i, &running, &started);
 		json_array_append_new(a, json_pack("{s:I,s:I}", "running",
 		    (json_int_t)running, "started", (json_int_t)started));
 	}
@@ -367,7 +365,7 @@ metrics_render(struct evbuffer *out, uint64_t now_us)
 	    "api_request_timeout_ms, or to make room at api_max_connections.");
 	evbuffer_add_printf(out, "fanoutd_api_connections_cut_total %llu\n",
 	    (unsigned long long)api_connections_cut());
-	render_workers(out);
+	render_loops(out);
 	render_hosts(out, &s);
 	gauge(out, "process_resident_memory_bytes", "Resident memory size "
 	    "in bytes.", (double)rss);
@@ -454,6 +452,6 @@ metrics_stats(uint64_t now_us)
 	    (json_int_t)host_count_known(), "process", "resident_bytes",
 	    (json_int_t)rss, "open_fds", (json_int_t)fds, "api",
 	    "connections", (json_int_t)api_connections(), "connections_cut",
-	    (json_int_t)api_connections_cut(), "workers", workers_json(),
+	    (json_int_t)api_connections_cut(), "loops", loops_json(),
 	    "hosts", hosts);
 }

@@ -35,6 +35,7 @@ static struct {
 	const char	*level;		/* -l */
 	char		*loaded;	/* the file actually read, or NULL */
 	double		 at;		/* last reload, wall clock; 0: none */
+	uint64_t	 count;		/* reloads tried */
 	int		 ok;
 	char		*error;
 	double		 started;
@@ -97,6 +98,7 @@ static void
 record(int ok, const char *error)
 {
 	rl.at = clock_wall();
+	rl.count++;
 	rl.ok = ok;
 	free(rl.error);
 	rl.error = error ? xstrdup(error) : NULL;
@@ -172,8 +174,9 @@ reload_status(void)
 	json_t *last = json_null();
 
 	if (rl.at > 0)
-		last = json_pack("{s:o,s:b,s:s?}", "at", clock_json(rl.at),
-		    "ok", rl.ok, "error", rl.error);
+		last = json_pack("{s:o,s:I,s:b,s:s?}", "at",
+		    clock_json(rl.at), "count", (json_int_t)rl.count, "ok",
+		    rl.ok, "error", rl.error);
 	return json_pack("{s:s?,s:o,s:o}", "file", rl.loaded,
 	    "started", clock_json(rl.started), "last_reload", last);
 }

@@ -433,14 +433,14 @@ with_systemd(const char *test)
 }
 
 /*
- * workers = 2: the transfers spread over both threads, each reported
- * once; /v1/stats and /metrics show the threads; a reload cannot change
- * their number (it says so and keeps it).
+ * workers = 2: the transfers spread over the main loop and both threads,
+ * each counted once; /v1/stats and /metrics show the loops; a reload
+ * cannot change their number (it says so and keeps it).
  */
 START_TEST(test_workers)
 {
 	char *batch = malloc(8192), *p = batch, *text, want[96];
-	json_t *reply, *stats, *w, *c;
+	json_t *reply, *stats, *l, *c;
 	long long started = 0;
 	long status;
 	size_t i;
@@ -457,12 +457,12 @@ START_TEST(test_workers)
 		ck_assert_int_eq(jnum(result_at(reply, i), "status"), 200);
 	json_decref(reply);
 	stats = api_json(dm.sock, "GET", "/v1/stats", NULL, &status);
-	w = json_object_get(stats, "workers");
-	ck_assert_uint_eq(json_array_size(w), 2);
-	for (i = 0; i < 2; i++) {
-		ck_assert_int_eq(jnum(json_array_get(w, i), "running"), 0);
-		ck_assert_int_gt(jnum(json_array_get(w, i), "started"), 0);
-		started += jnum(json_array_get(w, i), "started");
+	l = json_object_get(stats, "loops");
+	ck_assert_uint_eq(json_array_size(l), 3);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(jnum(json_array_get(l, i), "running"), 0);
+		ck_assert_int_gt(jnum(json_array_get(l, i), "started"), 0);
+		started += jnum(json_array_get(l, i), "started");
 	}
 	ck_assert_int_eq(started, 40);
 	json_decref(stats);
@@ -470,9 +470,9 @@ START_TEST(test_workers)
 	    200);
 	ck_assert(metric(text, "fanoutd_workers") == 2);
 	started = 0;
-	for (i = 0; i < 2; i++) {
-		snprintf(want, sizeof(want), "fanoutd_worker_transfers_total"
-		    "{worker=\"%zu\"}", i);
+	for (i = 0; i < 3; i++) {
+		snprintf(want, sizeof(want), "fanoutd_loop_transfers_total"
+		    "{loop=\"%zu\"}", i);
 		started += (long long)metric(text, want);
 	}
 	ck_assert_int_eq(started, 40);
@@ -491,10 +491,10 @@ START_TEST(test_workers)
 }
 END_TEST
 
-/* workers = 0: transfers on the main loop, and no threads to show. */
+/* workers = 0: every transfer on the main loop, the only loop. */
 START_TEST(test_workers_none)
 {
-	json_t *reply, *stats;
+	json_t *reply, *stats, *l;
 	char *text, *batch;
 	long status;
 
@@ -506,13 +506,16 @@ START_TEST(test_workers_none)
 	ck_assert_int_eq(jnum(result_at(reply, 9), "status"), 200);
 	json_decref(reply);
 	stats = api_json(dm.sock, "GET", "/v1/stats", NULL, &status);
-	ck_assert_uint_eq(json_array_size(json_object_get(stats, "workers")),
-	    0);
+	l = json_object_get(stats, "loops");
+	ck_assert_uint_eq(json_array_size(l), 1);
+	ck_assert_int_eq(jnum(json_array_get(l, 0), "started"), 10);
 	json_decref(stats);
 	ck_assert_int_eq(api_call(dm.sock, "GET", "/metrics", NULL, &text),
 	    200);
 	ck_assert(metric(text, "fanoutd_workers") == 0);
-	ck_assert(strstr(text, "fanoutd_worker_transfers_total") == NULL);
+	ck_assert(metric(text, "fanoutd_loop_transfers_total{loop=\"0\"}") ==
+	    10);
+	ck_assert(strstr(text, "{loop=\"1\"}") == NULL);
 	free(text);
 }
 END_TEST

@@ -74,7 +74,7 @@ START_TEST(test_defaults)
 }
 END_TEST
 
-/* workers: a count, or auto (a thread per CPU, none on a single CPU). */
+/* workers: a count, or auto (one loop per CPU: the main one and CPUs-1). */
 START_TEST(test_workers)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -82,8 +82,8 @@ START_TEST(test_workers)
 	char *cause;
 
 	config_defaults(&cfg);
-	ck_assert_uint_eq(cfg.workers, cpus < 2 ? 0 : cpus > 64 ? 64 :
-	    (uint64_t)cpus);
+	ck_assert_uint_eq(cfg.workers, cpus < 2 ? 0 : cpus > 65 ? 64 :
+	    (uint64_t)cpus - 1);
 	config_clear(&cfg);
 	cause = load("[fanoutd]\nworkers = 0\n", &cfg);
 	ck_assert_msg(cause == NULL, "%s", cause);
