@@ -224,15 +224,9 @@ END_TEST
 
 START_TEST(test_concurrency_respected)
 {
-	char *batch = malloc(64 * 1024), *p = batch;
+	char *batch = batch_of("\"concurrency\":5,", 40,
+	    upstream_url(&up, "/delay/50"));
 	json_t *reply, *stats;
-	int i;
-
-	p += sprintf(p, "{\"concurrency\":5,\"requests\":[");
-	for (i = 0; i < 40; i++)
-		p += sprintf(p, "%s{\"url\":\"%s\"}", i ? "," : "",
-		    upstream_url(&up, "/delay/50"));
-	strcpy(p, "]}");
 	reply = api_submit(fd_.sock, batch);
 	ck_assert_int_eq(jnum(json_object_get(reply, "summary"), "errors"), 0);
 	stats = upstream_json(&up, "/stats");

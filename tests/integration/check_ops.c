@@ -80,15 +80,7 @@ fanout_status(const char *args)
 static char *
 ten_requests(void)
 {
-	char *b = malloc(4096), *p = b;
-	int i;
-
-	p += sprintf(p, "{\"requests\":[");
-	for (i = 0; i < 10; i++)
-		p += sprintf(p, "%s{\"url\":\"%s\"}", i ? "," : "",
-		    upstream_url(&up, "/ok"));
-	strcpy(p, "]}");
-	return b;
+	return batch_of("", 10, upstream_url(&up, "/ok"));
 }
 
 START_TEST(test_reload)
@@ -170,18 +162,15 @@ END_TEST
  */
 START_TEST(test_reload_policy_on_threads)
 {
-	char *batch = malloc(131072), *p = batch, conf[256];
 	struct bg_client client;
 	json_t *reply;
+	char *batch, conf[256];
 	int i;
 
 	upstream_start(&up);
 	daemon_start(&dm, "workers = 2\nhost_inflight = 64\n");
-	p += sprintf(p, "{\"concurrency\":64,\"requests\":[");
-	for (i = 0; i < 2000; i++)
-		p += sprintf(p, "%s{\"url\":\"%s\"}", i ? "," : "",
-		    upstream_url(&up, "/close/10"));
-	strcpy(p, "]}");
+	batch = batch_of("\"concurrency\":64,", 2000,
+	    upstream_url(&up, "/close/10"));
 	bg_submit(&client, dm.sock, batch);
 	for (i = 0; i < 40; i++) {
 		snprintf(conf, sizeof(conf), "[fanoutd]\nworkers = 2\n"
@@ -439,19 +428,16 @@ with_systemd(const char *test)
  */
 START_TEST(test_workers)
 {
-	char *batch = malloc(8192), *p = batch, *text, want[96];
 	json_t *reply, *stats, *l, *c;
+	char *batch, *text, want[96];
 	long long started = 0;
 	long status;
 	size_t i;
 
 	upstream_start(&up);
 	daemon_start(&dm, "workers = 2\nhost_inflight = 20\n");
-	p += sprintf(p, "{\"concurrency\":20,\"requests\":[");
-	for (i = 0; i < 40; i++)
-		p += sprintf(p, "%s{\"url\":\"%s\"}", i ? "," : "",
-		    upstream_url(&up, "/delay/50"));
-	strcpy(p, "]}");
+	batch = batch_of("\"concurrency\":20,", 40,
+	    upstream_url(&up, "/delay/50"));
 	reply = api_submit(dm.sock, batch);
 	for (i = 0; i < 40; i++)
 		ck_assert_int_eq(jnum(result_at(reply, i), "status"), 200);

@@ -39,20 +39,6 @@ teardown(void)
 	ck_assert_msg(rc == 0, "fanoutd exited %d", rc);
 }
 
-/* A batch document: n copies of url, with extra top-level members. */
-static char *
-batch_of(const char *top, size_t n, const char *url)
-{
-	char *b = malloc(n * (strlen(url) + 16) + strlen(top) + 32), *p = b;
-	size_t i;
-
-	p += sprintf(p, "{%s\"requests\":[", top);
-	for (i = 0; i < n; i++)
-		p += sprintf(p, "%s{\"url\":\"%s\"}", i ? "," : "", url);
-	strcpy(p, "]}");
-	return b;
-}
-
 /* The upstream's requests being served now. */
 static long long
 upstream_inflight(void)

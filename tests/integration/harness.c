@@ -391,3 +391,18 @@ run_cmd(const char *cmdline, char **out)
 		free(m.data);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+/* A batch document: n copies of url, with extra top-level members. */
+char *
+batch_of(const char *top, size_t n, const char *url)
+{
+	char *b = malloc(n * (strlen(url) + 16) + strlen(top) + 32), *p = b;
+	size_t i;
+
+	p += sprintf(p, "{%s\"requests\":[", top);
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "%s{\"url\":\"%s\"}", i ? "," : "", url);
+	strcpy(p, "]}");
+	return b;
+}
+

@@ -99,4 +99,10 @@ double	now_ms(void);
 /* Run a shell command line, return its exit status; output into *out. */
 int	run_cmd(const char *cmdline, char **out);
 
+/*
+ * A batch document: n GETs of url after the top-level members top ("" or
+ * "\"concurrency\":5," and so on). Caller frees.
+ */
+char	*batch_of(const char *top, size_t n, const char *url);
+
 #endif
