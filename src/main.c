@@ -46,6 +46,7 @@ static struct {
 	struct event		*drain_timer;
 	struct event		*status_timer;
 	int			 activated;	/* socket from systemd */
+	int			 api_idle;	/* STOPPING: replies are out */
 } m;
 
 static void
@@ -81,6 +82,27 @@ grace_expired(evutil_socket_t fd, short kind, void *arg)
 	loop_exit();
 }
 
+/*
+ * STOPPING: exit once the replies are out and every batch has ended. A
+ * transfer on a thread ends a moment after its abort, so the API may be
+ * idle before the last batch is.
+ */
+static void
+maybe_exit(void)
+{
+	if (m.phase == STOPPING && m.api_idle && dispatch_batches() == 0)
+		loop_exit();
+}
+
+static void
+api_idle(void)
+{
+	m.api_idle = 1;
+	maybe_exit();
+}
+
+static void drained(void);
+
 /* End what is left with `shutdown`, then exit once replies are out. */
 static void
 stop_now(void)
@@ -91,11 +113,12 @@ stop_now(void)
 		return;
 	m.phase = STOPPING;
 	event_base_once(m.base, -1, EV_TIMEOUT, grace_expired, NULL, &grace);
-	api_stop(loop_exit);
+	dispatch_set_idle_cb(drained);
+	api_stop(api_idle);
 	dispatch_cancel_all(RESULT_SHUTDOWN, "fanoutd is shutting down");
 }
 
-/* While draining: the last batch has ended. */
+/* The last batch has ended: while draining, stop; while stopping, exit. */
 static void
 drained(void)
 {
@@ -103,6 +126,7 @@ drained(void)
 		log_info("drained");
 		stop_now();
 	}
+	maybe_exit();
 }
 
 static void

@@ -341,6 +341,16 @@ daemon_stop(struct daemon *d)
 	kill(d->pid, SIGTERM);
 	waitpid(d->pid, &status, 0);
 	d->pid = 0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		/* the end of its log, for whoever reads the test's output */
+		fprintf(stderr, "fanoutd %s %d; the end of its log:\n",
+		    WIFEXITED(status) ? "exited" : "was killed by signal",
+		    WIFEXITED(status) ? WEXITSTATUS(status) :
+		    WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+		snprintf(cmd, sizeof(cmd), "tail -n 60 '%s' >&2", d->log);
+		if (system(cmd) != 0)
+			fprintf(stderr, "(no log)\n");
+	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", d->dir);
