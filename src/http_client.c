@@ -98,7 +98,6 @@ TAILQ_HEAD(xferq, http_transfer);
  * the main loop itself (workers = 0), or a transfer thread's.
  */
 struct loop {
-	unsigned		 id;
 	int			 threaded;
 	struct event_base	*base;
 	CURLM			*multi;
@@ -124,7 +123,6 @@ struct sockwatch {
 };
 
 static struct {
-	struct event_base	*base;		/* the main loop */
 	struct loop		*loops;		/* [0]: the main loop's */
 	size_t			 nloops;
 	size_t			 nrunning;
@@ -285,10 +283,8 @@ out_cb(evutil_socket_t fd, short kind, void *arg)
 
 /* Set up loop l on base (the main loop's), or on its own for a thread. */
 static int
-loop_init(struct loop *l, unsigned id, struct event_base *base,
-    char **cause)
+loop_init(struct loop *l, struct event_base *base, char **cause)
 {
-	l->id = id;
 	TAILQ_INIT(&l->running);
 	TAILQ_INIT(&l->idle);
 	if ((l->base = base) == NULL) {
@@ -355,7 +351,6 @@ http_client_init(struct event_base *base, unsigned workers, char **cause)
 	}
 	memset(&hc, 0, sizeof(hc));
 	hc.out.fd = -1;
-	hc.base = base;
 	snprintf(hc.useragent, sizeof(hc.useragent), "fanoutd/%s",
 	    PACKAGE_VERSION);
 	hc.nloops = (size_t)workers + 1;	/* the main loop is loop 0 */
@@ -371,8 +366,7 @@ http_client_init(struct event_base *base, unsigned workers, char **cause)
 		event_add(hc.out_ev, NULL);
 	}
 	for (i = 0; i < hc.nloops; i++)
-		if (loop_init(&hc.loops[i], (unsigned)i, i == 0 ? base : NULL,
-		    cause) == -1)
+		if (loop_init(&hc.loops[i], i == 0 ? base : NULL, cause) == -1)
 			return -1;
 	return workers > 0 ? threads_start(cause) : 0;
 }

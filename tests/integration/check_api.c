@@ -658,11 +658,13 @@ START_TEST(test_socket_ownership)
 	snprintf(d.sock, sizeof(d.sock), "/tmp/fanoutd-stale.%d.sock",
 	    (int)getpid());
 	strcpy(sun.sun_path, d.sock);
+	unlink(d.sock);		/* left by an earlier run with this pid */
 	s = socket(AF_UNIX, SOCK_STREAM, 0);
 	ck_assert_int_eq(bind(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	close(s);
 	daemon_start(&d, NULL);
 	ck_assert_int_eq(daemon_stop(&d), 0);
+	unlink(sun.sun_path);
 	/* A file that is not a socket is never removed. */
 	snprintf(d.sock, sizeof(d.sock), "/tmp/fanoutd-file.%d", (int)getpid());
 	s = open(d.sock, O_WRONLY | O_CREAT, 0600);
