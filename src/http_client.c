@@ -125,7 +125,6 @@ struct sockwatch {
 static struct {
 	struct loop		*loops;		/* [0]: the main loop's */
 	size_t			 nloops;
-	size_t			 nrunning;
 	struct mbox		 out;		/* DONE and ACK, from threads */
 	struct event		*out_ev;
 	struct mbox_msg		*outv;
@@ -139,6 +138,7 @@ static void check_multi_info(struct loop *);
 static void transfer_put(struct http_transfer *);
 static void proxy_unref(struct proxy *);
 static void complete(struct http_transfer *);
+static void settle(struct http_transfer *);
 static void finish(struct http_transfer *, CURLcode, int);
 static int loop_start(struct loop *, struct http_transfer *);
 
@@ -276,8 +276,10 @@ out_cb(evutil_socket_t fd, short kind, void *arg)
 		t = hc.outv[i].obj;
 		if (hc.outv[i].kind == MSG_DONE)
 			complete(t);
-		else if (--t->acks == 0 && t->done)
-			transfer_put(t);
+		else {
+			t->acks--;
+			settle(t);
+		}
 	}
 }
 
@@ -418,9 +420,9 @@ http_client_shutdown(void)
 
 	if (hc.loops == NULL)
 		return;
-	if (hc.nrunning != 0)
+	if (http_client_running() != 0)
 		log_warnx("http_client_shutdown: %zu transfers still running",
-		    hc.nrunning);
+		    http_client_running());
 	for (i = 0; i < hc.nloops; i++)	/* threads first: nothing moves */
 		if (hc.loops[i].thread_started) {
 			mbox_put(&hc.loops[i].in, MSG_STOP, NULL);
@@ -436,8 +438,7 @@ http_client_shutdown(void)
 				t->done = 1;
 			else
 				t->acks--;
-			if (t->done && t->acks == 0)
-				transfer_put(t);
+			settle(t);
 		}
 	}
 	for (i = 0; i < hc.nloops; i++)
@@ -456,7 +457,11 @@ http_client_shutdown(void)
 size_t
 http_client_running(void)
 {
-	return hc.nrunning;
+	size_t i, n = 0;
+
+	for (i = 0; i < hc.nloops; i++)
+		n += hc.loops[i].load;
+	return n;
 }
 
 const char *
@@ -954,7 +959,6 @@ http_client_start(const struct http_request *req, struct result *res,
 	}
 	l->load++;
 	l->started++;
-	hc.nrunning++;
 	return t;
 }
 
@@ -1125,11 +1129,17 @@ complete(struct http_transfer *t)
 	void *arg = t->arg;
 
 	t->loop->load--;
-	hc.nrunning--;
 	t->done = 1;
-	if (t->acks == 0)
-		transfer_put(t);
+	settle(t);
 	cb(res, arg);
+}
+
+/* Recycle t once it has ended and its thread has seen every abort. */
+static void
+settle(struct http_transfer *t)
+{
+	if (t->done && t->acks == 0)
+		transfer_put(t);
 }
 
 static void
