@@ -238,11 +238,74 @@ is_token(const char *s, size_t max)
 	return i > 0;
 }
 
-/* Header names are tokens; values carry no CR, LF or NUL. */
+/*
+ * Headers that frame the message or belong to one connection (RFC 9112
+ * section 6, RFC 9110 section 7.6.1). libcurl sends a caller's
+ * Content-Length as given and then the whole body, so a short one makes the
+ * rest of the body a second request on a kept-alive connection (request
+ * smuggling); the others change how the upstream or a proxy reads the
+ * stream. fanoutd frames every request itself.
+ */
+static const char *const framing_headers[] = { "Content-Length",
+	"Transfer-Encoding", "Connection", "Keep-Alive", "TE", "Trailer",
+	"Upgrade", "Proxy-Connection", "Proxy-Authorization", NULL };
+
+/*
+ * A Host header's value: host[:port], the host a name of letters, digits,
+ * '-', '.' and '_' or an IPv6 literal in brackets, the port 1..65535.
+ */
+static int
+valid_host(const char *s)
+{
+	const char *p = s, *close;
+	char *end;
+	unsigned long port;
+
+	if (*p == '[') {
+		if ((close = strchr(p, ']')) == NULL || close == p + 1 ||
+		    strspn(p + 1, "0123456789abcdefABCDEF:.") !=
+		    (size_t)(close - p - 1))
+			return 0;
+		p = close + 1;
+	} else {
+		while (isalnum((unsigned char)*p) || *p == '-' || *p == '.' ||
+		    *p == '_')
+			p++;
+		if (p == s)
+			return 0;
+	}
+	if (*p == '\0')
+		return 1;
+	if (*p != ':' || !isdigit((unsigned char)p[1]))
+		return 0;
+	port = strtoul(p + 1, &end, 10);
+	return *end == '\0' && port >= 1 && port <= 65535 && end - p <= 6;
+}
+
+/* The rule a header breaks beyond its syntax, or NULL. */
+static const char *
+header_refused(const char *name, json_t *v)
+{
+	size_t i;
+
+	for (i = 0; framing_headers[i] != NULL; i++)
+		if (strcasecmp(name, framing_headers[i]) == 0)
+			return "a framing or hop-by-hop header: fanoutd frames "
+			    "the request and manages connections itself";
+	if (strcasecmp(name, "Host") == 0 &&
+	    !valid_host(json_string_value(v)))
+		return "Host must be host[:port]";
+	return NULL;
+}
+
+/*
+ * Header names are tokens; values carry no CR, LF or NUL; no framing or
+ * hop-by-hop header; Host is host[:port].
+ */
 static int
 check_headers(json_t *h, const char *path, struct batch_error *err)
 {
-	const char *name;
+	const char *name, *why;
 	json_t *v;
 	char p[96];
 	size_t vlen;
@@ -263,6 +326,8 @@ check_headers(json_t *h, const char *path, struct batch_error *err)
 		    memchr(json_string_value(v), '\0', vlen))
 			return INVALID(err, p,
 			    "header value contains CR, LF or NUL");
+		if ((why = header_refused(name, v)) != NULL)
+			return INVALID(err, p, "%s", why);
 	}
 	return 0;
 }
@@ -563,10 +628,11 @@ parse_rate(json_t *rate, struct batch *b, struct batch_error *err)
 		return -1;
 	ps = json_object_get(rate, "per_second");
 	burst = json_object_get(rate, "burst");
-	if (ps == NULL || !json_is_number(ps) || !(json_number_value(ps) > 0) ||
-	    json_number_value(ps) > 1e6)
+	if (ps == NULL || !json_is_number(ps) ||
+	    !(json_number_value(ps) >= RATELIMIT_MIN_RATE) ||
+	    json_number_value(ps) > RATELIMIT_MAX_RATE)
 		return INVALID(err, "rate.per_second", "must be a number "
-		    "above 0 (at most 1000000)");
+		    "from 0.001 to 1000000");
 	if (burst != NULL && (!json_is_number(burst) ||
 	    !(json_number_value(burst) >= 1) || json_number_value(burst) > 1e6))
 		return INVALID(err, "rate.burst", "must be a number from 1 to "

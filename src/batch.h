@@ -68,6 +68,8 @@ struct job {
 	int			 probe;		/* the breaker's probe */
 	int			 capped;	/* timeout cut by deadline */
 	int			 capped_connect; /* and the connect timeout */
+	uint64_t		 attempt_timeout_ms;	/* as started */
+	uint64_t		 attempt_connect_timeout_ms;
 	struct runq_entry	 wake;		/* retry backoff */
 	struct http_transfer	*xfer;		/* while in flight */
 	struct result		*res;		/* the latest attempt's */

@@ -96,6 +96,15 @@ static const struct option options[] = {
 	{ "max_response_bytes_limit", OPT_SIZE, "64M", 0, 4 * GIB,
 	  OFF(max_response_bytes_limit),
 	  "Largest max_response_bytes a request may ask for (bounds memory)." },
+	{ "max_response_headers", OPT_NUMBER, "1000", 1, 100000,
+	  OFF(max_response_headers),
+	  "Response headers kept per result; the rest are dropped and the "
+	  "result says headers_truncated." },
+	{ "max_api_memory", OPT_SIZE, "256M", 1 * MIB, 64 * GIB,
+	  OFF(max_api_memory),
+	  "Memory for API request bodies being received and parsed, "
+	  "daemon-wide; a body that does not fit gets 503 overloaded (413 if "
+	  "it never could)." },
 	{ "max_url_bytes", OPT_NUMBER, "8192", 16, 1048576, OFF(max_url_bytes),
 	  "Longest URL a request may have." },
 	{ "max_headers", OPT_NUMBER, "100", 0, 10000, OFF(max_headers),
@@ -139,6 +148,11 @@ static const struct option options[] = {
 	{ "breaker_open_ms", OPT_NUMBER, "5000", 1, 86400000,
 	  OFF(breaker_open_ms),
 	  "How long an open circuit fails requests before one probe." },
+	{ "breaker_min_timeout_ms", OPT_NUMBER, "1000", 0, 86400000,
+	  OFF(breaker_min_timeout_ms),
+	  "A timeout counts toward a host's circuit only when the attempt's "
+	  "timeout_ms was at least this: a shorter one says nothing about "
+	  "the host." },
 	{ "max_redirects_limit", OPT_NUMBER, "20", 0, 100,
 	  OFF(max_redirects_limit),
 	  "Largest `max_redirects` a request may ask for." },

@@ -69,6 +69,9 @@ struct config {
 	uint64_t	 max_inflight_per_uid;	/* 0: no cap of its own */
 	uint64_t	 max_queued_per_uid;
 	uint64_t	 max_json_keys;		/* members of one object */
+	uint64_t	 max_response_headers;	/* kept per result */
+	uint64_t	 max_api_memory;	/* bodies read and parsed */
+	uint64_t	 breaker_min_timeout_ms; /* shorter: not counted */
 
 	struct egress_policy egress;		/* deny_private, allow, ... */
 	struct host_rule *hosts;		/* [host NAME] sections */

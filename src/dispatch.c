@@ -298,6 +298,7 @@ attempt_start(struct job *job, uint64_t now_us)
 		.timeout_ms = job->timeout_ms,
 		.connect_timeout_ms = job->connect_timeout_ms,
 		.max_response_bytes = job->max_response_bytes,
+		.max_response_headers = (size_t)d.cfg->max_response_headers,
 		.follow_redirects = job->follow_redirects,
 		.max_redirects = (long)job->max_redirects,
 		.who = job,
@@ -307,6 +308,8 @@ attempt_start(struct job *job, uint64_t now_us)
 	req.timeout_ms = retry_cap_ms(job->timeout_ms, b->deadline_us, now_us);
 	req.connect_timeout_ms = retry_cap_ms(job->connect_timeout_ms,
 	    b->deadline_us, now_us);
+	job->attempt_timeout_ms = req.timeout_ms;
+	job->attempt_connect_timeout_ms = req.connect_timeout_ms;
 	job->capped = req.timeout_ms < job->timeout_ms;
 	job->capped_connect = req.connect_timeout_ms < job->connect_timeout_ms;
 	if (job->res != NULL) {		/* the previous attempt's */
@@ -328,10 +331,18 @@ attempt_start(struct job *job, uint64_t now_us)
 		attempt_done_cb(job->res, job);
 }
 
-/* What the circuit breaker makes of an outcome. */
+/*
+ * What the circuit breaker makes of an outcome. A timeout shorter than
+ * breaker_min_timeout_ms was the caller's choice, not the host's failing:
+ * counting it would let anyone open a healthy host's circuit for everyone.
+ */
 static enum breaker_outcome
-classify(const struct result *r)
+classify(const struct job *job, const struct result *r)
 {
+	if (r->error == RESULT_TIMEOUT && (r->connect_timeout ?
+	    job->attempt_connect_timeout_ms : job->attempt_timeout_ms) <
+	    d.cfg->breaker_min_timeout_ms)
+		return BREAKER_NEUTRAL;
 	switch (r->error) {
 	case RESULT_OK:
 		if (r->status >= 500)
@@ -355,17 +366,20 @@ record_breaker(struct job *job, const struct result *r, uint64_t now_us)
 	struct host *h = job->host;
 	enum breaker_state before = h->breaker.state;
 
-	breaker_record(&h->breaker, classify(r), job->probe,
+	breaker_record(&h->breaker, classify(job, r), job->probe,
 	    (unsigned)d.cfg->breaker_failures, d.cfg->breaker_open_ms * 1000,
 	    now_us);
 	job->probe = 0;
 	if (h->breaker.state == before)
 		return;
 	if (h->breaker.state == BREAKER_OPEN)
-		log_warnx("host %s: circuit open for %llu ms (%s)", h->key,
+		log_warnx("host %s: circuit open for %llu ms (%s; the last: "
+		    "%s from uid %u, batch %s)", h->key,
 		    (unsigned long long)d.cfg->breaker_open_ms,
 		    before == BREAKER_CLOSED ? "consecutive failures" :
-		    "the probe failed");
+		    "the probe failed", r->error != RESULT_OK ?
+		    result_error_code(r->error) : "a 5xx response",
+		    (unsigned)job->batch->uid, job->batch->id);
 	else if (h->breaker.state == BREAKER_CLOSED)
 		log_info("host %s: circuit closed", h->key);
 	sched_host_changed(h);
@@ -375,20 +389,17 @@ record_breaker(struct job *job, const struct result *r, uint64_t now_us)
 static int64_t
 record_retry_after(struct job *job, const struct result *r, uint64_t now_us)
 {
+	const char *v;
 	int64_t ms;
-	size_t i;
 
 	if (r->error != RESULT_OK || (r->status != 429 && r->status != 503))
 		return 0;
-	for (i = 0; i < r->nheaders; i++)
-		if (strcmp(r->headers[i].name, "retry-after") == 0)
-			break;
-	if (i == r->nheaders || (ms = retry_after_ms(r->headers[i].value,
-	    time(NULL), d.cfg->max_retry_after_ms)) <= 0)
+	if ((v = result_header(r, "retry-after")) == NULL ||
+	    (ms = retry_after_ms(v, time(NULL), d.cfg->max_retry_after_ms)) <= 0)
 		return 0;
 	sched_pause_host(job->host, now_us + (uint64_t)ms * 1000);
 	log_debug("host %s: Retry-After %s: paused %lld ms", job->host->key,
-	    r->headers[i].value, (long long)ms);
+	    v, (long long)ms);
 	return ms;
 }
 

@@ -421,7 +421,7 @@ get_line(const char *line, size_t len, void *arg)
 	json_decref(j);
 }
 
-/* "20", "20/s", "100/m", "3/h": requests per second. */
+/* "20", "20/s", "100/m", "10/h": requests per second. */
 static double
 parse_rate(const char *s)
 {
@@ -429,7 +429,7 @@ parse_rate(const char *s)
 	double v = strtod(s, &end);
 
 	if (end == s || v <= 0)
-		die(EXIT_API, "bad rate \"%s\" (want 20, 20/s, 100/m or 3/h)",
+		die(EXIT_API, "bad rate \"%s\" (want 20, 20/s, 100/m or 10/h)",
 		    s);
 	if (strcmp(end, "/m") == 0)
 		v /= 60;

@@ -699,7 +699,8 @@ header_cb(char *line, size_t size, size_t nmemb, void *arg)
 	vstart = nlen + 1;
 	while (vstart < len && (line[vstart] == ' ' || line[vstart] == '\t'))
 		vstart++;
-	result_add_header(t->res, line, nlen, line + vstart, len - vstart);
+	result_add_header(t->res, line, nlen, line + vstart, len - vstart,
+	    t->req.max_response_headers);
 	if (t->req.follow_redirects && t->status >= 300 && t->status < 400 &&
 	    nlen == 8 &&
 	    strncasecmp(line, "location", 8) == 0 &&

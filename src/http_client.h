@@ -24,6 +24,7 @@ struct http_request {
 	uint64_t	 timeout_ms;
 	uint64_t	 connect_timeout_ms;
 	uint64_t	 max_response_bytes;
+	size_t		 max_response_headers;	/* kept; the rest dropped */
 	int		 follow_redirects;
 	long		 max_redirects;
 	void		*who;		/* for the policy callback */

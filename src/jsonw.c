@@ -114,15 +114,15 @@ jsonw_str(struct jsonw *w, const char *s, size_t n)
 	w->buf[w->len++] = '"';
 }
 
-void
-jsonw_netstr(struct jsonw *w, const char *s, size_t n)
+char *
+jsonw_netdup(const char *s, size_t n, size_t *lenp)
 {
 	char *u, *p;
 	size_t i;
 
 	if (utf8_valid(s, n)) {
-		jsonw_str(w, s, n);
-		return;
+		*lenp = n;
+		return xmemdup(s, n);	/* NUL-terminated */
 	}
 	p = u = xmalloc(2 * n + 1);
 	for (i = 0; i < n; i++) {
@@ -133,7 +133,23 @@ jsonw_netstr(struct jsonw *w, const char *s, size_t n)
 			*p++ = (char)(0x80 | ((unsigned char)s[i] & 0x3f));
 		}
 	}
-	jsonw_str(w, u, (size_t)(p - u));
+	*p = '\0';
+	*lenp = (size_t)(p - u);
+	return u;
+}
+
+void
+jsonw_netstr(struct jsonw *w, const char *s, size_t n)
+{
+	char *u;
+	size_t len;
+
+	if (utf8_valid(s, n)) {
+		jsonw_str(w, s, n);
+		return;
+	}
+	u = jsonw_netdup(s, n, &len);
+	jsonw_str(w, u, len);
 	free(u);
 }
 

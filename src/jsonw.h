@@ -33,6 +33,12 @@ void	jsonw_str(struct jsonw *w, const char *s, size_t n);
  */
 void	jsonw_netstr(struct jsonw *w, const char *s, size_t n);
 
+/*
+ * Text from the network as UTF-8, read as jsonw_netstr() reads it: a
+ * NUL-terminated copy (caller frees), its length in *lenp.
+ */
+char	*jsonw_netdup(const char *s, size_t n, size_t *lenp);
+
 /* Append an integer. */
 void	jsonw_int(struct jsonw *w, long long v);
 

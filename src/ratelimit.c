@@ -48,12 +48,17 @@ ratelimit_set(struct ratelimit *rl, double rate, double burst,
 uint64_t
 ratelimit_wait_us(struct ratelimit *rl, uint64_t now_us)
 {
+	double wait;
+
 	if (rl->rate <= 0)
 		return 0;
 	refill(rl, now_us);
 	if (rl->tokens >= 1)
 		return 0;
-	return (uint64_t)ceil((1 - rl->tokens) * 1e6 / rl->rate);
+	wait = ceil((1 - rl->tokens) * 1e6 / rl->rate);
+	/* A double past the range is undefined as an integer: saturate. */
+	return wait < (double)RATELIMIT_MAX_WAIT_US ? (uint64_t)wait :
+	    RATELIMIT_MAX_WAIT_US;
 }
 
 int
@@ -85,7 +90,7 @@ ratelimit_parse(const char *s, double *per_second, const char **why)
 	v = strtod(s, &end);
 	if (end == s || !isfinite(v) || v <= 0) {
 		*why = "must be a positive number of requests per unit, "
-		    "such as 20/s, 0.5/s, 100/m or 3/h";
+		    "such as 20/s, 0.5/s, 100/m or 10/h";
 		return -1;
 	}
 	if (*end == '\0' || strcmp(end, "/s") == 0)
@@ -98,8 +103,12 @@ ratelimit_parse(const char *s, double *per_second, const char **why)
 		*why = "unit must be /s, /m or /h";
 		return -1;
 	}
-	if (*per_second > 1e6) {
+	if (*per_second > RATELIMIT_MAX_RATE) {
 		*why = "more than 1000000/s";
+		return -1;
+	}
+	if (*per_second < RATELIMIT_MIN_RATE) {
+		*why = "less than 0.001/s (3.6/h)";
 		return -1;
 	}
 	return 0;

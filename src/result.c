@@ -15,6 +15,7 @@
 
 #include "base64.h"
 #include "batch.h"
+#include "hash.h"
 #include "jsonw.h"
 #include "log.h"
 #include "result.h"
@@ -51,16 +52,29 @@ result_init(struct result *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* A distinct header name: where its first and last values are. */
+struct result_name {
+	const char	*name;		/* the first header's */
+	size_t		 first, last;
+	UT_hash_handle	 hh;
+};
+
 void
 result_reset_headers(struct result *r)
 {
+	struct result_name *n, *tmp;
 	size_t i;
 
+	HASH_ITER(hh, r->names, n, tmp) {
+		HASH_DEL(r->names, n);
+		free(n);
+	}
 	for (i = 0; i < r->nheaders; i++) {
 		free(r->headers[i].name);
 		free(r->headers[i].value);
 	}
 	r->nheaders = 0;
+	r->headers_truncated = 0;
 }
 
 void
@@ -74,23 +88,53 @@ result_clear(struct result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-void
+int
 result_add_header(struct result *r, const char *name, size_t nlen,
-    const char *value, size_t vlen)
+    const char *value, size_t vlen, size_t max)
 {
 	struct result_header *h;
-	size_t i;
+	struct result_name *n;
+	size_t i, len;
+	char *lower;
 
+	if (r->nheaders >= max) {
+		r->headers_truncated = 1;
+		return -1;
+	}
+	lower = jsonw_netdup(name, nlen, &len);
+	len = strlen(lower);	/* a NUL would make two names one on output */
+	for (i = 0; i < len; i++)
+		lower[i] = (char)tolower((unsigned char)lower[i]);
 	if (r->nheaders == r->headers_cap) {
 		r->headers_cap = r->headers_cap ? r->headers_cap * 2 : 16;
 		r->headers = xreallocarray(r->headers, r->headers_cap,
 		    sizeof(*r->headers));
 	}
-	h = &r->headers[r->nheaders++];
-	h->name = xmemdup(name, nlen);
-	for (i = 0; i < nlen; i++)
-		h->name[i] = (char)tolower((unsigned char)h->name[i]);
+	h = &r->headers[r->nheaders];
+	h->name = lower;
 	h->value = xmemdup(value, vlen);
+	h->next = 0;
+	HASH_FIND(hh, r->names, lower, len, n);
+	if ((h->repeat = n != NULL)) {
+		r->headers[n->last].next = r->nheaders;
+		n->last = r->nheaders;
+	} else {
+		n = xcalloc(1, sizeof(*n));
+		n->name = lower;
+		n->first = n->last = r->nheaders;
+		HASH_ADD_KEYPTR(hh, r->names, n->name, len, n);
+	}
+	r->nheaders++;
+	return 0;
+}
+
+const char *
+result_header(const struct result *r, const char *name)
+{
+	struct result_name *n;
+
+	HASH_FIND(hh, r->names, name, strlen(name), n);
+	return n != NULL ? r->headers[n->first].value : NULL;
 }
 
 int
@@ -146,36 +190,38 @@ result_set_error(struct result *r, enum result_error e, const char *fmt, ...)
 
 /*
  * Headers as lower-case name -> array of values, repeats in order, each
- * name where it first appears.
+ * name where it first appears; linear, following each name's chain.
  */
 static void
 encode_headers(struct jsonw *w, const struct result *r)
 {
+	const struct result_header *h;
 	size_t i, j, n;
 
 	jsonw_raw(w, "{", 1);
 	for (i = 0, n = 0; i < r->nheaders; i++) {
-		for (j = 0; j < i; j++)
-			if (strcmp(r->headers[j].name, r->headers[i].name) == 0)
-				break;
-		if (j < i)
+		h = &r->headers[i];
+		if (h->repeat)
 			continue;	/* written with its first */
 		if (n++ > 0)
 			jsonw_raw(w, ",", 1);
-		jsonw_netstr(w, r->headers[i].name,
-		    strlen(r->headers[i].name));
+		jsonw_str(w, h->name, strlen(h->name));
 		jsonw_raw(w, ":[", 2);
-		for (j = i; j < r->nheaders; j++) {
-			if (strcmp(r->headers[j].name, r->headers[i].name) != 0)
-				continue;
+		for (j = i; ; j = r->headers[j].next) {
 			if (j > i)
 				jsonw_raw(w, ",", 1);
 			jsonw_netstr(w, r->headers[j].value,
 			    strlen(r->headers[j].value));
+			if (r->headers[j].next == 0)
+				break;
 		}
 		jsonw_raw(w, "]", 1);
 	}
 	jsonw_raw(w, "}", 1);
+	if (r->headers_truncated)
+		jsonw_lit(w, ",\"headers_truncated\":true");
+	else
+		jsonw_lit(w, ",\"headers_truncated\":false");
 }
 
 /* The body as text when it is UTF-8 without NUL, else base64. */

@@ -28,15 +28,21 @@ enum result_error {
 	RESULT_NERRORS
 };
 
+struct result_name;
+
 struct result_header {
-	char	*name;		/* lower-cased */
+	char	*name;		/* lower-cased, UTF-8 */
 	char	*value;
+	size_t	 next;		/* the next of this name; 0: none */
+	int	 repeat;	/* an earlier one has this name */
 };
 
 struct result {
 	long			 status;	/* 0 when no response */
-	struct result_header	*headers;
+	struct result_header	*headers;	/* in arrival order */
 	size_t			 nheaders, headers_cap;
+	struct result_name	*names;		/* distinct names (uthash) */
+	int			 headers_truncated; /* some were dropped */
 	unsigned char		*body;
 	size_t			 body_len, body_cap;
 	int			 truncated;
@@ -69,9 +75,17 @@ void	result_clear(struct result *r);
 /* Forget headers collected so far (a new status line began). */
 void	result_reset_headers(struct result *r);
 
-/* Append one header; the name is lower-cased. Copies both. */
-void	result_add_header(struct result *r, const char *name, size_t nlen,
-	    const char *value, size_t vlen);
+/*
+ * Append one header, keeping at most max (then headers_truncated is set
+ * and -1 returned). The name is lower-cased and, like the value when it is
+ * encoded, read as ISO-8859-1 unless it is UTF-8, so that two spellings of
+ * one name are one name. Copies both. Constant time.
+ */
+int	result_add_header(struct result *r, const char *name, size_t nlen,
+	    const char *value, size_t vlen, size_t max);
+
+/* The first value of header name (lower-case), or NULL. */
+const char *result_header(const struct result *r, const char *name);
 
 /*
  * Append body bytes, keeping at most cap in total. Returns 0 when all were

@@ -144,7 +144,7 @@ START_TEST(test_reload_in_flight)
 	bg_submit(&client, dm.sock, batch);
 	usleep(200000);
 	snprintf(conf, sizeof(conf), "[fanoutd]\nhost_inflight = 1\n"
-	    "[host 127.0.0.1:%d]\nrate = 1/h\n", up.port);
+	    "[host 127.0.0.1:%d]\nrate = 4/h\n", up.port);
 	write_file(dm.conf, conf);
 	json_decref(reload(SIGHUP));
 	reply = bg_reply(&client);

@@ -275,22 +275,6 @@ START_TEST(test_stream_disconnect_aborts)
 }
 END_TEST
 
-/* Run fn as uid 65534 in a child; returns its exit status. */
-static int
-as_nobody(int (*fn)(const char *), const char *arg)
-{
-	pid_t pid;
-	int st;
-
-	if ((pid = fork()) == 0) {
-		if (setgid(65534) == -1 || setuid(65534) == -1)
-			_exit(99);
-		_exit(fn(arg));
-	}
-	waitpid(pid, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* As nobody: the batch is invisible (404 everywhere, not listed). */
 static int
 nobody_looks(const char *id)
@@ -315,7 +299,7 @@ START_TEST(test_other_uid_cannot_see)
 	json_t *s;
 	long status;
 
-	if (getuid() != 0) {
+	if (!can_switch_uid()) {
 		fprintf(stderr, "test_other_uid_cannot_see: SKIPPED (needs "
 		    "root to run a client as another uid)\n");
 		return;
@@ -325,7 +309,7 @@ START_TEST(test_other_uid_cannot_see)
 	snprintf(batch, sizeof(batch), "{\"mode\":\"async\",\"requests\":["
 	    "{\"url\":\"%s\"}]}", upstream_url(&up, "/delay/2000"));
 	id = submit_async(batch);
-	ck_assert_int_eq(as_nobody(nobody_looks, id), 0);
+	ck_assert_int_eq(as_uid(65534, nobody_looks, id), 0);
 	snprintf(path, sizeof(path), "/v1/batches/%s", id);
 	s = api_json(dm.sock, "GET", path, NULL, &status);
 	ck_assert_int_eq(status, 200);		/* the owner still sees it */
@@ -358,7 +342,7 @@ START_TEST(test_allow_uids)
 {
 	char *out;
 
-	if (getuid() != 0) {
+	if (!can_switch_uid()) {
 		fprintf(stderr, "test_allow_uids: SKIPPED (needs root to run "
 		    "a client as another uid)\n");
 		return;
@@ -366,7 +350,7 @@ START_TEST(test_allow_uids)
 	start("socket_mode = 0666\nallow_uids = 4242, 4243\n"
 	    "allow_gids = 4244\n");
 	chmod(dm.dir, 0755);
-	ck_assert_int_eq(as_nobody(nobody_forbidden, NULL), 0);
+	ck_assert_int_eq(as_uid(65534, nobody_forbidden, NULL), 0);
 	/* root may, whatever the lists say */
 	ck_assert_int_eq(api_call(dm.sock, "GET", "/v1/batches", NULL, &out),
 	    200);

@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +33,31 @@ env(const char *name)
 	ck_assert_msg(v != NULL, "%s is not set (run through make check)",
 	    name);
 	return v;
+}
+
+int
+can_switch_uid(void)
+{
+	return geteuid() == 0;
+}
+
+int
+as_uid(unsigned uid, int (*fn)(const char *), const char *arg)
+{
+	pid_t pid;
+	int st;
+
+	if ((pid = fork()) == -1)
+		ck_abort_msg("fork: %s", strerror(errno));
+	if (pid == 0) {
+		if (setgroups(0, NULL) == -1 || setgid((gid_t)uid) == -1 ||
+		    setuid((uid_t)uid) == -1)
+			_exit(99);
+		_exit(fn(arg));
+	}
+	if (waitpid(pid, &st, 0) == -1)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 double

@@ -93,6 +93,16 @@ json_t	*result_at(json_t *reply, size_t i);
 /* A loopback port with nothing listening on it. */
 int	closed_port(void);
 
+/*
+ * Run fn(arg) in a child process as uid and gid (no supplementary
+ * groups); returns its exit status (fn's return), -1 if it died. Needs
+ * root: check can_switch_uid() first.
+ */
+int	as_uid(unsigned uid, int (*fn)(const char *), const char *arg);
+
+/* Whether this process may run clients as other uids (root). */
+int	can_switch_uid(void);
+
 /* Monotonic milliseconds. */
 double	now_ms(void);
 

@@ -216,6 +216,82 @@ START_TEST(test_invalid_headers)
 }
 END_TEST
 
+/* A batch rate: 0.001..1000000 per second (5e-14 switched it off). */
+START_TEST(test_rate)
+{
+	struct batch_error err;
+	struct batch *b;
+
+	refused("{\"requests\":[{\"url\":\"http://a/\"}],\"rate\":"
+	    "{\"per_second\":5e-14}}", 400, "invalid_batch", "rate.per_second");
+	refused("{\"requests\":[{\"url\":\"http://a/\"}],\"rate\":"
+	    "{\"per_second\":0.0009}}", 400, "invalid_batch",
+	    "rate.per_second");
+	refused("{\"requests\":[{\"url\":\"http://a/\"}],\"rate\":"
+	    "{\"per_second\":1000001}}", 400, "invalid_batch",
+	    "rate.per_second");
+	b = parse("{\"requests\":[{\"url\":\"http://a/\"}],\"rate\":"
+	    "{\"per_second\":0.001,\"burst\":2}}", &err);
+	ck_assert_msg(b != NULL, "%s", err.message);
+	ck_assert(b->rate == 0.001 && b->burst == 2);
+	batch_free(b);
+}
+END_TEST
+
+/* Framing and hop-by-hop headers are refused, in any case (smuggling). */
+START_TEST(test_framing_headers)
+{
+	static const char *const names[] = { "Content-Length", "content-length",
+	    "Transfer-Encoding", "Connection", "Keep-Alive", "TE", "te",
+	    "Trailer", "Upgrade", "Proxy-Connection", "Proxy-Authorization",
+	    NULL };
+	char json[256], path[64];
+	size_t i;
+
+	for (i = 0; names[i] != NULL; i++) {
+		snprintf(json, sizeof(json), "{\"requests\":[{\"url\":"
+		    "\"http://a/\",\"method\":\"POST\",\"body\":\"abcGET / "
+		    "HTTP/1.1\",\"headers\":{\"%s\":\"3\"}}]}", names[i]);
+		snprintf(path, sizeof(path), "requests[0].headers.%s",
+		    names[i]);
+		refused(json, 400, "invalid_batch", path);
+		snprintf(json, sizeof(json), "{\"requests\":[{\"url\":"
+		    "\"http://a/\"}],\"defaults\":{\"headers\":{\"%s\":"
+		    "\"0\"}}}", names[i]);
+		snprintf(path, sizeof(path), "defaults.headers.%s", names[i]);
+		refused(json, 400, "invalid_batch", path);
+	}
+}
+END_TEST
+
+/* Host: host[:port] only. */
+START_TEST(test_host_header)
+{
+	static const char *const bad[] = { "", "a b", "a:0", "a:65536",
+	    "a:", ":80", "a:80x", "a/b", "[::1", "[]", "[zz]", "a@b", "a:1:2",
+	    NULL };
+	static const char *const good[] = { "a", "api.example.com",
+	    "x-y_z.test:8080", "127.0.0.1:80", "[::1]", "[::1]:443", NULL };
+	struct batch_error err;
+	struct batch *b;
+	char json[256];
+	size_t i;
+
+	for (i = 0; bad[i] != NULL; i++) {
+		snprintf(json, sizeof(json), "{\"requests\":[{\"url\":"
+		    "\"http://a/\",\"headers\":{\"Host\":\"%s\"}}]}", bad[i]);
+		refused(json, 400, "invalid_batch", "requests[0].headers.Host");
+	}
+	for (i = 0; good[i] != NULL; i++) {
+		snprintf(json, sizeof(json), "{\"requests\":[{\"url\":"
+		    "\"http://a/\",\"headers\":{\"host\":\"%s\"}}]}", good[i]);
+		b = parse(json, &err);
+		ck_assert_msg(b != NULL, "%s: %s", good[i], err.message);
+		batch_free(b);
+	}
+}
+END_TEST
+
 START_TEST(test_invalid_numbers)
 {
 	refused("{\"requests\":[{\"url\":\"http://a/\",\"timeout_ms\":0}]}", 400,
@@ -319,6 +395,9 @@ batch_suite(void)
 	tcase_add_test(tc, test_invalid_top);
 	tcase_add_test(tc, test_invalid_request);
 	tcase_add_test(tc, test_invalid_headers);
+	tcase_add_test(tc, test_framing_headers);
+	tcase_add_test(tc, test_rate);
+	tcase_add_test(tc, test_host_header);
 	tcase_add_test(tc, test_invalid_numbers);
 	tcase_add_test(tc, test_too_large);
 	tcase_add_test(tc, test_input_limits);

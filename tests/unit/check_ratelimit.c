@@ -97,7 +97,26 @@ START_TEST(test_parse)
 	ck_assert_int_eq(ratelimit_parse("fast", &r, &why), -1);
 	ck_assert_int_eq(ratelimit_parse("5/d", &r, &why), -1);
 	ck_assert_int_eq(ratelimit_parse("nan/s", &r, &why), -1);
+	ck_assert_int_eq(ratelimit_parse("1/h", &r, &why), -1);
+	ck_assert_int_eq(ratelimit_parse("0.0009/s", &r, &why), -1);
+	ck_assert_int_eq(ratelimit_parse("0.001/s", &r, &why), 0);
+	ck_assert_int_eq(ratelimit_parse("4/h", &r, &why), 0);
 	ck_assert_ptr_nonnull(why);
+}
+END_TEST
+
+/*
+ * A rate so small that the wait passes uint64_t: the conversion was
+ * undefined and came out 0 (no limit at all); it saturates now.
+ */
+START_TEST(test_tiny_rate_saturates)
+{
+	struct ratelimit rl;
+
+	ratelimit_init(&rl, 5e-14, 1, 0);
+	ck_assert_int_eq(ratelimit_take(&rl, 0), 0);
+	ck_assert_uint_eq(ratelimit_wait_us(&rl, 1), RATELIMIT_MAX_WAIT_US);
+	ck_assert_int_eq(ratelimit_take(&rl, 1000 * S), -1);
 }
 END_TEST
 
@@ -112,6 +131,7 @@ ratelimit_suite(void)
 	tcase_add_test(tc, test_fractional_and_idle);
 	tcase_add_test(tc, test_unlimited_and_clock);
 	tcase_add_test(tc, test_parse);
+	tcase_add_test(tc, test_tiny_rate_saturates);
 	suite_add_tcase(s, tc);
 	return s;
 }

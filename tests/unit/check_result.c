@@ -29,7 +29,7 @@ roundtrip(const struct result *r)
 	size_t len;
 	char *s = result_encode(&job, r, &len);
 	json_error_t e;
-	json_t *j = json_loadb(s, len, 0, &e);
+	json_t *j = json_loadb(s, len, JSON_REJECT_DUPLICATES, &e);
 
 	ck_assert_msg(j != NULL, "bad JSON: %s", e.text);
 	ck_assert_uint_eq(strlen(s), len);
@@ -136,9 +136,9 @@ START_TEST(test_headers)
 	json_t *j, *h;
 
 	result_init(&r);
-	result_add_header(&r, "Set-Cookie", 10, "a=1", 3);
-	result_add_header(&r, "Content-Type", 12, "text/plain", 10);
-	result_add_header(&r, "SET-COOKIE", 10, "b=2", 3);
+	result_add_header(&r, "Set-Cookie", 10, "a=1", 3, 100);
+	result_add_header(&r, "Content-Type", 12, "text/plain", 10, 100);
+	result_add_header(&r, "SET-COOKIE", 10, "b=2", 3, 100);
 	j = roundtrip(&r);
 	h = json_object_get(j, "headers");
 	ck_assert_uint_eq(json_object_size(h), 2);
@@ -161,8 +161,8 @@ START_TEST(test_headers_not_utf8)
 	json_t *j, *h;
 
 	result_init(&r);
-	result_add_header(&r, "X-\xe9t\xe9", 6, "caf\xe9", 4);
-	result_add_header(&r, "X-Ok", 4, "\xc3\xa9", 2);
+	result_add_header(&r, "X-\xe9t\xe9", 6, "caf\xe9", 4, 100);
+	result_add_header(&r, "X-Ok", 4, "\xc3\xa9", 2, 100);
 	j = roundtrip(&r);
 	h = json_object_get(j, "headers");
 	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(h,
@@ -174,6 +174,74 @@ START_TEST(test_headers_not_utf8)
 	j = roundtrip(&r);
 	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j,
 	    "error"), "message")), "bad \xc3\xbf byte");
+	json_decref(j);
+	result_clear(&r);
+}
+END_TEST
+
+/*
+ * One name, however spelt: "caf\xc3\xa9" (UTF-8) and "caf\xe9" (Latin-1)
+ * both read as "caf\u00e9", and must be one key (the JSON is parsed with
+ * duplicates refused), its values in arrival order; a NUL ends a name.
+ */
+START_TEST(test_headers_one_name)
+{
+	struct result r;
+	json_t *j, *v;
+
+	result_init(&r);
+	result_add_header(&r, "caf\xc3\xa9", 5, "1", 1, 100);
+	result_add_header(&r, "X", 1, "x", 1, 100);
+	result_add_header(&r, "CAF\xe9", 4, "2", 1, 100);
+	result_add_header(&r, "a\0b", 3, "3", 1, 100);
+	result_add_header(&r, "a\0c", 3, "4", 1, 100);
+	j = roundtrip(&r);
+	v = json_object_get(json_object_get(j, "headers"), "caf\xc3\xa9");
+	ck_assert_uint_eq(json_array_size(v), 2);
+	ck_assert_str_eq(json_string_value(json_array_get(v, 0)), "1");
+	ck_assert_str_eq(json_string_value(json_array_get(v, 1)), "2");
+	v = json_object_get(json_object_get(j, "headers"), "a");
+	ck_assert_uint_eq(json_array_size(v), 2);
+	ck_assert_uint_eq(json_object_size(json_object_get(j, "headers")), 3);
+	ck_assert_str_eq(result_header(&r, "caf\xc3\xa9"), "1");
+	ck_assert_ptr_null(result_header(&r, "nope"));
+	json_decref(j);
+	result_clear(&r);
+}
+END_TEST
+
+/*
+ * A hostile upstream's 40,000 distinct headers: at most max are kept and
+ * the result says so; each is one hash lookup, so this is linear (it took
+ * seconds when each name was compared with every earlier one).
+ */
+START_TEST(test_headers_capped)
+{
+	struct result r;
+	json_t *j;
+	char name[16];
+	int i;
+
+	result_init(&r);
+	for (i = 0; i < 40000; i++) {
+		snprintf(name, sizeof(name), "x-%d", i);
+		ck_assert_int_eq(result_add_header(&r, name, strlen(name), "v",
+		    1, 1000), i < 1000 ? 0 : -1);
+	}
+	ck_assert_uint_eq(r.nheaders, 1000);
+	j = roundtrip(&r);
+	ck_assert_uint_eq(json_object_size(json_object_get(j, "headers")),
+	    1000);
+	ck_assert(json_is_true(json_object_get(j, "headers_truncated")));
+	json_decref(j);
+	result_reset_headers(&r);
+	ck_assert_int_eq(r.headers_truncated, 0);
+	for (i = 0; i < 40000; i++)	/* one name: still one key */
+		result_add_header(&r, "x", 1, "v", 1, 100000);
+	j = roundtrip(&r);
+	ck_assert_uint_eq(json_array_size(json_object_get(json_object_get(j,
+	    "headers"), "x")), 40000);
+	ck_assert(json_is_false(json_object_get(j, "headers_truncated")));
 	json_decref(j);
 	result_clear(&r);
 }
@@ -228,6 +296,8 @@ result_suite(void)
 	tcase_add_test(tc, test_truncation);
 	tcase_add_test(tc, test_headers);
 	tcase_add_test(tc, test_headers_not_utf8);
+	tcase_add_test(tc, test_headers_one_name);
+	tcase_add_test(tc, test_headers_capped);
 	tcase_add_test(tc, test_error_and_timings);
 	tcase_add_test(tc, test_error_codes);
 	suite_add_tcase(s, tc);
