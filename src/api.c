@@ -28,6 +28,7 @@
 
 #include "api.h"
 #include "batch.h"
+#include "budget.h"
 #include "caller.h"
 #include "clock.h"
 #include "config.h"
@@ -50,10 +51,13 @@ struct api_conn {
 	uid_t		 uid;
 	gid_t		 gid;
 	pid_t		 pid;
-	uint64_t	 body_bytes;
+	uint64_t	 body_bytes;	/* of the body, seen so far */
+	char		*body;		/* the body, kept (NULL: none yet) */
+	size_t		 body_len, body_cap;	/* body_cap: of api.mem */
 	size_t		 uri_len;
 	unsigned	 nheaders;
 	int		 too_large;
+	int		 no_room;	/* the body did not fit in api.mem */
 	evhtp_connection_t *conn;	/* borrowed */
 	gid_t		*groups;	/* supplementary (SO_PEERGROUPS) */
 	int		 ngroups;
@@ -100,6 +104,7 @@ static struct {
 	struct event		*idle_ev;
 	struct event		*sweep_ev;	/* api_request_timeout_ms */
 	uint64_t		 evicted;	/* slow connections cut */
+	struct budget		 mem;		/* max_api_memory */
 } api;
 
 static void method_not_allowed(evhtp_request_t *, const char *);
@@ -553,12 +558,69 @@ admit(evhtp_request_t *req, const struct api_conn *c, struct batch *b)
 	return -1;
 }
 
+/*
+ * Room for a body of want bytes in c->body, its capacity taken from
+ * max_api_memory first. The body is kept in one allocation of its own:
+ * libevhtp's evbuffer took twice its size (chains rounded up to a power of
+ * two) and a pullup a third time. With a Content-Length the room is made
+ * once, exactly; a chunked body grows by doubling. -1 when it does not
+ * fit: the body is then drained, never kept.
+ */
+static int
+hold_body(struct api_conn *c, size_t want)
+{
+	size_t cap = c->body_cap;
+
+	if (want <= cap)
+		return 0;
+	if (cap > 0 && want < 2 * cap)
+		want = 2 * cap;
+	if (want > api.cfg->max_request_bytes)
+		want = (size_t)api.cfg->max_request_bytes;
+	if (budget_take(&api.mem, want - cap) == -1)
+		return -1;
+	c->body = xreallocarray(c->body, want, 1);
+	c->body_cap = want;
+	return 0;
+}
+
+/* Free the body and give its memory back. */
+static void
+release_body(struct api_conn *c)
+{
+	budget_give(&api.mem, c->body_cap);
+	free(c->body);
+	c->body = NULL;
+	c->body_len = c->body_cap = 0;
+}
+
+/* A body that did not fit in max_api_memory: 413 if it never could. */
+static void
+reply_no_room(evhtp_request_t *req, const struct api_conn *c)
+{
+	char msg[256];
+
+	if (c->body_bytes > api.mem.limit) {
+		snprintf(msg, sizeof(msg), "a body of %" PRIu64 " bytes is "
+		    "more than max_api_memory (%" PRIu64 " MiB); split it",
+		    c->body_bytes, api.mem.limit >> 20);
+		reply_error(req, 413, "payload_too_large", msg, NULL);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "API request bodies being read and parsed "
+	    "hold %" PRIu64 " MiB of max_api_memory (%" PRIu64 " MiB); this "
+	    "one (%" PRIu64 " bytes) does not fit now; retry later",
+	    api.mem.used >> 20, api.mem.limit >> 20, c->body_bytes);
+	add_header(req, "Retry-After", "1");
+	reply_error(req, 503, "overloaded", msg, NULL);
+}
+
 static void
 handle_batch(evhtp_request_t *req, struct api_conn *c)
 {
 	struct batch_error err;
 	struct batch *b;
-	size_t len = evbuffer_get_length(req->buffer_in);
+	size_t len = c->body_len;
 	uint64_t retry_s;
 	char msg[128];
 
@@ -568,14 +630,22 @@ handle_batch(evhtp_request_t *req, struct api_conn *c)
 		reply_error(req, 413, "payload_too_large", msg, NULL);
 		return;
 	}
+	if (c->no_room) {
+		reply_no_room(req, c);
+		return;
+	}
 	if (len == 0) {
 		reply_error(req, 400, "invalid_json",
 		    "the request body is empty; send a JSON batch", NULL);
 		return;
 	}
-	b = batch_parse((const char *)evbuffer_pullup(req->buffer_in, -1),
-	    len, api.cfg, &err);
+	b = batch_parse(c->body, len, api.cfg, &api.mem, &err);
+	release_body(c);
+	if (len >= XMALLOC_TRIM_BYTES)
+		xmalloc_trim();		/* the tree's memory back to the system */
 	if (b == NULL) {
+		if (err.status == 503)
+			add_header(req, "Retry-After", "1");
 		reply_error(req, err.status, err.code, err.message, err.path);
 		return;
 	}
@@ -800,6 +870,7 @@ route(evhtp_request_t *req, void *arg)
 	(void)arg;
 	c->reading_us = 0;	/* it has all arrived */
 	route_one(req, c);
+	release_body(c);	/* a body no route read */
 	if (c->waiter == NULL)	/* answered: the next request is due */
 		c->reading_us = clock_now_us();
 }
@@ -871,6 +942,7 @@ on_headers(evhtp_request_t *req, evhtp_headers_t *hdrs, void *arg)
 	struct api_conn *c = arg;
 	const char *cl = evhtp_header_find(hdrs, "Content-Length");
 	evhtp_kv_t *ct;
+	uint64_t len;
 
 	/*
 	 * libevhtp parses a form-encoded body as a query string, and crashes
@@ -884,8 +956,12 @@ on_headers(evhtp_request_t *req, evhtp_headers_t *hdrs, void *arg)
 	    req->uri->path->full : "") + (req->uri && req->uri->query_raw ?
 	    strlen((const char *)req->uri->query_raw) : 0);
 	c->body_bytes = 0;
-	c->too_large = cl != NULL &&
-	    strtoull(cl, NULL, 10) > api.cfg->max_request_bytes;
+	len = cl != NULL ? strtoull(cl, NULL, 10) : 0;
+	c->too_large = len > api.cfg->max_request_bytes;
+	if (!c->too_large && len > 0 && hold_body(c, (size_t)len) == -1) {
+		c->no_room = 1;
+		c->body_bytes = len;	/* for the message */
+	}
 	return EVHTP_RES_OK;
 }
 
@@ -909,25 +985,38 @@ on_headers_start(evhtp_request_t *req, void *arg)
 	c->nheaders = 0;
 	c->uri_len = 0;
 	c->too_large = 0;
+	c->no_room = 0;
 	c->body_bytes = 0;
+	release_body(c);
 	return EVHTP_RES_OK;
 }
 
-/* Body bytes: past the limit they are drained, and the handler says 413. */
+/*
+ * Body bytes go into c->body, never into libevhtp's buffer. Past
+ * max_request_bytes, or when max_api_memory has no room for them, they are
+ * drained, and the handler says 413 or 503.
+ */
 static evhtp_res
 on_read(evhtp_request_t *req, struct evbuffer *buf, void *arg)
 {
 	struct api_conn *c = arg;
 	size_t len = evbuffer_get_length(buf);
 
-	c->body_bytes += len;
+	(void)req;
+	if (!c->no_room)
+		c->body_bytes += len;
 	if (c->body_bytes > api.cfg->max_request_bytes)
 		c->too_large = 1;
-	if (c->too_large) {
-		evbuffer_drain(buf, len);
-		evbuffer_drain(req->buffer_in,
-		    evbuffer_get_length(req->buffer_in));
+	if (!c->too_large && !c->no_room &&
+	    hold_body(c, c->body_len + len) == -1)
+		c->no_room = 1;
+	if (c->too_large || c->no_room)
+		release_body(c);
+	else {
+		evbuffer_copyout(buf, c->body + c->body_len, len);
+		c->body_len += len;
 	}
+	evbuffer_drain(buf, len);
 	return EVHTP_RES_OK;
 }
 
@@ -939,6 +1028,7 @@ on_conn_fini(evhtp_connection_t *conn, void *arg)
 	(void)conn;
 	TAILQ_REMOVE(&api.conns, c, entry);
 	api.nconns--;
+	release_body(c);
 	if (c->waiter != NULL)
 		c->waiter->c = NULL;
 	c->magic = 0;
@@ -1115,6 +1205,7 @@ api_init(struct event_base *base, int fd, const struct config *cfg,
 	api.base = base;
 	api.cfg = cfg;
 	api.started_us = clock_now_us();
+	budget_init(&api.mem, cfg->max_api_memory);
 	TAILQ_INIT(&api.conns);
 	if ((api.htp = evhtp_new(base, NULL)) == NULL) {
 		xasprintf(cause, "evhtp_new failed");
@@ -1183,6 +1274,13 @@ api_reconfigure(void)
 	timeout.tv_sec = (time_t)(api.cfg->api_timeout_ms / 1000);
 	timeout.tv_usec = (suseconds_t)(api.cfg->api_timeout_ms % 1000) * 1000;
 	evhtp_set_timeouts(api.htp, &timeout, &timeout);
+	api.mem.limit = api.cfg->max_api_memory;
+}
+
+const struct budget *
+api_memory(void)
+{
+	return &api.mem;
 }
 
 void

@@ -47,4 +47,8 @@ void	api_shutdown(void);
 size_t	api_connections(void);
 uint64_t api_connections_cut(void);
 
+/* Memory held by request bodies being read and parsed (max_api_memory). */
+struct budget;
+const struct budget *api_memory(void);
+
 #endif

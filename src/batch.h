@@ -62,7 +62,17 @@ struct job {
 
 	struct batch		*batch;		/* borrowed back pointer */
 	enum job_state		 state;
-	struct host		*host;		/* borrowed from host.c */
+	struct host		*host;		/* this hop's (host.c's) */
+	struct host		*home;		/* url's, where retries go */
+	/* The redirect being followed (redirect.c); NULL/0: url itself. */
+	char			*hop_url;
+	char			*hop_origin;
+	const char		*hop_method;	/* static, or method */
+	int			 hop_no_body;	/* 301/302 POST, 303 */
+	int			 cross_origin;	/* left url's origin */
+	unsigned		 redirects;	/* followed this attempt */
+	double			 try_ms;	/* this attempt's hops */
+	int			 retry_held;	/* counted in home->retries */
 	struct bhq		*bhq;		/* its queue in the scheduler */
 	struct job		*qnext;		/* next in that queue */
 	int			 probe;		/* the breaker's probe */
@@ -81,7 +91,7 @@ struct job {
 
 /* Why a batch was refused: an HTTP status and the API error object. */
 struct batch_error {
-	int		 status;	/* 400 or 413 */
+	int		 status;	/* 400, 413 or 503 */
 	const char	*code;		/* "invalid_json", ... */
 	char		 message[256];
 	char		 path[96];	/* "" when no single field */
@@ -138,11 +148,16 @@ struct batch {
 
 /*
  * Parse and validate a POST /v1/batches body. Nothing is dispatched here.
- * Returns a new batch (caller frees with batch_free()), or NULL with *err
- * filled (status, code, message and the path of the field at fault).
+ * The parse's memory, estimated before jansson allocates any, is taken
+ * from mem for its duration (NULL: not counted): 503 overloaded when it
+ * does not fit now, 413 when it never could. Returns a new batch (caller
+ * frees with batch_free()), or NULL with *err filled (status, code,
+ * message and the path of the field at fault).
  */
+struct budget;
 struct batch *batch_parse(const char *body, size_t len,
-	    const struct config *cfg, struct batch_error *err);
+	    const struct config *cfg, struct budget *mem,
+	    struct batch_error *err);
 
 /* Free a batch and everything its jobs own. batch_free(NULL) is a no-op. */
 void	batch_free(struct batch *b);

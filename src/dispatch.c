@@ -31,6 +31,7 @@
 #include "host.h"
 #include "http_client.h"
 #include "log.h"
+#include "redirect.h"
 #include "retry.h"
 #include "runq.h"
 #include "sched.h"
@@ -168,6 +169,7 @@ dispatch_set_config(const struct config *cfg)
 	host_reconfigure(cfg, clock_now_us());
 	sched_set_config(cfg);
 	http_client_set_proxy(cfg->proxy);
+	http_client_flush();	/* no connection outlives the old policy */
 	pump();
 }
 
@@ -268,8 +270,10 @@ static void
 job_fail(struct job *job, enum result_error e, const char *msg,
     uint64_t now_us)
 {
-	if (job->nattempts > 0)		/* a retry that will not happen */
-		job->host->retries--;
+	if (job->retry_held) {		/* a retry that will not happen */
+		job->home->retries--;
+		job->retry_held = 0;
+	}
 	if (job->res == NULL) {
 		job->res = xcalloc(1, sizeof(*job->res));
 		result_init(job->res);
@@ -282,49 +286,60 @@ job_fail(struct job *job, enum result_error e, const char *msg,
 static void
 attempt_done_cb(struct result *res, void *arg);
 
-/* Start an attempt of job, its timeout capped by the batch deadline. */
+/*
+ * Start the next hop of job: the first of an attempt (its own url, a new
+ * attempt_log entry) or a redirect's. The attempt's timeout_ms covers all
+ * of its hops; each is capped by the batch deadline.
+ */
 static void
 attempt_start(struct job *job, uint64_t now_us)
 {
 	struct batch *b = job->batch;
 	struct attempt *at;
+	int first = job->hop_url == NULL;
+	uint64_t spent = (uint64_t)job->try_ms, left;
 	struct http_request req = {
-		.method = job->method,
-		.url = job->url,
+		.method = job->hop_method != NULL ? job->hop_method :
+		    job->method,
+		.url = first ? job->url : job->hop_url,
 		.headers = job->headers,
 		.nheaders = job->nheaders,
-		.body = job->body,
-		.body_len = job->body_len,
-		.timeout_ms = job->timeout_ms,
-		.connect_timeout_ms = job->connect_timeout_ms,
+		.body = job->hop_no_body ? NULL : job->body,
+		.body_len = job->hop_no_body ? 0 : job->body_len,
 		.max_response_bytes = job->max_response_bytes,
 		.max_response_headers = (size_t)d.cfg->max_response_headers,
-		.follow_redirects = job->follow_redirects,
-		.max_redirects = (long)job->max_redirects,
+		.want_redirect = job->follow_redirects,
+		.cross_origin = job->cross_origin,
+		.caller = (uint32_t)b->uid,
 		.who = job,
-		.origin = job->origin,
+		.origin = first ? job->origin : job->hop_origin,
 	};
 
-	req.timeout_ms = retry_cap_ms(job->timeout_ms, b->deadline_us, now_us);
+	left = first || spent < job->timeout_ms ? job->timeout_ms -
+	    (first ? 0 : spent) : 1;
+	req.timeout_ms = retry_cap_ms(left, b->deadline_us, now_us);
 	req.connect_timeout_ms = retry_cap_ms(job->connect_timeout_ms,
 	    b->deadline_us, now_us);
 	job->attempt_timeout_ms = req.timeout_ms;
 	job->attempt_connect_timeout_ms = req.connect_timeout_ms;
-	job->capped = req.timeout_ms < job->timeout_ms;
+	job->capped = req.timeout_ms < left;
 	job->capped_connect = req.connect_timeout_ms < job->connect_timeout_ms;
-	if (job->res != NULL) {		/* the previous attempt's */
+	if (job->res != NULL) {		/* the previous hop's or attempt's */
 		result_clear(job->res);
 		free(job->res);
 	}
 	job->res = xcalloc(1, sizeof(*job->res));
 	result_init(job->res);
-	job->res->queue_ms = ms_since(b->accepted_us, now_us);
 	b->started = 1;
-	job->attempts = xreallocarray(job->attempts, job->nattempts + 1,
-	    sizeof(*job->attempts));
-	at = &job->attempts[job->nattempts++];
-	memset(at, 0, sizeof(*at));
-	at->started_ms = job->res->queue_ms;
+	if (first) {
+		job->attempts = xreallocarray(job->attempts,
+		    job->nattempts + 1, sizeof(*job->attempts));
+		at = &job->attempts[job->nattempts++];
+		memset(at, 0, sizeof(*at));
+		at->started_ms = ms_since(b->accepted_us, now_us);
+		job->try_ms = 0;
+	}
+	job->res->queue_ms = job->attempts[job->nattempts - 1].started_ms;
 	job->host->requests++;
 	if ((job->xfer = http_client_start(&req, job->res, attempt_done_cb,
 	    job)) == NULL)
@@ -408,7 +423,7 @@ static int
 want_retry(struct job *job, const struct result *r, int64_t pause_ms,
     uint64_t now_us, uint64_t *delay_ms)
 {
-	struct host *h = job->host;
+	struct host *h = job->home;	/* a retry starts from url again */
 	uint64_t active, budget;
 
 	if (job->nattempts > job->retries || !job->may_retry ||
@@ -431,14 +446,119 @@ want_retry(struct job *job, const struct result *r, int64_t pause_ms,
 	return retry_fits(*delay_ms, job->batch->deadline_us, now_us);
 }
 
-/* An attempt ended: account for it, then retry or finish the job. */
+/* Back to the request's own url, for a retry. */
+static void
+hop_reset(struct job *job)
+{
+	free(job->hop_url);
+	free(job->hop_origin);
+	job->hop_url = job->hop_origin = NULL;
+	job->hop_method = NULL;
+	job->hop_no_body = job->cross_origin = 0;
+	job->redirects = 0;
+}
+
+/*
+ * A 3xx that redirect_judge() follows, to a target the caller's egress
+ * policy allows, within the attempt's timeout: queue the next hop on the
+ * target's own host (its limits, rate and circuit) and return 1. Else
+ * return 0 with r as the outcome: the 3xx itself, or an error that keeps
+ * its status and headers (blocked, too_many_redirects, timeout).
+ */
+static int
+follow(struct job *job, struct result *r, uint64_t now_us)
+{
+	struct redirect rd = {
+		.status = r->status,
+		.target = r->redirect_url,
+		.method = job->hop_method != NULL ? job->hop_method :
+		    job->method,
+		.first_origin = job->origin,
+		.followed = job->redirects,
+		.max = job->max_redirects,
+	};
+	char host[256], why[256] = "its origin does not parse", msg[320];
+	unsigned port;
+
+	if (!job->follow_redirects || r->error != RESULT_OK)
+		return 0;
+	switch (redirect_judge(&rd)) {
+	case REDIRECT_NONE:
+		return 0;
+	case REDIRECT_FAIL:
+		result_replace_error(r, rd.error, rd.why);
+		return 0;
+	case REDIRECT_FOLLOW:
+		break;
+	}
+	if ((uint64_t)job->try_ms >= job->timeout_ms) {
+		snprintf(why, sizeof(why), "request timeout (timeout_ms %llu) "
+		    "spent over %u redirects", (unsigned long long)
+		    job->timeout_ms, job->redirects);
+		result_replace_error(r, RESULT_TIMEOUT, why);
+	} else if (http_client_origin_split(rd.origin, host, sizeof(host),
+	    &port) == -1 || !policy_check(job, host, port, NULL, 0, 0, why,
+	    sizeof(why))) {
+		snprintf(msg, sizeof(msg), "blocked by the egress policy: %s",
+		    why);
+		result_replace_error(r, RESULT_BLOCKED, msg);
+	} else {
+		free(job->hop_url);
+		free(job->hop_origin);
+		job->hop_url = rd.url;
+		job->hop_origin = rd.origin;
+		job->hop_method = rd.next_method;
+		job->hop_no_body |= rd.drop_body;
+		job->cross_origin |= rd.cross_origin;
+		job->redirects++;
+		sched_requeue(job, host_get(job->hop_origin, now_us), now_us);
+		return 1;
+	}
+	redirect_clear(&rd);
+	return 0;
+}
+
+/* The attempt (all its hops) is over: retry it or finish the job. */
+static void
+attempt_over(struct job *job, struct result *r, int64_t pause,
+    uint64_t now_us)
+{
+	struct attempt *at = &job->attempts[job->nattempts - 1];
+	struct host *home = job->home;
+	uint64_t delay;
+
+	r->total_ms = job->try_ms;
+	at->status = r->status;
+	at->error = r->error;
+	at->total_ms = r->total_ms;
+	if (job->retry_held) {		/* this attempt was a retry */
+		home->retries--;
+		job->retry_held = 0;
+	}
+	if (!job->batch->cancelled &&
+	    want_retry(job, r, pause, now_us, &delay)) {
+		hop_reset(job);
+		job->state = JOB_RETRY_WAIT;
+		home->retries++;
+		home->retries_total++;
+		job->retry_held = 1;
+		job->wake.kind = WAKE_RETRY;
+		job->wake.obj = job;
+		runq_set(&d.rq, &job->wake, now_us + delay * 1000);
+		return;
+	}
+	job_finish(job, now_us);
+}
+
+/*
+ * A hop ended: account for it on its host, then follow its redirect, or
+ * retry or finish the job.
+ */
 static void
 attempt_end(struct job *job, uint64_t now_us)
 {
 	struct result *r = job->res;
-	struct attempt *at = &job->attempts[job->nattempts - 1];
 	struct host *h = job->host;
-	uint64_t delay;
 	int64_t pause;
 
 	sched_done(job, now_us);
@@ -446,26 +566,17 @@ attempt_end(struct job *job, uint64_t now_us)
 	    job->capped_connect : job->capped))
 		result_replace_error(r, RESULT_DEADLINE_EXCEEDED,
 		    "the batch deadline passed during the attempt");
-	at->status = r->status;
-	at->error = r->error;
-	at->total_ms = r->total_ms;
 	host_count(h, r->status, r->error);
 	host_observe(h, r->total_ms, r->queue_ms);
-	if (job->nattempts > 1)
-		h->retries--;
 	record_breaker(job, r, now_us);
 	pause = record_retry_after(job, r, now_us);
-	if (!job->batch->cancelled &&
-	    want_retry(job, r, pause, now_us, &delay)) {
-		job->state = JOB_RETRY_WAIT;
-		h->retries++;
-		h->retries_total++;
-		job->wake.kind = WAKE_RETRY;
-		job->wake.obj = job;
-		runq_set(&d.rq, &job->wake, now_us + delay * 1000);
+	job->try_ms += r->total_ms;
+	r->redirects = job->redirects;
+	if (job->hop_url != NULL)
+		r->final_url = xstrdup(job->hop_url);
+	if (!job->batch->cancelled && follow(job, r, now_us))
 		return;
-	}
-	job_finish(job, now_us);
+	attempt_over(job, r, pause, now_us);
 }
 
 static void
@@ -510,7 +621,7 @@ wake(struct runq_entry *e, uint64_t now_us)
 		dispatch_cancel(b, RESULT_DEADLINE_EXCEEDED, msg);
 		return;
 	}
-	sched_requeue(e->obj, now_us);
+	sched_requeue(e->obj, ((struct job *)e->obj)->home, now_us);
 }
 
 /* Start whatever may start; runs until nothing more can, then arms. */

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -40,6 +41,7 @@
 #include "clock.h"
 #include "egress.h"
 #include "http_client.h"
+#include "http_share.h"
 #include "log.h"
 #include "mbox.h"
 #include "xmalloc.h"
@@ -49,7 +51,7 @@
 #define MAIN_SHARE	3	/* the main loop takes 1/3 of a thread's load */
 
 /* Messages: to a transfer thread, and back to the main loop. */
-enum { MSG_START = 1, MSG_ABORT, MSG_STOP, MSG_DONE, MSG_ACK };
+enum { MSG_START = 1, MSG_ABORT, MSG_STOP, MSG_FLUSH, MSG_DONE, MSG_ACK };
 
 /*
  * The proxy in force when a transfer started. Shared by the transfers that
@@ -75,9 +77,13 @@ struct http_transfer {
 	http_done_cb		 cb;
 	void			*arg;
 	struct proxy		*proxy;		/* a reference, or NULL */
+	struct http_share	*share;		/* its caller's connections */
+	char			 host[256];	/* the target's, lower-case */
+	unsigned		 port;
 	uint64_t		 started_us;	/* monotonic */
 	int			 configured;	/* fixed options are set */
 	int			 live;		/* in the loop's multi */
+	int			 head_next;	/* a status line comes next */
 	long			 status;	/* of the last status line */
 	int			 blocked;	/* the policy refused */
 	char			 blocked_why[256];
@@ -103,6 +109,7 @@ struct loop {
 	CURLM			*multi;
 	struct event		*timer;
 	struct xferq		 running;	/* the loop's thread's */
+	struct http_shares	 shares;	/* the loop's thread's */
 	/* Transfer threads only. */
 	pthread_t		 thread;
 	int			 thread_started;
@@ -132,6 +139,7 @@ static struct {
 	char			 useragent[64];
 	http_policy_fn		 policy;
 	struct proxy		*proxy;		/* NULL: direct */
+	unsigned		 gen;		/* policy generation (atomic) */
 } hc;
 
 static void check_multi_info(struct loop *);
@@ -248,6 +256,10 @@ in_cb(evutil_socket_t fd, short kind, void *arg)
 		case MSG_STOP:
 			event_base_loopbreak(l->base);
 			break;
+		case MSG_FLUSH:
+			http_share_flush(&l->shares,
+			    __atomic_load_n(&hc.gen, __ATOMIC_ACQUIRE));
+			break;
 		}
 	}
 }
@@ -289,6 +301,7 @@ loop_init(struct loop *l, struct event_base *base, char **cause)
 {
 	TAILQ_INIT(&l->running);
 	TAILQ_INIT(&l->idle);
+	TAILQ_INIT(&l->shares.idle);
 	if ((l->base = base) == NULL) {
 		l->threaded = 1;
 		if ((l->base = event_base_new()) == NULL) {
@@ -382,6 +395,17 @@ transfer_free(struct http_transfer *t)
 	free(t);
 }
 
+/* On t's loop: its easy handle leaves its caller's share. */
+static void
+share_detach(struct loop *l, struct http_transfer *t)
+{
+	if (t->share == NULL)
+		return;
+	curl_easy_setopt(t->easy, CURLOPT_SHARE, (CURLSH *)NULL);
+	http_share_put(&l->shares, t->share);
+	t->share = NULL;
+}
+
 /* Free a loop whose thread (if any) has stopped; transfers are dropped. */
 static void
 loop_free(struct loop *l)
@@ -391,12 +415,14 @@ loop_free(struct loop *l)
 	while ((t = TAILQ_FIRST(&l->running)) != NULL) {
 		TAILQ_REMOVE(&l->running, t, entry);
 		curl_multi_remove_handle(l->multi, t->easy);
+		share_detach(l, t);
 		transfer_free(t);
 	}
 	while ((t = TAILQ_FIRST(&l->idle)) != NULL) {
 		TAILQ_REMOVE(&l->idle, t, entry);
 		transfer_free(t);
 	}
+	http_share_free_all(&l->shares);
 	if (l->multi != NULL)
 		curl_multi_cleanup(l->multi);
 	if (l->timer != NULL)
@@ -474,6 +500,20 @@ void
 http_client_set_policy(http_policy_fn fn)
 {
 	hc.policy = fn;
+}
+
+void
+http_client_flush(void)
+{
+	size_t i;
+
+	__atomic_add_fetch(&hc.gen, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < hc.nloops; i++) {
+		if (hc.loops[i].threaded)
+			mbox_put(&hc.loops[i].in, MSG_FLUSH, NULL);
+		else
+			http_share_flush(&hc.loops[i].shares, hc.gen);
+	}
 }
 
 /*
@@ -562,8 +602,8 @@ http_client_set_proxy(const char *proxy)
  * http_client_origin(): lower-case, IPv6 in brackets), without parsing
  * the URL again. -1 if it does not have that shape.
  */
-static int
-origin_host_port(const char *origin, char *host, size_t len,
+int
+http_client_origin_split(const char *origin, char *host, size_t len,
     unsigned *port)
 {
 	const char *h = strstr(origin, "://"), *colon = strrchr(origin, ':');
@@ -586,65 +626,95 @@ origin_host_port(const char *origin, char *host, size_t len,
 }
 
 /*
- * A target, before anything is sent to it (the request's URL, each
- * redirect's Location): its name and port, and its address when the URL
- * spells one. With a proxy this is all fanoutd can see of the target.
+ * The target, before anything is sent to it: its name and port, and its
+ * address when the URL spells one (egress_judge() reads a literal host as
+ * its address). With a proxy this is all fanoutd can see of the target.
+ * Fails closed: a target whose origin does not split is refused.
  */
 static int
-target_allowed(struct http_transfer *t, const char *url, const char *base,
-    const char *origin)
+target_allowed(struct http_transfer *t)
 {
-	unsigned port;
-	char host[256];
-
 	if (hc.policy == NULL)
 		return 1;
-	if ((origin == NULL || origin_host_port(origin, host, sizeof(host),
-	    &port) == -1) &&
-	    url_host_port(url, base, host, sizeof(host), &port) == -1)
-		return 1;	/* curl refuses it on its own */
-	/* a literal host is judged as its address by egress_judge() */
-	if (hc.policy(t->req.who, host, port, NULL, 0, 0, t->blocked_why,
-	    sizeof(t->blocked_why)))
+	if (t->host[0] == '\0') {
+		snprintf(t->blocked_why, sizeof(t->blocked_why), "the URL's "
+		    "host does not parse");
+	} else if (hc.policy(t->req.who, t->host, t->port, NULL, 0, 0,
+	    t->blocked_why, sizeof(t->blocked_why)))
+		return 1;
+	t->blocked = 1;
+	return 0;
+}
+
+/* Judge the connection at sa for t: the target's, or the proxy's. */
+static int
+connection_allowed(struct http_transfer *t, const struct sockaddr *sa,
+    unsigned salen)
+{
+	int proxied = t->proxy != NULL;
+
+	if (hc.policy == NULL || hc.policy(t->req.who, proxied ?
+	    t->proxy->host : t->host, proxied ? t->proxy->port : t->port, sa,
+	    salen, proxied, t->blocked_why, sizeof(t->blocked_why)))
 		return 1;
 	t->blocked = 1;
 	return 0;
 }
 
 /*
- * Every connection curl makes, for every address it tries and every
- * redirect hop, comes through here: the egress policy judges the address
- * itself (a name may resolve anywhere), and nothing is sent if it says no.
- * Through a proxy, the connection is to the proxy, judged as such.
+ * Every connection curl makes, for every address it tries, comes through
+ * here before it connects: the egress policy judges the address itself (a
+ * name may resolve anywhere), and nothing is sent if it says no. Through
+ * a proxy, the connection is to the proxy, judged as such.
  */
 static curl_socket_t
 opensocket_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 {
 	struct http_transfer *t = arg;
-	char host[256], *url = NULL;
-	unsigned port = 0;
-	int fd, proxied = t->proxy != NULL;
+	int fd;
 
 	(void)purpose;
-	if (hc.policy != NULL) {
-		host[0] = '\0';
-		if (proxied) {
-			snprintf(host, sizeof(host), "%s", t->proxy->host);
-			port = t->proxy->port;
-		}
-		else if (curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL,
-		    &url) != CURLE_OK || url == NULL ||
-		    url_host_port(url, NULL, host, sizeof(host), &port) == -1)
-			host[0] = '\0';
-		if (!hc.policy(t->req.who, host[0] ? host : NULL, port,
-		    &a->addr, (unsigned)a->addrlen, proxied, t->blocked_why,
-		    sizeof(t->blocked_why))) {
-			t->blocked = 1;
-			return CURL_SOCKET_BAD;
-		}
-	}
+	if (!connection_allowed(t, &a->addr, (unsigned)a->addrlen))
+		return CURL_SOCKET_BAD;
 	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 	return fd == -1 ? CURL_SOCKET_BAD : fd;
+}
+
+/*
+ * Every request, on a new connection or a reused one, just before it is
+ * sent: its connection's address is judged again, under the policy in
+ * force now for this caller. A connection opened before a reload (or,
+ * were one ever shared, for another caller) carries nothing the policy
+ * would not allow today. Refused: CURLE_ABORTED_BY_CALLBACK, and curl
+ * closes the connection.
+ */
+static int
+prereq_cb(void *arg, char *ip, char *local_ip, int port, int local_port)
+{
+	struct http_transfer *t = arg;
+	struct sockaddr_in6 s6;
+	struct sockaddr_in s4;
+
+	(void)local_ip;
+	(void)local_port;
+	memset(&s4, 0, sizeof(s4));
+	memset(&s6, 0, sizeof(s6));
+	if (inet_pton(AF_INET, ip, &s4.sin_addr) == 1) {
+		s4.sin_family = AF_INET;
+		s4.sin_port = htons((uint16_t)port);
+		return connection_allowed(t, (struct sockaddr *)&s4,
+		    sizeof(s4)) ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
+	}
+	if (inet_pton(AF_INET6, ip, &s6.sin6_addr) == 1) {
+		s6.sin6_family = AF_INET6;
+		s6.sin6_port = htons((uint16_t)port);
+		return connection_allowed(t, (struct sockaddr *)&s6,
+		    sizeof(s6)) ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
+	}
+	snprintf(t->blocked_why, sizeof(t->blocked_why), "the connection's "
+	    "address (%.64s) is not known", ip);
+	t->blocked = 1;
+	return CURL_PREREQFUNC_ABORT;
 }
 
 /* Response body bytes: keep up to the cap, then stop reading. */
@@ -654,27 +724,24 @@ write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	struct http_transfer *t = arg;
 	size_t len = size * nmemb;
 
-	if (result_add_body(t->res, data, len, t->req.max_response_bytes) == -1)
+	if (t->req.want_redirect && (t->status == 301 || t->status == 302 ||
+	    t->status == 303 || t->status == 307 || t->status == 308))
+		return len;	/* a redirect's body, as curl drops it */
+	if (result_add_body(t->res, data, len, t->req.max_response_bytes) ==
+	    -1) {
+		/* The rest is unread: the connection must not be reused. */
+		curl_easy_setopt(t->easy, CURLOPT_FORBID_REUSE, 1L);
 		return CURL_WRITEFUNC_ERROR;	/* truncated: abort here */
+	}
 	return len;
 }
 
-/* A redirect's target, judged before curl follows it. */
-static int
-redirect_allowed(struct http_transfer *t, const char *loc, size_t len)
-{
-	char *url = NULL, *target = xstrndup(loc, len);
-	int ok;
-
-	if (curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url) !=
-	    CURLE_OK)
-		url = NULL;
-	ok = target_allowed(t, target, url, NULL);
-	free(target);
-	return ok;
-}
-
-/* One header line; a new status line (after 1xx) starts a fresh set. */
+/*
+ * One header line. The first line of each response is its status line;
+ * after a 1xx's blank line a new response starts a fresh set. Position
+ * decides, not content: a header line that merely starts "HTTP/" is a
+ * header like any other.
+ */
 static size_t
 header_cb(char *line, size_t size, size_t nmemb, void *arg)
 {
@@ -682,13 +749,17 @@ header_cb(char *line, size_t size, size_t nmemb, void *arg)
 	size_t len = size * nmemb, nlen, vstart;
 	char *colon;
 
-	if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
+	if (t->head_next && len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
+		t->head_next = 0;
 		result_reset_headers(t->res);
 		t->status = 0;
 		if ((colon = memchr(line, ' ', len)) != NULL)
 			t->status = strtol(colon + 1, NULL, 10);
 		return len;
 	}
+	t->head_next = len <= 2 && (line[0] == '\r' || line[0] == '\n');
+	if (t->head_next)	/* the end of one response's head */
+		return len;
 	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n' ||
 	    line[len - 1] == ' ' || line[len - 1] == '\t'))
 		len--;
@@ -701,22 +772,25 @@ header_cb(char *line, size_t size, size_t nmemb, void *arg)
 		vstart++;
 	result_add_header(t->res, line, nlen, line + vstart, len - vstart,
 	    t->req.max_response_headers);
-	if (t->req.follow_redirects && t->status >= 300 && t->status < 400 &&
-	    nlen == 8 &&
-	    strncasecmp(line, "location", 8) == 0 &&
-	    !redirect_allowed(t, line + vstart, len - vstart))
-		return 0;	/* abort: nothing is sent to it */
 	return size * nmemb;
+}
+
+/* Is line ("Name: value") a header called name (any case)? */
+static int
+has_name(const char *line, const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncasecmp(line, name, n) == 0 && line[n] == ':';
 }
 
 static int
 has_header(const struct http_request *req, const char *name)
 {
-	size_t i, n = strlen(name);
+	size_t i;
 
 	for (i = 0; i < req->nheaders; i++)
-		if (strncasecmp(req->headers[i], name, n) == 0 &&
-		    req->headers[i][n] == ':')
+		if (has_name(req->headers[i], name))
 			return 1;
 	return 0;
 }
@@ -731,8 +805,9 @@ needs_empty_body(const char *method)
 /*
  * The header list: curl drops a header given as "Name: " (empty value), so
  * send those as "Name;"; and stop curl adding headers the client did not ask
- * for (a form Content-Type on bodies, Expect: 100-continue). -1 when
- * libcurl runs out of memory.
+ * for (a form Content-Type on bodies, Expect: 100-continue). A redirect to
+ * another origin gets no Authorization, Cookie or Host of the caller's.
+ * -1 when libcurl runs out of memory.
  */
 static int
 build_headers(const struct http_request *req, struct curl_slist **out)
@@ -742,6 +817,10 @@ build_headers(const struct http_request *req, struct curl_slist **out)
 	char *tmp;
 
 	for (i = 0; i < req->nheaders; i++, l = n) {
+		if (req->cross_origin && (has_name(req->headers[i],
+		    "Authorization") || has_name(req->headers[i], "Cookie") ||
+		    has_name(req->headers[i], "Host")))
+			continue;	/* not for another origin */
 		len = strlen(req->headers[i]);
 		if (len >= 2 && strcmp(req->headers[i] + len - 2, ": ") == 0) {
 			xasprintf(&tmp, "%.*s;", (int)(len - 2),
@@ -789,8 +868,11 @@ setup_easy(struct http_transfer *t, const struct http_request *req)
 		SET(CURLOPT_HEADERDATA, t);
 		SET(CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
 		SET(CURLOPT_OPENSOCKETDATA, t);
+		SET(CURLOPT_PREREQFUNCTION, prereq_cb);
+		SET(CURLOPT_PREREQDATA, t);
 		SET(CURLOPT_PROTOCOLS_STR, "http,https");
 		SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+		SET(CURLOPT_FOLLOWLOCATION, 0L);	/* redirect.c does */
 		SET(CURLOPT_NOPROXY, "");	/* nor no_proxy from env */
 		SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 		SET(CURLOPT_USERAGENT, hc.useragent);
@@ -798,9 +880,7 @@ setup_easy(struct http_transfer *t, const struct http_request *req)
 	}
 	/* Every option a request may change is set again, every time. */
 	SET(CURLOPT_URL, req->url);
-	SET(CURLOPT_FOLLOWLOCATION, req->follow_redirects ? 1L : 0L);
-	SET(CURLOPT_MAXREDIRS, req->follow_redirects ? req->max_redirects :
-	    0L);
+	SET(CURLOPT_FORBID_REUSE, 0L);	/* a framing anomaly sets it */
 	SET(CURLOPT_PROXY, t->proxy != NULL ? t->proxy->url : "");
 	SET(CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)req->connect_timeout_ms);
@@ -818,10 +898,7 @@ setup_easy(struct http_transfer *t, const struct http_request *req)
 			SET(CURLOPT_POSTFIELDS,
 			    req->body ? (const char *)req->body : "");
 		}
-		/*
-		 * POST is curl's own, so a followed 301/302/303 becomes a
-		 * GET as browsers do; a custom method is kept on redirects.
-		 */
+		/* curl never follows: redirect.c decides the next method. */
 		if (strcmp(req->method, "POST") != 0 || req->body == NULL)
 			SET(CURLOPT_CUSTOMREQUEST, req->method);
 	}
@@ -912,7 +989,22 @@ loop_start(struct loop *l, struct http_transfer *t)
 		    curl_easy_strerror(rc));
 		return -1;
 	}
+	if ((t->share = http_share_get(&l->shares, t->req.caller,
+	    __atomic_load_n(&hc.gen, __ATOMIC_ACQUIRE))) == NULL) {
+		result_set_error(t->res, RESULT_INTERNAL, "curl_share_init: "
+		    "out of memory");
+		return -1;
+	}
+	if ((rc = curl_easy_setopt(t->easy, CURLOPT_SHARE, t->share->sh)) !=
+	    CURLE_OK) {
+		http_share_put(&l->shares, t->share);
+		t->share = NULL;
+		result_set_error(t->res, RESULT_INTERNAL, "curl option: %s",
+		    curl_easy_strerror(rc));
+		return -1;
+	}
 	if ((mrc = curl_multi_add_handle(l->multi, t->easy)) != CURLM_OK) {
+		share_detach(l, t);
 		result_set_error(t->res, RESULT_INTERNAL,
 		    "curl_multi_add_handle: %s", curl_multi_strerror(mrc));
 		return -1;
@@ -946,7 +1038,11 @@ http_client_start(const struct http_request *req, struct result *res,
 	t->started_us = clock_now_us();
 	t->blocked = 0;
 	t->status = 0;
-	if (!target_allowed(t, req->url, NULL, req->origin)) {
+	t->head_next = 1;
+	if (req->origin == NULL || http_client_origin_split(req->origin,
+	    t->host, sizeof(t->host), &t->port) == -1)
+		t->host[0] = '\0';
+	if (!target_allowed(t)) {
 		result_set_error(res, RESULT_BLOCKED, "blocked by the egress "
 		    "policy: %s", t->blocked_why);
 		transfer_put(t);
@@ -1080,10 +1176,10 @@ collect_timings(struct http_transfer *t)
 	curl_easy_getinfo(t->easy, CURLINFO_STARTTRANSFER_TIME_T, &start);
 	curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &total);
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_COUNT, &r->redirects);
-	curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url);
-	if (url != NULL && r->redirects > 0)
-		r->final_url = xstrdup(url);
+	if (t->req.want_redirect && status >= 300 && status < 400 &&
+	    curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &url) ==
+	    CURLE_OK && url != NULL)
+		r->redirect_url = xstrdup(url);
 	r->status = status;
 	r->dns_ms = us_to_ms(nl);
 	r->connect_ms = conn > nl ? us_to_ms(conn - nl) : 0.0;
@@ -1106,10 +1202,14 @@ finish(struct http_transfer *t, CURLcode code, int aborted)
 	collect_timings(t);
 	if (!aborted)
 		set_curl_error(t, code);
-	else	/* curl's clock stopped at its last action, ours did not */
+	else {	/* curl's clock stopped at its last action, ours did not */
 		t->res->total_ms = (double)(clock_now_us() - t->started_us) /
 		    1000.0;
+		/* Cut mid-exchange: never reuse (curl would close it too). */
+		curl_easy_setopt(t->easy, CURLOPT_FORBID_REUSE, 1L);
+	}
 	curl_multi_remove_handle(l->multi, t->easy);
+	share_detach(l, t);
 	TAILQ_REMOVE(&l->running, t, entry);
 	t->live = 0;
 	if (l->threaded)

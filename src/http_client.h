@@ -25,10 +25,11 @@ struct http_request {
 	uint64_t	 connect_timeout_ms;
 	uint64_t	 max_response_bytes;
 	size_t		 max_response_headers;	/* kept; the rest dropped */
-	int		 follow_redirects;
-	long		 max_redirects;
+	int		 want_redirect;	/* a 3xx: its target in redirect_url */
+	int		 cross_origin;	/* no Authorization, Cookie or Host */
+	uint32_t	 caller;	/* whose connections it may use (uid) */
 	void		*who;		/* for the policy callback */
-	const char	*origin;	/* http_client_origin(url), or NULL */
+	const char	*origin;	/* http_client_origin(url) */
 };
 
 /*
@@ -114,6 +115,19 @@ void	http_client_loop_stats(size_t i, size_t *running, uint64_t *started);
  * *cause (caller frees) otherwise.
  */
 char	*http_client_origin(const char *url, char **cause);
+
+/*
+ * Host (no brackets) and port of an origin made by http_client_origin().
+ * Returns -1 if it does not have that shape.
+ */
+int	http_client_origin_split(const char *origin, char *host, size_t len,
+	    unsigned *port);
+
+/*
+ * The egress policy changed (reload): connections kept idle are closed,
+ * and none opened before now is used again.
+ */
+void	http_client_flush(void);
 
 /* libcurl's version string, for -V and /healthz. */
 const char *http_client_version(void);

@@ -321,6 +321,7 @@ main(int argc, char **argv)
 
 	log_init("fanoutd", LOG_LVL_INFO);
 	/* Libraries fail like we do on a failed allocation (xmalloc.c). */
+	xmalloc_init();
 	event_set_mem_functions(xmalloc_lib, xrealloc_lib, free);
 	api_set_allocator();
 	json_set_alloc_funcs(xmalloc_lib, free);

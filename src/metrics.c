@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "budget.h"
 #include "clock.h"
 #include "config.h"
 #include "dispatch.h"
@@ -365,6 +366,14 @@ metrics_render(struct evbuffer *out, uint64_t now_us)
 	    "api_request_timeout_ms, or to make room at api_max_connections.");
 	evbuffer_add_printf(out, "fanoutd_api_connections_cut_total %llu\n",
 	    (unsigned long long)api_connections_cut());
+	gauge(out, "fanoutd_api_memory_bytes", "Memory held by API request "
+	    "bodies being read and parsed (max_api_memory).",
+	    (double)api_memory()->used);
+	family(out, "fanoutd_api_memory_refused_total", "counter",
+	    "API request bodies and parses refused for want of room in "
+	    "max_api_memory.");
+	evbuffer_add_printf(out, "fanoutd_api_memory_refused_total %llu\n",
+	    (unsigned long long)api_memory()->refused);
 	render_loops(out);
 	render_hosts(out, &s);
 	gauge(out, "process_resident_memory_bytes", "Resident memory size "
@@ -443,7 +452,7 @@ metrics_stats(uint64_t now_us)
 	    (json_int_t)dispatch_batches());
 	snapshot_free(&s);
 	return json_pack("{s:s,s:s,s:f,s:o,s:I,s:I,s:I,s:I,s:{s:I,s:I},"
-	    "s:{s:I,s:I},s:o,s:o}",
+	    "s:{s:I,s:I,s:I,s:I,s:I},s:o,s:o}",
 	    "version", PACKAGE_VERSION, "curl", http_client_version(),
 	    "uptime_s", (double)(now_us - mstarted) / 1e6, "batches", batches,
 	    "inflight", (json_int_t)dispatch_inflight(), "queued",
@@ -452,6 +461,9 @@ metrics_stats(uint64_t now_us)
 	    (json_int_t)host_count_known(), "process", "resident_bytes",
 	    (json_int_t)rss, "open_fds", (json_int_t)fds, "api",
 	    "connections", (json_int_t)api_connections(), "connections_cut",
-	    (json_int_t)api_connections_cut(), "loops", loops_json(),
+	    (json_int_t)api_connections_cut(), "memory_bytes",
+	    (json_int_t)api_memory()->used, "memory_peak_bytes",
+	    (json_int_t)api_memory()->peak, "memory_refused",
+	    (json_int_t)api_memory()->refused, "loops", loops_json(),
 	    "hosts", hosts);
 }

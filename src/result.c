@@ -85,6 +85,7 @@ result_clear(struct result *r)
 	free(r->body);
 	free(r->error_message);
 	free(r->final_url);
+	free(r->redirect_url);
 	memset(r, 0, sizeof(*r));
 }
 

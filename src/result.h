@@ -51,6 +51,7 @@ struct result {
 	int			 connect_timeout; /* while connecting */
 	long			 redirects;
 	char			*final_url;	/* NULL: the request's URL */
+	char			*redirect_url;	/* a 3xx's Location, resolved */
 	enum result_error	 error;
 	char			*error_message;
 };

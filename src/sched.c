@@ -186,7 +186,7 @@ sched_add(struct batch *b, uint64_t now_us)
 	b->rate_wake.obj = b;
 	for (i = 0; i < b->njobs; i++) {
 		job = &b->jobs[i];
-		job->host = host_get(job->origin, now_us);
+		job->host = job->home = host_get(job->origin, now_us);
 		job->host->wake.kind = WAKE_HOST;
 		push(bhq_get(b, job->host), job);
 	}
@@ -195,11 +195,13 @@ sched_add(struct batch *b, uint64_t now_us)
 }
 
 void
-sched_requeue(struct job *job, uint64_t now_us)
+sched_requeue(struct job *job, struct host *h, uint64_t now_us)
 {
 	(void)now_us;
-	push(job->bhq, job);
-	host_ready(job->host);
+	job->host = h;
+	h->wake.kind = WAKE_HOST;
+	push(bhq_get(job->batch, h), job);
+	host_ready(h);
 }
 
 void

@@ -24,8 +24,11 @@ void	sched_set_config(const struct config *cfg);
 /* Queue every job of b (hosts are looked up or created). */
 void	sched_add(struct batch *b, uint64_t now_us);
 
-/* Queue job again (a retry whose backoff has passed). */
-void	sched_requeue(struct job *job, uint64_t now_us);
+/*
+ * Queue job again at host h, its host from now on: a retry whose backoff
+ * has passed (h: its url's), or a redirect's next hop (the target's).
+ */
+void	sched_requeue(struct job *job, struct host *h, uint64_t now_us);
 
 /*
  * The next job that may start now, its slots and tokens taken, or NULL.

@@ -17,6 +17,7 @@
  * only libcurl keeps its own allocator: it fails the one transfer, which
  * ends with `internal`.
  */
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -120,4 +121,16 @@ xrealloc_lib(void *ptr, size_t size)
 	if ((p = realloc(ptr, size)) == NULL)
 		fatal("out of memory: realloc %zu", size);
 	return p;
+}
+
+void
+xmalloc_init(void)
+{
+	mallopt(M_MMAP_THRESHOLD, XMALLOC_MMAP_BYTES);
+}
+
+void
+xmalloc_trim(void)
+{
+	malloc_trim(0);
 }

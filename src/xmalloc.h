@@ -23,4 +23,22 @@ int	 xasprintf(char **ret, const char *fmt, ...)
 void	*xmalloc_lib(size_t size);
 void	*xrealloc_lib(void *ptr, size_t size);
 
+/*
+ * Set the heap up for a daemon that handles a few big blocks among many
+ * small ones: blocks of XMALLOC_MMAP_BYTES or more are mapped on their own
+ * and unmapped when freed. glibc otherwise raises that threshold after the
+ * first big free, and big blocks freed in the heap keep RSS up (a 16 MiB
+ * body parsed twice peaked 16 MiB higher the second time).
+ */
+#define XMALLOC_MMAP_BYTES	(1024 * 1024)
+void	 xmalloc_init(void);
+
+/*
+ * Give the heap's free pages back to the system (glibc's malloc_trim()),
+ * after work that allocated and freed a lot, such as parsing a body of
+ * XMALLOC_TRIM_BYTES or more: otherwise RSS stays at its peak.
+ */
+#define XMALLOC_TRIM_BYTES	(1024 * 1024)
+void	 xmalloc_trim(void);
+
 #endif

@@ -619,15 +619,19 @@ hexval(int ch)
 }
 
 /*
- * /redirect-to?url=U: 302 to U, percent-decoded and sent verbatim (any
- * scheme or host), so that a test can point a redirect anywhere.
+ * /redirect-to?url=U[&status=N][&httpx=1]: a 302 (or status N, 300..399)
+ * to U, percent-decoded and sent verbatim (any scheme or host), so that a
+ * test can point a redirect anywhere; httpx=1 puts a header line starting
+ * "HTTP/" before the Location (a parser that takes it for a status line
+ * forgets the Location's check).
  */
 static void
 h_redirect_to(struct conn *c, const char *arg, enum gen kind UNUSED)
 {
-	char extra[MAX_LOCATION + 16], url[MAX_LOCATION];
+	char extra[MAX_LOCATION + 32], url[MAX_LOCATION];
 	size_t n = 0;
-	int hi, lo;
+	uint64_t st;
+	int hi, lo, status, httpx = 0;
 
 	if (strncmp(arg, "url=", 4) != 0) {
 		respond_str(c, 400, "bad argument\n");
@@ -650,12 +654,21 @@ h_redirect_to(struct conn *c, const char *arg, enum gen kind UNUSED)
 		}
 	}
 	url[n] = '\0';
+	status = 302;
+	for (; *arg == '&'; arg += strcspn(arg + 1, "&") + 1) {
+		if (strncmp(arg, "&status=", 8) == 0 &&
+		    parse_num(arg + 8, 399, &st) == 0 && st >= 300)
+			status = (int)st;
+		else if (strncmp(arg, "&httpx=1", 8) == 0)
+			httpx = 1;
+	}
 	if (n == 0) {
 		respond_str(c, 400, "bad argument\n");
 		return;
 	}
-	snprintf(extra, sizeof(extra), "Location: %s\r\n", url);
-	respond(c, 302, "text/plain", extra, "moved\n", 6);
+	snprintf(extra, sizeof(extra), "%sLocation: %s\r\n",
+	    httpx ? "HTTP/x: 1\r\n" : "", url);
+	respond(c, status, "text/plain", extra, "moved\n", 6);
 }
 
 /* /bigheader: a 200 whose one header line is 1 MB long. */
@@ -675,6 +688,28 @@ h_bigheader(struct conn *c, const char *arg UNUSED, enum gen kind UNUSED)
 		memcpy(extra + 7 + n, "\r\n", 3);
 	}
 	respond(c, 200, "text/plain", extra, "big\n", 4);
+}
+
+/*
+ * /manyheaders/N: N distinct tiny headers (X-0: v ...), as a hostile
+ * upstream sends them to make encoding the result expensive.
+ */
+static void
+h_manyheaders(struct conn *c, const char *arg, enum gen kind UNUSED)
+{
+	struct evbuffer *b;
+	uint64_t n, i;
+
+	if (parse_num(arg, 100000, &n) == -1 || (b = evbuffer_new()) == NULL) {
+		respond_str(c, 400, "bad argument\n");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		evbuffer_add_printf(b, "X-%llu: v\r\n", (unsigned long long)i);
+	evbuffer_add(b, "", 1);
+	respond(c, 200, "text/plain", (const char *)evbuffer_pullup(b, -1),
+	    "many\n", 5);
+	evbuffer_free(b);
 }
 
 /* /redirect-loop: 302 to itself. */
@@ -717,6 +752,7 @@ static const struct route routes[] = {
 	{ "/redirect-loop", 0, 0, G_NONE, h_redirect_loop },
 	{ "/redirect-to", 0, 0, G_NONE, h_redirect_to },
 	{ "/bigheader", 0, 0, G_NONE, h_bigheader },
+	{ "/manyheaders/", 1, 0, G_NONE, h_manyheaders },
 };
 
 /* Find the route for path; *arg gets what follows a prefix. */

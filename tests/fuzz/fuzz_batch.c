@@ -25,7 +25,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cfg.max_batch_requests = 1000;	/* keep runs fast */
 		ready = 1;
 	}
-	b = batch_parse((const char *)data, size, &cfg, &err);
+	b = batch_parse((const char *)data, size, &cfg, NULL, &err);
 	if (b == NULL && (err.code == NULL || err.message[0] == '\0'))
 		__builtin_trap();	/* every refusal must say why */
 	batch_free(b);

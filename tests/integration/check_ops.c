@@ -34,38 +34,6 @@ teardown(void)
 	ck_assert_msg(rc == 0, "fanoutd exited %d", rc);
 }
 
-/* Send sig and wait up to ms for GET /v1/config to show a new reload. */
-static json_t *
-reload(int sig)
-{
-	double deadline = now_ms() + 3000;
-	json_t *c, *before;
-	long status;
-	char *was, *now;
-	int changed;
-
-	before = api_json(dm.sock, "GET", "/v1/config", NULL, &status);
-	was = json_dumps(json_object_get(before, "last_reload"),
-	    JSON_ENCODE_ANY);
-	json_decref(before);
-	kill(dm.pid, sig);
-	for (;;) {
-		c = api_json(dm.sock, "GET", "/v1/config", NULL, &status);
-		ck_assert_int_eq(status, 200);
-		now = json_dumps(json_object_get(c, "last_reload"),
-		    JSON_ENCODE_ANY);
-		changed = strcmp(now, was) != 0;
-		free(now);
-		if (changed)
-			break;
-		ck_assert_msg(now_ms() < deadline, "no reload seen");
-		json_decref(c);
-		usleep(20000);
-	}
-	free(was);
-	return c;
-}
-
 /* Exit status of `fanout -s SOCK args`. */
 static int
 fanout_status(const char *args)
@@ -98,7 +66,7 @@ START_TEST(test_reload)
 	snprintf(conf, sizeof(conf), "[fanoutd]\n[host 127.0.0.1:%d]\n"
 	    "rate = 1000/s\nburst = 10\n", up.port);
 	write_file(dm.conf, conf);
-	c = reload(SIGHUP);
+	c = daemon_reload(&dm, SIGHUP);
 	last = json_object_get(c, "last_reload");
 	ck_assert(json_is_true(json_object_get(last, "ok")));
 	ck_assert(json_real_value(json_object_get(json_array_get(
@@ -112,7 +80,7 @@ START_TEST(test_reload)
 	json_decref(reply);
 	/* A broken file is refused: the old configuration stays. */
 	write_file(dm.conf, "[fanoutd]\nmax_inflight = lots\n");
-	c = reload(SIGHUP);
+	c = daemon_reload(&dm, SIGHUP);
 	last = json_object_get(c, "last_reload");
 	ck_assert(json_is_false(json_object_get(last, "ok")));
 	ck_assert_msg(strstr(jstr(last, "error"), ":2: max_inflight") != NULL,
@@ -146,7 +114,7 @@ START_TEST(test_reload_in_flight)
 	snprintf(conf, sizeof(conf), "[fanoutd]\nhost_inflight = 1\n"
 	    "[host 127.0.0.1:%d]\nrate = 4/h\n", up.port);
 	write_file(dm.conf, conf);
-	json_decref(reload(SIGHUP));
+	json_decref(daemon_reload(&dm, SIGHUP));
 	reply = bg_reply(&client);
 	ck_assert_ptr_nonnull(reply);
 	ck_assert_int_eq(jnum(json_object_get(reply, "summary"), "errors"), 0);
@@ -177,7 +145,7 @@ START_TEST(test_reload_policy_on_threads)
 		    "host_inflight = 64\ndeny = 192.0.2.%d/32\n"
 		    "deny = *.example%d.test\n", i, i);
 		write_file(dm.conf, conf);
-		json_decref(reload(SIGHUP));
+		json_decref(daemon_reload(&dm, SIGHUP));
 	}
 	reply = bg_reply(&client);
 	ck_assert_ptr_nonnull(reply);
@@ -498,7 +466,7 @@ START_TEST(test_workers)
 	ck_assert_int_eq(started, 40);
 	free(text);
 	write_file(dm.conf, "[fanoutd]\nworkers = 5\n");
-	c = reload(SIGHUP);
+	c = daemon_reload(&dm, SIGHUP);
 	ck_assert(json_is_true(json_object_get(json_object_get(c,
 	    "last_reload"), "ok")));
 	ck_assert_int_eq(jnum(json_object_get(c, "config"), "workers"), 2);

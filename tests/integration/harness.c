@@ -35,6 +35,37 @@ env(const char *name)
 	return v;
 }
 
+json_t *
+daemon_reload(struct daemon *d, int sig)
+{
+	double deadline = now_ms() + 3000;
+	json_t *c, *before;
+	long status;
+	char *was, *now;
+	int changed;
+
+	before = api_json(d->sock, "GET", "/v1/config", NULL, &status);
+	was = json_dumps(json_object_get(before, "last_reload"),
+	    JSON_ENCODE_ANY);
+	json_decref(before);
+	kill(d->pid, sig);
+	for (;;) {
+		c = api_json(d->sock, "GET", "/v1/config", NULL, &status);
+		ck_assert_int_eq(status, 200);
+		now = json_dumps(json_object_get(c, "last_reload"),
+		    JSON_ENCODE_ANY);
+		changed = strcmp(now, was) != 0;
+		free(now);
+		if (changed)
+			break;
+		ck_assert_msg(now_ms() < deadline, "no reload seen");
+		json_decref(c);
+		usleep(20000);
+	}
+	free(was);
+	return c;
+}
+
 int
 can_switch_uid(void)
 {

@@ -41,6 +41,12 @@ void	daemon_start(struct daemon *d, const char *conf_body);
 /* SIGTERM, wait, return the exit status (-1 if killed by a signal). */
 int	daemon_stop(struct daemon *d);
 
+/*
+ * Send sig (SIGHUP) and wait, up to 3 s, for GET /v1/config to show a new
+ * last_reload; returns that document (caller decrefs).
+ */
+json_t	*daemon_reload(struct daemon *d, int sig);
+
 /* The daemon's stderr so far (caller frees). */
 char	*daemon_log(const struct daemon *d);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "budget.h"
 #include "config.h"
 #include "check_main.h"
 
@@ -27,7 +28,7 @@ teardown(void)
 static struct batch *
 parse(const char *json, struct batch_error *err)
 {
-	return batch_parse(json, strlen(json), &cfg, err);
+	return batch_parse(json, strlen(json), &cfg, NULL, err);
 }
 
 /* Assert that json is refused with status, code and path. */
@@ -323,9 +324,52 @@ START_TEST(test_too_large)
 	    "{\"url\":\"http://a/\"}]}", 413, "payload_too_large", "requests");
 	cfg.max_request_bytes = 1024;
 	memset(big, ' ', sizeof(big));
-	ck_assert_ptr_null(batch_parse(big, sizeof(big), &cfg, &err));
+	ck_assert_ptr_null(batch_parse(big, sizeof(big), &cfg, NULL, &err));
 	ck_assert_int_eq(err.status, 413);
 	ck_assert_str_eq(err.code, "payload_too_large");
+}
+END_TEST
+
+/*
+ * The parse's cost is estimated before jansson allocates: 20,000 empty
+ * objects (80 KB of text, 5 MB as a tree) are refused against a 1 MiB
+ * budget whatever the field, 503 when the budget is only busy, and a
+ * parse gives back what it took.
+ */
+START_TEST(test_parse_cost)
+{
+	struct batch_error err;
+	struct budget mem;
+	struct batch *b;
+	const char *ok = "{\"requests\":[{\"url\":\"http://a/\"}]}";
+	char *big;
+	size_t i, n = 20000, len;
+
+	budget_init(&mem, 1 << 20);
+	big = malloc(n * 3 + 64);
+	len = (size_t)sprintf(big, "{\"bogus\":[");
+	for (i = 0; i < n; i++)
+		len += (size_t)sprintf(big + len, i ? ",{}" : "{}");
+	len += (size_t)sprintf(big + len, "]}");
+	ck_assert_ptr_null(batch_parse(big, len, &cfg, &mem, &err));
+	ck_assert_int_eq(err.status, 413);
+	ck_assert_str_eq(err.code, "payload_too_large");
+	ck_assert_ptr_nonnull(strstr(err.message, "max_api_memory"));
+	ck_assert_uint_eq(mem.used, 0);
+	ck_assert_uint_eq(mem.peak, 0);
+	b = batch_parse(ok, strlen(ok), &cfg, &mem, &err);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_uint_eq(mem.used, 0);
+	ck_assert_uint_gt(mem.peak, 0);
+	ck_assert_uint_lt(mem.peak, 2000);
+	batch_free(b);
+	ck_assert_int_eq(budget_take(&mem, mem.limit - 100), 0);
+	ck_assert_ptr_null(batch_parse(ok, strlen(ok), &cfg, &mem, &err));
+	ck_assert_int_eq(err.status, 503);
+	ck_assert_str_eq(err.code, "overloaded");
+	budget_give(&mem, mem.limit - 100);
+	ck_assert_uint_eq(mem.used, 0);
+	free(big);
 }
 END_TEST
 
@@ -397,6 +441,7 @@ batch_suite(void)
 	tcase_add_test(tc, test_invalid_headers);
 	tcase_add_test(tc, test_framing_headers);
 	tcase_add_test(tc, test_rate);
+	tcase_add_test(tc, test_parse_cost);
 	tcase_add_test(tc, test_host_header);
 	tcase_add_test(tc, test_invalid_numbers);
 	tcase_add_test(tc, test_too_large);

@@ -53,7 +53,7 @@ make(const char *extra, size_t n, const char *o1, const char *o2)
 			    'b', i, o2);
 	}
 	strcpy(p, "]}");
-	b = batch_parse(json, strlen(json), &cfg, &err);
+	b = batch_parse(json, strlen(json), &cfg, NULL, &err);
 	ck_assert_msg(b != NULL, "%s", err.message);
 	free(json);
 	return b;

@@ -1,0 +1,63 @@
+/*
+ * check_budget.c: the byte budget: takes that fit, refusals that take
+ * nothing, exact give-backs, a limit lowered under its holders.
+ */
+#include <check.h>
+#include <stdint.h>
+
+#include "budget.h"
+#include "check_main.h"
+
+START_TEST(test_take_give)
+{
+	struct budget b;
+
+	budget_init(&b, 100);
+	ck_assert_int_eq(budget_take(&b, 60), 0);
+	ck_assert_int_eq(budget_take(&b, 41), -1);	/* nothing taken */
+	ck_assert_uint_eq(b.used, 60);
+	ck_assert_int_eq(budget_take(&b, 40), 0);	/* exactly full */
+	ck_assert_int_eq(budget_take(&b, 1), -1);
+	ck_assert_uint_eq(b.refused, 2);
+	budget_give(&b, 60);
+	ck_assert_uint_eq(b.used, 40);
+	ck_assert_uint_eq(b.peak, 100);
+	budget_give(&b, 40);
+	ck_assert_uint_eq(b.used, 0);
+}
+END_TEST
+
+START_TEST(test_edges)
+{
+	struct budget b;
+
+	budget_init(&b, 100);
+	ck_assert_int_eq(budget_take(&b, UINT64_MAX), -1);	/* no wrap */
+	ck_assert_int_eq(budget_take(&b, 0), 0);
+	ck_assert_int_eq(budget_take(&b, 90), 0);
+	b.limit = 50;		/* a reload lowered it: holders keep theirs */
+	ck_assert_int_eq(budget_take(&b, 1), -1);
+	budget_give(&b, 90);
+	ck_assert_int_eq(budget_take(&b, 50), 0);
+	budget_give(&b, 1000);	/* more than held: clamps, never wraps */
+	ck_assert_uint_eq(b.used, 0);
+}
+END_TEST
+
+static Suite *
+budget_suite(void)
+{
+	Suite *s = suite_create("budget");
+	TCase *tc = tcase_create("budget");
+
+	tcase_add_test(tc, test_take_give);
+	tcase_add_test(tc, test_edges);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return check_run(budget_suite());
+}
