@@ -63,6 +63,12 @@ struct api_conn {
 	int		 ngroups;
 	uint64_t	 reading_us;	/* a request is arriving since; 0: no */
 	struct waiter	*waiter;	/* its paused request, if any */
+	evhtp_request_t	*replying;	/* its reply, sent from reply_ev */
+	int		 reply_status;
+	struct event	*reply_ev;
+	int		 between;	/* no request begun since the last */
+	int		 closing;	/* its last reply is going out */
+	bufferevent_data_cb evhtp_readcb;	/* libevhtp's, wrapped */
 	TAILQ_ENTRY(api_conn) entry;
 };
 
@@ -108,6 +114,7 @@ static struct {
 } api;
 
 static void method_not_allowed(evhtp_request_t *, const char *);
+static struct api_conn *conn_ctx(evhtp_request_t *);
 static void route_one(evhtp_request_t *, struct api_conn *);
 static int health_open(const char *, char **);
 
@@ -116,6 +123,94 @@ add_header(evhtp_request_t *req, const char *k, const char *v)
 {
 	evhtp_headers_add_header(req->headers_out,
 	    evhtp_header_new(k, v, 0, 1));
+}
+
+/*
+ * Send the reply queued in req (status, headers_out, buffer_out). On the
+ * API socket it goes out from the loop, after route() has paused the
+ * request: libevhtp parses a pipelined request only after resuming a
+ * paused one; a reply sent from the handler left the next request unread
+ * (the client hung) and logged "ODDITY, resuming when not paused" for
+ * each one.
+ */
+static void
+send_reply(evhtp_request_t *req, int status)
+{
+	struct api_conn *c = conn_ctx(req);
+
+	if (c == NULL) {	/* health_listen */
+		evhtp_send_reply(req, status);
+		return;
+	}
+	c->replying = req;
+	c->reply_status = status;
+}
+
+/*
+ * Blank lines before a request line are to be ignored (RFC 9112 section
+ * 2.2); libevhtp's parser takes each for a message of its own and then
+ * waits for more input that a pipelining client never sends. Between two
+ * requests, drop them before libevhtp reads.
+ */
+static void
+skip_blank_lines(struct api_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->conn->bev);
+	unsigned char *p;
+	size_t n = 0, len = evbuffer_get_length(in);
+
+	if (!c->between || len == 0)
+		return;
+	p = evbuffer_pullup(in, len < 64 ? (ssize_t)len : 64);
+	while (n < len && n < 64 && (p[n] == '\r' || p[n] == '\n'))
+		n++;
+	evbuffer_drain(in, n);
+}
+
+/* A request has been answered: the next one may begin. */
+static void
+next_request(struct api_conn *c)
+{
+	c->between = 1;
+	skip_blank_lines(c);
+}
+
+/* libevhtp's read callback, after blank lines between requests go. */
+static void
+readcb_wrap(struct bufferevent *bev, void *arg)
+{
+	evhtp_connection_t *conn = arg;
+	struct api_conn *c = conn->hooks != NULL ?
+	    conn->hooks->on_connection_fini_arg : NULL;
+	bufferevent_data_cb cb;
+
+	if (c == NULL || c->magic != CONN_MAGIC)
+		fatalx("api: read on a connection without context");
+	cb = c->evhtp_readcb;
+	skip_blank_lines(c);
+	cb(bev, arg);	/* may free conn and c */
+}
+
+/* From the loop: the reply route() deferred, then the next request. */
+static void
+reply_ev_cb(evutil_socket_t fd, short kind, void *arg)
+{
+	struct api_conn *c = arg;
+	evhtp_request_t *req = c->replying;
+
+	(void)fd;
+	(void)kind;
+	if (req == NULL)
+		return;
+	c->replying = NULL;
+	if (!(req->flags & EVHTP_REQ_FLAG_KEEPALIVE)) {
+		/* Closed once written: what was pipelined is not served. */
+		c->closing = 1;
+		evbuffer_drain(bufferevent_get_input(c->conn->bev), (size_t)-1);
+	} else
+		next_request(c);
+	evhtp_send_reply(req, c->reply_status);
+	evhtp_request_resume(req);
 }
 
 /* Send a complete JSON reply (body copied, a newline added). */
@@ -127,7 +222,7 @@ reply_json(evhtp_request_t *req, int status, const char *body, size_t len)
 		evbuffer_add(req->buffer_out, body, len);
 		evbuffer_add(req->buffer_out, "\n", 1);
 	}
-	evhtp_send_reply(req, status);
+	send_reply(req, status);
 }
 
 static void
@@ -150,13 +245,24 @@ reply_error(evhtp_request_t *req, int status, const char *code,
 	free(s);
 }
 
+/* The API connection of req, or NULL (a health_listen one). */
 static struct api_conn *
-conn_of(evhtp_request_t *req)
+conn_ctx(evhtp_request_t *req)
 {
 	struct api_conn *c = req->conn->hooks ?
 	    req->conn->hooks->on_connection_fini_arg : NULL;
 
-	if (c == NULL || c->magic != CONN_MAGIC)
+	if (c != NULL && c->magic != CONN_MAGIC)
+		fatalx("api: connection with a bad context");
+	return c;
+}
+
+static struct api_conn *
+conn_of(evhtp_request_t *req)
+{
+	struct api_conn *c = conn_ctx(req);
+
+	if (c == NULL)
 		fatalx("api: connection without context");
 	return c;
 }
@@ -423,13 +529,16 @@ batch_done(struct batch *b, void *arg)
 	evhtp_request_t *req = w->req;
 
 	unwatch(w);
-	if (req != NULL && w->stream) {
+	if (req != NULL && w->stream)
 		stream_end(w, b);
-		evhtp_request_resume(req);
-	} else if (req != NULL) {
+	else if (req != NULL) {
 		add_header(req, "Content-Type", "application/json");
 		batch_write_reply(b, req->buffer_out);
 		evhtp_send_reply(req, EVHTP_RES_OK);
+	}
+	if (req != NULL) {
+		if (w->c != NULL)
+			next_request(w->c);
 		evhtp_request_resume(req);
 	}
 	w->b = NULL;
@@ -714,7 +823,7 @@ handle_results(evhtp_request_t *req, struct batch *b)
 		evbuffer_add(req->buffer_out, "\n", 1);
 		n++;
 	}
-	evhtp_send_reply(req, EVHTP_RES_OK);
+	send_reply(req, EVHTP_RES_OK);
 }
 
 /* /v1/batches/ID[/results]: GET status, GET results, DELETE cancels. */
@@ -792,7 +901,7 @@ handle_metrics(evhtp_request_t *req)
 	    "charset=utf-8");
 	if (evhtp_request_get_method(req) != htp_method_HEAD)
 		metrics_render(req->buffer_out, clock_now_us());
-	evhtp_send_reply(req, EVHTP_RES_OK);
+	send_reply(req, EVHTP_RES_OK);
 }
 
 /* GET /v1/config: the effective configuration and the last reload. */
@@ -873,6 +982,10 @@ route(evhtp_request_t *req, void *arg)
 	release_body(c);	/* a body no route read */
 	if (c->waiter == NULL)	/* answered: the next request is due */
 		c->reading_us = clock_now_us();
+	if (c->replying == req) {
+		event_active(c->reply_ev, 0, 0);
+		evhtp_request_pause(req);	/* must be the last thing */
+	}
 }
 
 static void
@@ -982,6 +1095,7 @@ on_headers_start(evhtp_request_t *req, void *arg)
 	struct api_conn *c = arg;
 
 	(void)req;
+	c->between = 0;
 	c->nheaders = 0;
 	c->uri_len = 0;
 	c->too_large = 0;
@@ -1020,6 +1134,74 @@ on_read(evhtp_request_t *req, struct evbuffer *buf, void *arg)
 	return EVHTP_RES_OK;
 }
 
+/* What libevhtp's parser found wrong, in words. */
+static const char *const parse_errors[] = {
+	[htparse_error_inval_method] = "not a valid method",
+	[htparse_error_inval_reqline] = "not a valid request line (not "
+	    "HTTP/1.x, a bare LF, or an HTTP/2 preface)",
+	[htparse_error_inval_schema] = "not a valid URI scheme",
+	[htparse_error_inval_proto] = "not a valid protocol",
+	[htparse_error_inval_ver] = "not a valid HTTP version",
+	[htparse_error_inval_hdr] = "not a valid header line (or a bare LF)",
+	[htparse_error_inval_chunk_sz] = "not a valid chunk size",
+	[htparse_error_inval_chunk] = "not a valid chunk",
+	[htparse_error_inval_state] = "the parser lost its place",
+};
+
+/*
+ * libevhtp frees a connection whose request does not parse, without a
+ * word to the client. Before it goes (from on_conn_fini, while the socket
+ * is open and the parser's error readable), flush what was queued and
+ * say what was wrong, in the JSON envelope: 414 for a request line past
+ * the parser's 8 KiB token limit, 431 for such a header (libevhtp reports
+ * a malformed Content-Length the same way), 400 for anything else (not
+ * HTTP, bare LF, a bad chunk size, the HTTP/2 preface). Then it closes.
+ */
+static void
+bad_request_reply(const struct api_conn *c, evhtp_connection_t *conn)
+{
+	htparser *p = conn->parser;
+	struct evbuffer *out;
+	const char *code, *msg, *line;
+	char reply[512], body[320];
+	int status, n;
+
+	if (p == NULL || htparser_get_error(p) == htparse_error_none ||
+	    conn->bev == NULL || c->closing)
+		return;
+	if (htparser_get_error(p) == htparse_error_too_big &&
+	    htparser_get_major(p) == 0 && (conn->request == NULL ||
+	    conn->request->uri == NULL)) {
+		status = 414, code = "uri_too_long", line = "URI Too Long";
+		msg = "request line longer than 8 KiB; put parameters in the "
+		    "JSON body";
+	} else if (htparser_get_error(p) == htparse_error_too_big) {
+		status = 431, code = "headers_too_large";
+		line = "Request Header Fields Too Large";
+		msg = "a request header longer than 8 KiB, or a malformed "
+		    "Content-Length";
+	} else {
+		status = 400, code = "bad_request", line = "Bad Request";
+		msg = (size_t)htparser_get_error(p) < sizeof(parse_errors) /
+		    sizeof(parse_errors[0]) && parse_errors[htparser_get_error(p)]
+		    != NULL ? parse_errors[htparser_get_error(p)] :
+		    "not valid HTTP/1.1";
+	}
+	snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%s\","
+	    "\"message\":\"malformed HTTP request: %s\"}}\n", code, msg);
+	n = snprintf(reply, sizeof(reply), "HTTP/1.1 %d %s\r\nContent-Type: "
+	    "application/json\r\nContent-Length: %zu\r\nConnection: "
+	    "close\r\n\r\n%s", status, line, strlen(body), body);
+	out = bufferevent_get_output(conn->bev);
+	while (evbuffer_get_length(out) > 0 &&
+	    evbuffer_write(out, conn->sock) > 0)
+		;	/* replies before the bad one go first */
+	if (evbuffer_get_length(out) == 0 && n > 0)
+		(void)send(conn->sock, reply, (size_t)n, MSG_NOSIGNAL |
+		    MSG_DONTWAIT);
+	log_debug("API connection: %s (%d)", msg, status);
+}
+
 static evhtp_res
 on_conn_fini(evhtp_connection_t *conn, void *arg)
 {
@@ -1029,6 +1211,8 @@ on_conn_fini(evhtp_connection_t *conn, void *arg)
 	TAILQ_REMOVE(&api.conns, c, entry);
 	api.nconns--;
 	release_body(c);
+	bad_request_reply(c, conn);
+	event_free(c->reply_ev);
 	if (c->waiter != NULL)
 		c->waiter->c = NULL;
 	c->magic = 0;
@@ -1128,6 +1312,9 @@ on_accept(evhtp_connection_t *conn, void *arg)
 	struct api_conn *c;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
+	bufferevent_data_cb wcb;
+	bufferevent_event_cb ecb;
+	void *cbarg;
 
 	(void)arg;
 	if (!api.stopping && api.nconns >= api.cfg->api_max_connections)
@@ -1141,6 +1328,11 @@ on_accept(evhtp_connection_t *conn, void *arg)
 	c = xcalloc(1, sizeof(*c));
 	c->magic = CONN_MAGIC;
 	c->conn = conn;
+	if ((c->reply_ev = event_new(api.base, -1, 0, reply_ev_cb, c)) == NULL)
+		fatalx("event_new");
+	c->between = 1;
+	bufferevent_getcb(conn->bev, &c->evhtp_readcb, &wcb, &ecb, &cbarg);
+	bufferevent_setcb(conn->bev, readcb_wrap, wcb, ecb, cbarg);
 	c->reading_us = clock_now_us();	/* its first request is due */
 	if (getsockopt(conn->sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
 		c->uid = cred.uid;

@@ -18,6 +18,13 @@
 #   defaults  fanoutd as configured by default: private and loopback are
 #             reached (the listeners work and the test can fail), metadata
 #             and "this network" are still blocked, with 0 connections
+#   callers   two real uids (root and 65534; only when run as root, which
+#             then needs no user namespace): a [user 65534] rule denying
+#             loopback holds although root has a kept-alive connection to
+#             the same origin, 65534's smuggling batch is refused and
+#             root's next request gets its own response, and after a
+#             reload to deny_loopback root's pooled connection carries
+#             nothing more
 #
 # The connection counts come from the upstreams' exit report (-r), which
 # includes connections still in the accept queue; the test never connects
@@ -39,11 +46,16 @@ if [ "${NETNS_INSIDE:-}" != 1 ]; then
 			exit 77
 		fi
 	done
+	# As root, no user namespace: then there are real uids to switch to.
+	if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 &&
+	    unshare -nm true 2>/dev/null; then
+		NETNS_INSIDE=1 NETNS_UIDS=1 exec unshare -nm sh "$0" "$@"
+	fi
 	if ! why=$(unshare -rnm true 2>&1); then
 		echo "netns.sh: SKIP: cannot create namespaces: $why"
 		exit 77
 	fi
-	NETNS_INSIDE=1 exec unshare -rnm sh "$0" "$@"
+	NETNS_INSIDE=1 NETNS_UIDS=0 exec unshare -rnm sh "$0" "$@"
 fi
 
 # From here on we are alone in the namespace.
@@ -91,6 +103,7 @@ cat >"$dir/hosts" <<EOF
 169.254.169.254	metadata.test metadata.google.internal
 10.1.2.3	private.test
 11.0.0.1	public.test
+127.0.0.1	loop.test
 EOF
 names=no
 if mount --bind "$dir/hosts" /etc/hosts 2>"$dir/mount.err"; then
@@ -153,9 +166,23 @@ upstreams_stop() {
 	up_pids=
 }
 
+# daemon_reload: SIGHUP, then wait for the log to say it took.
+daemon_reload() {
+	n=$(grep -c 'reloaded' "$dir/$dname.log" || :)
+	kill -HUP "$dpid"
+	i=0
+	until [ "$(grep -c 'reloaded' "$dir/$dname.log" || :)" -gt "$n" ]; do
+		grep 'reload refused' "$dir/$dname.log" && die "reload refused"
+		i=$((i + 1))
+		[ $i -lt 500 ] || die "fanoutd did not reload"
+		sleep 0.01
+	done
+}
+
 # daemon_start NAME CONFIG-LINES: fanoutd on a socket of its own.
 daemon_start() {
 	sock="$dir/$1.sock"
+	dname=$1
 	{
 		echo '[fanoutd]'
 		if [ -n "${FANOUTD_TEST_WORKERS:-}" ]; then
@@ -182,13 +209,15 @@ daemon_stop() {
 }
 
 # outcome URL: submit a batch of that one request (following redirects)
-# and print its outcome: the error code, or the HTTP status it got.
+# and print its outcome: the error code, or the HTTP status it got. With
+# as="setpriv ...", as another uid.
 nl='
 '
+as=
 outcome() {
 	body="{\"requests\":[{\"url\":\"$1\",\"follow_redirects\":true,"
 	body="$body\"timeout_ms\":3000}]}"
-	reply=$(curl -sS --noproxy '*' --unix-socket "$sock" -m 20 \
+	reply=$($as curl -sS --noproxy '*' --unix-socket "$sock" -m 20 \
 	    -H 'Content-Type: application/json' -w '\n%{http_code}' \
 	    -d "$body" http://localhost/v1/batches) ||
 	    { echo "curl failed"; return; }
@@ -383,6 +412,50 @@ nloop=$(($(echo $LOOP $LOOP6 | wc -w) + 1))
 echo "  defaults: $nreach reached, $ndefblocked blocked; connections:" \
     "169.254.169.254 $conn_meta; requests: 10.1.2.3 $req_private," \
     "127.0.0.1 $req_loop, ::1 $req_loop6"
+
+# --- callers: two real uids, one connection pool each. ---
+ncallers=0
+if [ "${NETNS_UIDS:-0}" = 1 ]; then
+	phase=callers
+	echo "$phase: root and uid 65534, [user 65534] deny = loopback"
+	upstreams_start
+	daemon_start callers 'socket_mode = 0666
+workers = 0
+[user 65534]
+deny = 127.0.0.0/8 ::1'
+	chmod 755 "$dir"
+	nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	nexpect=0
+	check "status 200" "http://loop.test$P/ok" "root: loop.test"
+	as=$nobody
+	check blocked "http://loop.test$P/ok" "65534: loop.test, root's pooled"
+	check blocked "$(redirect "http://loop.test$P/ok")" \
+	    "65534: 302 to loop.test"
+	# 65534 tries to smuggle a request onto a shared connection.
+	smuggle="{\"concurrency\":1,\"requests\":[{\"method\":\"POST\","
+	smuggle="$smuggle\"url\":\"http://loop.test$P/echo\",\"headers\":"
+	smuggle="$smuggle{\"Content-Length\":\"3\"},\"body\":\"abcGET "
+	smuggle="$smuggle/status/418 HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n\"}]}"
+	got=$($as curl -sS --noproxy '*' --unix-socket "$sock" -m 20 \
+	    -o /dev/null -w '%{http_code}' -d "$smuggle" \
+	    http://localhost/v1/batches) || got="curl failed"
+	[ "$got" = 400 ] || fail "$phase: 65534's smuggling batch got $got"
+	as=
+	check "status 200" "http://loop.test$P/ok" "root: loop.test again"
+	# Strict now: root's kept-alive connection to loopback must not serve.
+	printf '[fanoutd]\ndeny_loopback = yes\n' >>"$dir/callers.conf"
+	daemon_reload
+	check blocked "http://loop.test$P/ok" "root after reload to strict"
+	ncallers=$nexpect
+	daemon_stop
+	upstreams_stop
+	count req_loop -eq 2
+	count conn_loop -eq 1
+	echo "  callers: $ncallers checks; loopback served root's 2 requests" \
+	    "on $conn_loop connection"
+else
+	echo "callers: SKIPPED (two real uids need root)"
+fi
 
 if [ "$failures" -ne 0 ]; then
 	echo "netns.sh: $failures failures"
