@@ -3,7 +3,7 @@
  *
  * Routes: POST /v1/batches (parse, dispatch, reply when every request has a
  * result), GET /healthz. Every error is {"error": {code, message, path}}.
- * libevhtp's sharp edges (../shared/LIBRARIES.md) are handled here: bodies
+ * libevhtp's sharp edges (docs/pitfalls.md) are handled here: bodies
  * over the limit are drained and answered 413 instead of a dropped
  * connection; header count and URI length are capped; a request waiting for
  * its batch is paused as the handler's last act and resumed only after its
@@ -751,7 +751,7 @@ handle_batch(evhtp_request_t *req, struct api_conn *c)
 	b = batch_parse(c->body, len, api.cfg, &api.mem, &err);
 	release_body(c);
 	if (len >= XMALLOC_TRIM_BYTES)
-		xmalloc_trim();		/* the tree's memory back to the system */
+		xmalloc_trim();	/* the tree's memory back to the system */
 	if (b == NULL) {
 		if (err.status == 503)
 			add_header(req, "Retry-After", "1");
@@ -1165,6 +1165,7 @@ bad_request_reply(const struct api_conn *c, evhtp_connection_t *conn)
 	const char *code, *msg, *line;
 	char reply[512], body[320];
 	int status, n;
+	size_t e;
 
 	if (p == NULL || htparser_get_error(p) == htparse_error_none ||
 	    conn->bev == NULL || c->closing)
@@ -1182,9 +1183,9 @@ bad_request_reply(const struct api_conn *c, evhtp_connection_t *conn)
 		    "Content-Length";
 	} else {
 		status = 400, code = "bad_request", line = "Bad Request";
-		msg = (size_t)htparser_get_error(p) < sizeof(parse_errors) /
-		    sizeof(parse_errors[0]) && parse_errors[htparser_get_error(p)]
-		    != NULL ? parse_errors[htparser_get_error(p)] :
+		e = (size_t)htparser_get_error(p);
+		msg = e < sizeof(parse_errors) / sizeof(parse_errors[0]) &&
+		    parse_errors[e] != NULL ? parse_errors[e] :
 		    "not valid HTTP/1.1";
 	}
 	snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%s\","

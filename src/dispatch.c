@@ -410,7 +410,8 @@ record_retry_after(struct job *job, const struct result *r, uint64_t now_us)
 	if (r->error != RESULT_OK || (r->status != 429 && r->status != 503))
 		return 0;
 	if ((v = result_header(r, "retry-after")) == NULL ||
-	    (ms = retry_after_ms(v, time(NULL), d.cfg->max_retry_after_ms)) <= 0)
+	    (ms = retry_after_ms(v, time(NULL),
+	    d.cfg->max_retry_after_ms)) <= 0)
 		return 0;
 	sched_pause_host(job->host, now_us + (uint64_t)ms * 1000);
 	log_debug("host %s: Retry-After %s: paused %lld ms", job->host->key,

@@ -20,7 +20,7 @@
  * defaults are set on every transfer: only http and https, no redirects,
  * no proxy from the environment, certificates verified against the system
  * store, and the body capped while it is read (CURLOPT_MAXFILESIZE cannot
- * stop chunked bodies in curl 7.88, see ../shared/LIBRARIES.md).
+ * stop chunked bodies in curl 7.88, see docs/pitfalls.md).
  */
 #include <ctype.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * listener.c: binding the Unix socket the API is served on.
  *
  * libevhtp's own "unix:" binding leaves the mode to the umask, fails on a
- * stale socket file and silently truncates long paths (../shared/LIBRARIES.md),
+ * stale socket file and silently truncates long paths (docs/pitfalls.md),
  * so we bind the socket here and hand the fd to libevhtp. The socket is
  * created 0600 under a tight umask and only then opened up to socket_mode, so
  * there is no window where it is wider than configured.

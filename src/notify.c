@@ -6,7 +6,7 @@
  * around a reload, STOPPING=1 when draining starts, STATUS= lines, and
  * WATCHDOG=1 from the event loop at half of WatchdogSec, so a loop that
  * wedges gets the service restarted. Socket activation hands us the API
- * socket (sd_listen_fds checks LISTEN_PID). See ../shared/LIBRARIES.md for
+ * socket (sd_listen_fds checks LISTEN_PID). See docs/pitfalls.md for
  * systemd 252's limits.
  */
 #include <errno.h>
