@@ -89,6 +89,27 @@ result_clear(struct result *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/*
+ * Below this many headers a new one looks back for its name (cheaper than
+ * hashing for the usual dozen); from it on, names are in a hash, so a
+ * response of thousands stays linear.
+ */
+#define RESULT_HASH_FROM	16
+
+/* Index header i's name (its first), with i as its last so far. */
+static void
+name_add(struct result *r, size_t i)
+{
+	struct result_name *n = xcalloc(1, sizeof(*n));
+	size_t j;
+
+	n->name = r->headers[i].name;
+	n->first = n->last = i;
+	for (j = i; r->headers[j].next != 0; j = r->headers[j].next)
+		n->last = r->headers[j].next;
+	HASH_ADD_KEYPTR(hh, r->names, n->name, strlen(n->name), n);
+}
+
 int
 result_add_header(struct result *r, const char *name, size_t nlen,
     const char *value, size_t vlen, size_t max)
@@ -115,15 +136,23 @@ result_add_header(struct result *r, const char *name, size_t nlen,
 	h->name = lower;
 	h->value = xmemdup(value, vlen);
 	h->next = 0;
-	HASH_FIND(hh, r->names, lower, len, n);
-	if ((h->repeat = n != NULL)) {
-		r->headers[n->last].next = r->nheaders;
-		n->last = r->nheaders;
+	if (r->nheaders == RESULT_HASH_FROM)	/* many: index them */
+		for (i = 0; i < r->nheaders; i++)
+			if (!r->headers[i].repeat)
+				name_add(r, i);
+	if (r->nheaders < RESULT_HASH_FROM) {	/* few: look back */
+		for (i = r->nheaders; i-- > 0; )
+			if (strcmp(r->headers[i].name, lower) == 0)
+				break;
+		if ((h->repeat = i != (size_t)-1))
+			r->headers[i].next = r->nheaders;
 	} else {
-		n = xcalloc(1, sizeof(*n));
-		n->name = lower;
-		n->first = n->last = r->nheaders;
-		HASH_ADD_KEYPTR(hh, r->names, n->name, len, n);
+		HASH_FIND(hh, r->names, lower, len, n);
+		if ((h->repeat = n != NULL)) {
+			r->headers[n->last].next = r->nheaders;
+			n->last = r->nheaders;
+		} else
+			name_add(r, r->nheaders);
 	}
 	r->nheaders++;
 	return 0;
@@ -133,7 +162,14 @@ const char *
 result_header(const struct result *r, const char *name)
 {
 	struct result_name *n;
+	size_t i;
 
+	if (r->nheaders <= RESULT_HASH_FROM) {
+		for (i = 0; i < r->nheaders; i++)
+			if (strcmp(r->headers[i].name, name) == 0)
+				return r->headers[i].value;
+		return NULL;
+	}
 	HASH_FIND(hh, r->names, name, strlen(name), n);
 	return n != NULL ? r->headers[n->first].value : NULL;
 }

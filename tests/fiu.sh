@@ -308,6 +308,7 @@ while read -r mode code rc b; do
 		7)	echo "refused (curl 7)" ;;
 		28)	echo "timed out (curl 28)" ;;
 		52)	echo "empty reply (curl 52)" ;;
+		55)	echo "reset while sending (curl 55)" ;;
 		56)	echo "connection reset (curl 56)" ;;
 		*)	echo "curl error $rc" ;;
 		esac >>"$tmp/outcomes"

@@ -210,6 +210,36 @@ START_TEST(test_headers_one_name)
 }
 END_TEST
 
+/* Names repeated across the point where they start being hashed. */
+START_TEST(test_headers_across_hash)
+{
+	struct result r;
+	json_t *j, *a, *b;
+	char v[8];
+	int i;
+
+	result_init(&r);
+	for (i = 0; i < 40; i++) {
+		snprintf(v, sizeof(v), "%d", i);
+		result_add_header(&r, i % 2 ? "B" : "a", 1, v, strlen(v), 100);
+	}
+	j = roundtrip(&r);
+	a = json_object_get(json_object_get(j, "headers"), "a");
+	b = json_object_get(json_object_get(j, "headers"), "b");
+	ck_assert_uint_eq(json_array_size(a), 20);
+	ck_assert_uint_eq(json_array_size(b), 20);
+	for (i = 0; i < 20; i++) {
+		snprintf(v, sizeof(v), "%d", 2 * i);
+		ck_assert_str_eq(json_string_value(json_array_get(a, i)), v);
+		snprintf(v, sizeof(v), "%d", 2 * i + 1);
+		ck_assert_str_eq(json_string_value(json_array_get(b, i)), v);
+	}
+	ck_assert_str_eq(result_header(&r, "b"), "1");
+	json_decref(j);
+	result_clear(&r);
+}
+END_TEST
+
 /*
  * A hostile upstream's 40,000 distinct headers: at most max are kept and
  * the result says so; each is one hash lookup, so this is linear (it took
@@ -297,6 +327,7 @@ result_suite(void)
 	tcase_add_test(tc, test_headers);
 	tcase_add_test(tc, test_headers_not_utf8);
 	tcase_add_test(tc, test_headers_one_name);
+	tcase_add_test(tc, test_headers_across_hash);
 	tcase_add_test(tc, test_headers_capped);
 	tcase_add_test(tc, test_error_and_timings);
 	tcase_add_test(tc, test_error_codes);
