@@ -33,6 +33,7 @@
 #include "clock.h"
 #include "config.h"
 #include "dispatch.h"
+#include "hash.h"
 #include "host.h"
 #include "metrics.h"
 #include "registry.h"
@@ -44,6 +45,15 @@
 #define CONN_MAGIC	0xc0aa3c71u
 #define MAX_URI_LEN	1024
 #define MAX_HEADERS	100
+#define BODY_MIN_ROOM	(64 * 1024)	/* a body's first allocation */
+
+/* A uid with connections open: what its bodies hold of max_api_memory. */
+struct api_user {
+	uint32_t	 uid;
+	uint64_t	 held;
+	size_t		 conns;
+	UT_hash_handle	 hh;
+};
 
 /* One client connection: who it is and the state of its current request. */
 struct api_conn {
@@ -51,8 +61,10 @@ struct api_conn {
 	uid_t		 uid;
 	gid_t		 gid;
 	pid_t		 pid;
+	struct api_user	*user;		/* its uid's */
 	uint64_t	 body_bytes;	/* of the body, seen so far */
 	char		*body;		/* the body, kept (NULL: none yet) */
+	uint64_t	 body_expect;	/* its Content-Length; 0: unknown */
 	size_t		 body_len, body_cap;	/* body_cap: of api.mem */
 	size_t		 uri_len;
 	unsigned	 nheaders;
@@ -111,6 +123,7 @@ static struct {
 	struct event		*sweep_ev;	/* api_request_timeout_ms */
 	uint64_t		 evicted;	/* slow connections cut */
 	struct budget		 mem;		/* max_api_memory */
+	struct api_user		*users;		/* by uid, while connected */
 } api;
 
 static void method_not_allowed(evhtp_request_t *, const char *);
@@ -671,22 +684,29 @@ admit(evhtp_request_t *req, const struct api_conn *c, struct batch *b)
  * Room for a body of want bytes in c->body, its capacity taken from
  * max_api_memory first. The body is kept in one allocation of its own:
  * libevhtp's evbuffer took twice its size (chains rounded up to a power of
- * two) and a pullup a third time. With a Content-Length the room is made
- * once, exactly; a chunked body grows by doubling. -1 when it does not
- * fit: the body is then drained, never kept.
+ * two) and a pullup a third time. A Content-Length is taken whole, before
+ * its bytes arrive, so that what is admitted can finish (growing bodies
+ * side by side all ran out together); a chunked body grows by doubling.
+ * Bodies are taken as their uid's, and one uid may hold at most half of
+ * max_api_memory: four of its stalled clients declaring 64 MiB each held
+ * the whole budget, and everyone else's batches got 503. -1 when it does
+ * not fit: the body is then drained, never kept.
  */
 static int
 hold_body(struct api_conn *c, size_t want)
 {
-	size_t cap = c->body_cap;
+	size_t cap = c->body_cap, most = c->body_expect > 0 ?
+	    (size_t)c->body_expect : (size_t)api.cfg->max_request_bytes;
 
 	if (want <= cap)
 		return 0;
-	if (cap > 0 && want < 2 * cap)
+	if (want < 2 * cap)
 		want = 2 * cap;
-	if (want > api.cfg->max_request_bytes)
-		want = (size_t)api.cfg->max_request_bytes;
-	if (budget_take(&api.mem, want - cap) == -1)
+	if (want < BODY_MIN_ROOM)
+		want = BODY_MIN_ROOM;
+	if (want > most)
+		want = most;
+	if (budget_take_user(&api.mem, &c->user->held, want - cap) == -1)
 		return -1;
 	c->body = xreallocarray(c->body, want, 1);
 	c->body_cap = want;
@@ -697,7 +717,7 @@ hold_body(struct api_conn *c, size_t want)
 static void
 release_body(struct api_conn *c)
 {
-	budget_give(&api.mem, c->body_cap);
+	budget_give_user(&api.mem, &c->user->held, c->body_cap);
 	free(c->body);
 	c->body = NULL;
 	c->body_len = c->body_cap = 0;
@@ -709,17 +729,18 @@ reply_no_room(evhtp_request_t *req, const struct api_conn *c)
 {
 	char msg[256];
 
-	if (c->body_bytes > api.mem.limit) {
+	if (c->body_bytes > api.mem.limit / BUDGET_USER_SHARE) {
 		snprintf(msg, sizeof(msg), "a body of %" PRIu64 " bytes is "
-		    "more than max_api_memory (%" PRIu64 " MiB); split it",
-		    c->body_bytes, api.mem.limit >> 20);
+		    "more than one user may hold, half of max_api_memory (%"
+		    PRIu64 " MiB); split it", c->body_bytes, api.mem.limit >> 20);
 		reply_error(req, 413, "payload_too_large", msg, NULL);
 		return;
 	}
 	snprintf(msg, sizeof(msg), "API request bodies being read and parsed "
-	    "hold %" PRIu64 " MiB of max_api_memory (%" PRIu64 " MiB); this "
-	    "one (%" PRIu64 " bytes) does not fit now; retry later",
-	    api.mem.used >> 20, api.mem.limit >> 20, c->body_bytes);
+	    "hold %" PRIu64 " MiB of max_api_memory (%" PRIu64 " MiB), %"
+	    PRIu64 " MiB of them yours (at most half); this one (%" PRIu64
+	    " bytes) does not fit now; retry later", api.mem.used >> 20,
+	    api.mem.limit >> 20, c->user->held >> 20, c->body_bytes);
 	add_header(req, "Retry-After", "1");
 	reply_error(req, 503, "overloaded", msg, NULL);
 }
@@ -1071,6 +1092,7 @@ on_headers(evhtp_request_t *req, evhtp_headers_t *hdrs, void *arg)
 	c->body_bytes = 0;
 	len = cl != NULL ? strtoull(cl, NULL, 10) : 0;
 	c->too_large = len > api.cfg->max_request_bytes;
+	c->body_expect = c->too_large ? 0 : len;
 	if (!c->too_large && len > 0 && hold_body(c, (size_t)len) == -1) {
 		c->no_room = 1;
 		c->body_bytes = len;	/* for the message */
@@ -1101,6 +1123,7 @@ on_headers_start(evhtp_request_t *req, void *arg)
 	c->too_large = 0;
 	c->no_room = 0;
 	c->body_bytes = 0;
+	c->body_expect = 0;
 	release_body(c);
 	return EVHTP_RES_OK;
 }
@@ -1212,6 +1235,10 @@ on_conn_fini(evhtp_connection_t *conn, void *arg)
 	TAILQ_REMOVE(&api.conns, c, entry);
 	api.nconns--;
 	release_body(c);
+	if (--c->user->conns == 0) {
+		HASH_DEL(api.users, c->user);
+		free(c->user);
+	}
 	bad_request_reply(c, conn);
 	event_free(c->reply_ev);
 	if (c->waiter != NULL)
@@ -1341,6 +1368,13 @@ on_accept(evhtp_connection_t *conn, void *arg)
 		c->pid = cred.pid;
 	} else
 		c->uid = c->gid = (uid_t)-1;
+	HASH_FIND(hh, api.users, &c->uid, sizeof(uint32_t), c->user);
+	if (c->user == NULL) {
+		c->user = xcalloc(1, sizeof(*c->user));
+		c->user->uid = (uint32_t)c->uid;
+		HASH_ADD(hh, api.users, uid, sizeof(uint32_t), c->user);
+	}
+	c->user->conns++;
 	peer_groups(c, conn->sock);
 	TAILQ_INSERT_TAIL(&api.conns, c, entry);
 	api.nconns++;

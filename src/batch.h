@@ -44,8 +44,9 @@ struct job {
 	char		*id;		/* NULL when the client gave none */
 	char		*method;
 	char		*url;
-	char		**headers;	/* "Name: value", defaults merged */
+	char		**headers;	/* its own, "Name: value" */
 	size_t		 nheaders;
+	unsigned char	*dskip;		/* defaults it overrides (bits) */
 	unsigned char	*body;		/* NULL when none */
 	size_t		 body_len;
 	uint64_t	 timeout_ms;
@@ -108,6 +109,9 @@ struct batch {
 	double		 rate;		/* per second; 0: none */
 	double		 burst;
 	uint64_t	 deadline_ms;	/* 0: none */
+	char		**dheaders;	/* the defaults', "Name: value" */
+	size_t		 ndheaders;
+	size_t		 dheader_bytes;
 
 	/* Caller identity (SO_PEERCRED), for logs, ownership and policy. */
 	uid_t		 uid;
@@ -158,6 +162,12 @@ struct budget;
 struct batch *batch_parse(const char *body, size_t len,
 	    const struct config *cfg, struct budget *mem,
 	    struct batch_error *err);
+
+/*
+ * Does job override the batch's i-th default header (b->dheaders[i])? A
+ * job sends its own headers, then the defaults it does not override.
+ */
+int	batch_default_skipped(const struct job *job, size_t i);
 
 /* Free a batch and everything its jobs own. batch_free(NULL) is a no-op. */
 void	batch_free(struct batch *b);

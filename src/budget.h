@@ -25,4 +25,14 @@ int	budget_take(struct budget *b, uint64_t n);
 /* Give back n bytes taken earlier. */
 void	budget_give(struct budget *b, uint64_t n);
 
+/*
+ * The same for one of many users, *held being what that user holds now:
+ * a user may hold at most BUDGET_USER_SHARE of the limit (so no one user
+ * can starve the others), and the total stays under the limit. -1 and
+ * nothing taken otherwise.
+ */
+#define BUDGET_USER_SHARE	2	/* a user: at most limit / 2 */
+int	budget_take_user(struct budget *b, uint64_t *held, uint64_t n);
+void	budget_give_user(struct budget *b, uint64_t *held, uint64_t n);
+
 #endif

@@ -270,6 +270,8 @@ static void
 job_fail(struct job *job, enum result_error e, const char *msg,
     uint64_t now_us)
 {
+	struct attempt *at;
+
 	if (job->retry_held) {		/* a retry that will not happen */
 		job->home->retries--;
 		job->retry_held = 0;
@@ -280,6 +282,13 @@ job_fail(struct job *job, enum result_error e, const char *msg,
 		job->res->queue_ms = ms_since(job->batch->accepted_us, now_us);
 	}
 	result_replace_error(job->res, e, msg);
+	if (job->hop_url != NULL) {	/* ended waiting to send a hop */
+		at = &job->attempts[job->nattempts - 1];
+		job->res->total_ms = job->try_ms;
+		at->status = job->res->status;
+		at->error = e;
+		at->total_ms = job->try_ms;
+	}
 	job_finish(job, now_us);
 }
 
@@ -304,6 +313,9 @@ attempt_start(struct job *job, uint64_t now_us)
 		.url = first ? job->url : job->hop_url,
 		.headers = job->headers,
 		.nheaders = job->nheaders,
+		.defaults = b->dheaders,
+		.ndefaults = b->ndheaders,
+		.skip = job->dskip,
 		.body = job->hop_no_body ? NULL : job->body,
 		.body_len = job->hop_no_body ? 0 : job->body_len,
 		.max_response_bytes = job->max_response_bytes,
@@ -354,9 +366,12 @@ attempt_start(struct job *job, uint64_t now_us)
 static enum breaker_outcome
 classify(const struct job *job, const struct result *r)
 {
-	if (r->error == RESULT_TIMEOUT && (r->connect_timeout ?
-	    job->attempt_connect_timeout_ms : job->attempt_timeout_ms) <
-	    d.cfg->breaker_min_timeout_ms)
+	uint64_t limit = job->attempt_timeout_ms;
+
+	/* While connecting, the shorter of the two limits was the one hit. */
+	if (r->connect_timeout && job->attempt_connect_timeout_ms < limit)
+		limit = job->attempt_connect_timeout_ms;
+	if (r->error == RESULT_TIMEOUT && limit < d.cfg->breaker_min_timeout_ms)
 		return BREAKER_NEUTRAL;
 	switch (r->error) {
 	case RESULT_OK:

@@ -143,6 +143,8 @@ static struct {
 } hc;
 
 static void check_multi_info(struct loop *);
+static int has_name(const char *, const char *);
+static const char *header_at(const struct http_request *, size_t);
 static void transfer_put(struct http_transfer *);
 static void proxy_unref(struct proxy *);
 static void complete(struct http_transfer *);
@@ -646,6 +648,53 @@ target_allowed(struct http_transfer *t)
 	return 0;
 }
 
+/*
+ * A caller's Host header names the virtual host the upstream serves, so
+ * it is judged by name too: `deny = admin.corp` must also hold against
+ * http://www.corp/ sent with Host: admin.corp. (batch.c made it
+ * host[:port].)
+ */
+static int
+host_header_allowed(struct http_transfer *t)
+{
+	const struct http_request *req = &t->req;
+	const char *h = NULL, *v, *end;
+	char name[256];
+	unsigned port = t->port;
+	size_t i, n;
+
+	if (hc.policy == NULL || req->cross_origin)
+		return 1;	/* not sent to another origin */
+	for (i = 0; i < req->nheaders + req->ndefaults && h == NULL; i++)
+		if ((v = header_at(req, i)) != NULL && has_name(v, "Host"))
+			h = v;
+	if (h == NULL)
+		return 1;
+	for (v = h + 5; *v == ' ' || *v == '\t'; v++)
+		;
+	if (*v == '[') {
+		v++;
+		end = strchr(v, ']');
+	} else
+		end = strchr(v, ':');
+	n = end != NULL ? (size_t)(end - v) : strlen(v);
+	if (n == 0 || n >= sizeof(name))
+		return 1;	/* batch.c refuses these */
+	memcpy(name, v, n);
+	name[n] = '\0';
+	for (i = 0; i < n; i++)
+		name[i] = (char)tolower((unsigned char)name[i]);
+	if ((end = strrchr(v + n, ':')) != NULL)
+		port = (unsigned)strtoul(end + 1, NULL, 10);
+	if (strcmp(name, t->host) == 0 && port == t->port)
+		return 1;
+	if (hc.policy(t->req.who, name, port, NULL, 0, 0, t->blocked_why,
+	    sizeof(t->blocked_why)))
+		return 1;
+	t->blocked = 1;
+	return 0;
+}
+
 /* Judge the connection at sa for t: the target's, or the proxy's. */
 static int
 connection_allowed(struct http_transfer *t, const struct sockaddr *sa,
@@ -724,9 +773,6 @@ write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	struct http_transfer *t = arg;
 	size_t len = size * nmemb;
 
-	if (t->req.want_redirect && (t->status == 301 || t->status == 302 ||
-	    t->status == 303 || t->status == 307 || t->status == 308))
-		return len;	/* a redirect's body, as curl drops it */
 	if (result_add_body(t->res, data, len, t->req.max_response_bytes) ==
 	    -1) {
 		/* The rest is unread: the connection must not be reused. */
@@ -784,13 +830,30 @@ has_name(const char *line, const char *name)
 	return strncasecmp(line, name, n) == 0 && line[n] == ':';
 }
 
+/*
+ * The i-th header line the request sends: its own, then the defaults it
+ * does not override (NULL for those, and past the end).
+ */
+static const char *
+header_at(const struct http_request *req, size_t i)
+{
+	if (i < req->nheaders)
+		return req->headers[i];
+	i -= req->nheaders;
+	if (i >= req->ndefaults || (req->skip != NULL &&
+	    (req->skip[i / 8] & (1u << (i % 8)))))
+		return NULL;
+	return req->defaults[i];
+}
+
 static int
 has_header(const struct http_request *req, const char *name)
 {
+	const char *h;
 	size_t i;
 
-	for (i = 0; i < req->nheaders; i++)
-		if (has_name(req->headers[i], name))
+	for (i = 0; i < req->nheaders + req->ndefaults; i++)
+		if ((h = header_at(req, i)) != NULL && has_name(h, name))
 			return 1;
 	return 0;
 }
@@ -813,22 +876,23 @@ static int
 build_headers(const struct http_request *req, struct curl_slist **out)
 {
 	struct curl_slist *l = NULL, *n = NULL;
+	const char *h;
 	size_t i, len;
 	char *tmp;
 
-	for (i = 0; i < req->nheaders; i++, l = n) {
-		if (req->cross_origin && (has_name(req->headers[i],
-		    "Authorization") || has_name(req->headers[i], "Cookie") ||
-		    has_name(req->headers[i], "Host")))
+	for (i = 0; i < req->nheaders + req->ndefaults; i++, l = n) {
+		if ((h = header_at(req, i)) == NULL)
+			continue;	/* a default the request overrides */
+		if (req->cross_origin && (has_name(h, "Authorization") ||
+		    has_name(h, "Cookie") || has_name(h, "Host")))
 			continue;	/* not for another origin */
-		len = strlen(req->headers[i]);
-		if (len >= 2 && strcmp(req->headers[i] + len - 2, ": ") == 0) {
-			xasprintf(&tmp, "%.*s;", (int)(len - 2),
-			    req->headers[i]);
+		len = strlen(h);
+		if (len >= 2 && strcmp(h + len - 2, ": ") == 0) {
+			xasprintf(&tmp, "%.*s;", (int)(len - 2), h);
 			n = curl_slist_append(l, tmp);
 			free(tmp);
 		} else
-			n = curl_slist_append(l, req->headers[i]);
+			n = curl_slist_append(l, h);
 		if (n == NULL)
 			goto fail;
 	}
@@ -1042,7 +1106,7 @@ http_client_start(const struct http_request *req, struct result *res,
 	if (req->origin == NULL || http_client_origin_split(req->origin,
 	    t->host, sizeof(t->host), &t->port) == -1)
 		t->host[0] = '\0';
-	if (!target_allowed(t)) {
+	if (!target_allowed(t) || !host_header_allowed(t)) {
 		result_set_error(res, RESULT_BLOCKED, "blocked by the egress "
 		    "policy: %s", t->blocked_why);
 		transfer_put(t);
@@ -1160,6 +1224,37 @@ us_to_ms(curl_off_t us)
 	return us > 0 ? (double)us / 1000.0 : 0.0;
 }
 
+/*
+ * A 3xx's Location, resolved against the request's URL as libcurl would
+ * (curl_url_set() with any scheme, as CURLINFO_REDIRECT_URL does, which
+ * is only filled for a transfer that ended without error: a redirect
+ * whose body passed max_response_bytes would not be followed). One that
+ * does not resolve comes back as it is, for redirect.c to refuse. NULL
+ * without a Location (caller frees).
+ */
+static char *
+resolve_location(struct http_transfer *t)
+{
+	const char *loc = result_header(t->res, "location");
+	char *out = NULL, *url = NULL;
+	CURLU *u;
+
+	if (loc == NULL || *loc == '\0')
+		return NULL;
+	if ((u = curl_url()) == NULL)
+		fatalx("out of memory: curl_url");
+	if (uok(curl_url_set(u, CURLUPART_URL, t->req.url, 0)) &&
+	    uok(curl_url_set(u, CURLUPART_URL, loc,
+	    CURLU_NON_SUPPORT_SCHEME)) &&
+	    uok(curl_url_get(u, CURLUPART_URL, &url, 0)))
+		out = xstrdup(url);
+	else
+		out = xstrdup(loc);
+	curl_free(url);
+	curl_url_cleanup(u);
+	return out;
+}
+
 /* Phase timings in curl's terms (cumulative from transfer start). */
 static void
 collect_timings(struct http_transfer *t)
@@ -1167,7 +1262,6 @@ collect_timings(struct http_transfer *t)
 	curl_off_t nl = 0, conn = 0, app = 0, pre = 0, start = 0, total = 0;
 	struct result *r = t->res;
 	long status = 0;
-	char *url = NULL;
 
 	curl_easy_getinfo(t->easy, CURLINFO_NAMELOOKUP_TIME_T, &nl);
 	curl_easy_getinfo(t->easy, CURLINFO_CONNECT_TIME_T, &conn);
@@ -1176,10 +1270,8 @@ collect_timings(struct http_transfer *t)
 	curl_easy_getinfo(t->easy, CURLINFO_STARTTRANSFER_TIME_T, &start);
 	curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &total);
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-	if (t->req.want_redirect && status >= 300 && status < 400 &&
-	    curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &url) ==
-	    CURLE_OK && url != NULL)
-		r->redirect_url = xstrdup(url);
+	if (t->req.want_redirect && status >= 300 && status < 400)
+		r->redirect_url = resolve_location(t);
 	r->status = status;
 	r->dns_ms = us_to_ms(nl);
 	r->connect_ms = conn > nl ? us_to_ms(conn - nl) : 0.0;

@@ -19,6 +19,9 @@ struct http_request {
 	const char	*url;
 	char *const	*headers;	/* "Name: value" lines */
 	size_t		 nheaders;
+	char *const	*defaults;	/* sent after, unless skipped */
+	size_t		 ndefaults;
+	const unsigned char *skip;	/* bit i: not defaults[i]; or NULL */
 	const unsigned char *body;	/* NULL: no body */
 	size_t		 body_len;
 	uint64_t	 timeout_ms;

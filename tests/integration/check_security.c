@@ -281,6 +281,15 @@ START_TEST(test_redirect_rules)
 	ck_assert_ptr_nonnull(strstr(body, "\r\n\r\npayload"));
 	free(body);
 	json_decref(r);
+	/* a 302 without Location is the response, with its body */
+	snprintf(req, sizeof(req), "{\"url\":\"%s\",\"follow_redirects\":"
+	    "true}", upstream_url(&up, "/status/302"));
+	body = redirected_body(req, &r);
+	ck_assert_ptr_null(jerr(r));
+	ck_assert_int_eq(jnum(r, "status"), 302);
+	ck_assert_int_gt(jnum(r, "body_bytes"), 0);
+	free(body);
+	json_decref(r);
 	/* ftp: not followed, no hop counted, the 302 kept */
 	snprintf(req, sizeof(req), "{\"url\":\"%s?url=%s\","
 	    "\"follow_redirects\":true}", from, enc("ftp://x.test/f"));
@@ -290,6 +299,34 @@ START_TEST(test_redirect_rules)
 	ck_assert_int_eq(jnum(r, "redirects"), 0);
 	ck_assert_ptr_nonnull(strstr(jstr(r, "final_url"), "/redirect-to?"));
 	json_decref(r);
+}
+END_TEST
+
+/*
+ * A request that ends while its next hop waits (here for the batch's only
+ * token, until the deadline): the 3xx is its result, and its attempt_log
+ * entry says so (it said status 0, error null, 0 ms).
+ */
+START_TEST(test_redirect_ends_between_hops)
+{
+	char batch[1024];
+	json_t *reply, *r, *at;
+
+	start(NULL);
+	snprintf(batch, sizeof(batch), "{\"rate\":{\"per_second\":0.001},"
+	    "\"deadline_ms\":500,\"requests\":[{\"url\":\"%s?url=%s\","
+	    "\"follow_redirects\":true}]}", upstream_url(&up, "/redirect-to"),
+	    enc(upstream_url(&up, "/ok")));
+	reply = api_submit(dm.sock, batch);
+	r = result_at(reply, 0);
+	ck_assert_str_eq(jerr(r), "deadline_exceeded");
+	ck_assert_int_eq(jnum(r, "status"), 302);
+	ck_assert_int_eq(jnum(r, "redirects"), 0);
+	at = json_array_get(json_object_get(r, "attempt_log"), 0);
+	ck_assert_int_eq(jnum(at, "status"), 302);
+	ck_assert_str_eq(jstr(at, "error"), "deadline_exceeded");
+	ck_assert(jreal(at, "total_ms") > 0);
+	json_decref(reply);
 }
 END_TEST
 
@@ -740,11 +777,11 @@ post_refused(const char *body)
 }
 
 /*
- * Twenty clients upload a 16 MiB body at once (each one string: 2 x 16
- * MiB to read and parse) against max_api_memory = 64M: each body is
- * either held and parsed (400: the field is unknown) or refused with 503
- * before it is kept, and the daemon's peak stays within the budget plus a
- * margin. Without the budget the peak was 20 x 3 x the body.
+ * Twenty clients upload a 16 MiB body at once (each one string: about
+ * 16 MiB to read and 48 MiB to parse) against max_api_memory = 128M: each
+ * body is either held and parsed (400: the field is unknown) or refused
+ * with 503 before it is kept, and the daemon's peak stays within the
+ * budget plus a margin. Without the budget the peak was 20 x 3 x the body.
  */
 START_TEST(test_concurrent_bodies_budget)
 {
@@ -755,7 +792,7 @@ START_TEST(test_concurrent_bodies_budget)
 	int st, parsed = 0, no_room = 0;
 	char *body, *out;
 
-	start("max_api_memory = 64M\n");
+	start("max_api_memory = 128M\n");
 	body = malloc(len + 32);
 	ck_assert_ptr_nonnull(body);
 	strcpy(body, "{\"bogus\":\"");
@@ -780,11 +817,89 @@ START_TEST(test_concurrent_bodies_budget)
 	    "peak %ld; %d parsed, %d refused for room\n", base, peak, parsed,
 	    no_room);
 	if (RSS_MEANINGFUL)
-		ck_assert_msg(peak - base < (64 + 16) * 1024, "peak %ld kB",
+		ck_assert_msg(peak - base < (128 + 16) * 1024, "peak %ld kB",
 		    peak);
 	ck_assert_int_eq(api_call(dm.sock, "GET", "/healthz", NULL, &out), 200);
 	free(out);
 	free(body);
+}
+END_TEST
+
+/*
+ * Stalled uploads that declare a big Content-Length reserve it whole;
+ * two of root's, 32 MiB each, held all of max_api_memory = 64M, and every
+ * other user's batch got 503. One uid may hold half now: root's second is
+ * refused, and uid 65534's batch goes through. Needs root.
+ */
+START_TEST(test_one_uid_cannot_hold_budget)
+{
+	const char *head = "POST /v1/batches HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 33554432\r\n\r\n{";
+	int s1, s2;
+	long status;
+	json_t *st;
+
+	if (!can_switch_uid()) {
+		fprintf(stderr, "test_one_uid_cannot_hold_budget: SKIPPED "
+		    "(needs root to run a client as another uid)\n");
+		return;
+	}
+	start("socket_mode = 0666\nmax_api_memory = 64M\n");
+	chmod(dm.dir, 0755);
+	s1 = raw_connect(dm.sock);
+	s2 = raw_connect(dm.sock);
+	ck_assert_int_eq(write(s1, head, strlen(head)), (ssize_t)strlen(head));
+	ck_assert_int_eq(write(s2, head, strlen(head)), (ssize_t)strlen(head));
+	for (;;) {	/* until both have been seen */
+		st = api_json(dm.sock, "GET", "/v1/stats", NULL, &status);
+		if (jnum(json_object_get(st, "api"), "memory_bytes") +
+		    jnum(json_object_get(st, "api"), "memory_refused") >=
+		    (32 << 20) + 1) {
+			json_decref(st);
+			break;
+		}
+		json_decref(st);
+		usleep(10000);
+	}
+	st = api_json(dm.sock, "GET", "/v1/stats", NULL, &status);
+	ck_assert_int_eq(jnum(json_object_get(st, "api"), "memory_bytes"),
+	    32 << 20);
+	json_decref(st);
+	ck_assert_int_eq(as_uid(65534, get_ok, upstream_url(&up,
+	    "/ok")), 0);
+	close(s1);
+	close(s2);
+}
+END_TEST
+
+/*
+ * Name rules judged the URL only, so a caller's Host header reached a
+ * denied virtual host on an allowed address (a shared front end): now the
+ * Host's name is judged too, in requests and in defaults.
+ */
+START_TEST(test_host_header_judged)
+{
+	char batch[1024];
+	json_t *reply;
+
+	start("deny = admin.test\n");
+	snprintf(batch, sizeof(batch), "{\"requests\":["
+	    "{\"url\":\"%s\",\"headers\":{\"Host\":\"admin.test\"}},"
+	    "{\"url\":\"%s\",\"headers\":{\"host\":\"ADMIN.test:80\"}},"
+	    "{\"url\":\"%s\",\"headers\":{\"Host\":\"www.test\"}},"
+	    "{\"url\":\"%s\"}],\"defaults\":{\"headers\":"
+	    "{\"Host\":\"admin.test\"}}}", upstream_url(&up, "/ok"),
+	    upstream_url(&up, "/ok"), upstream_url(&up, "/ok"),
+	    upstream_url(&up, "/ok"));
+	reply = api_submit(dm.sock, batch);
+	ck_assert_str_eq(jerr(result_at(reply, 0)), "blocked");
+	ck_assert_ptr_nonnull(strstr(jstr(json_object_get(result_at(reply, 0),
+	    "error"), "message"), "admin.test"));
+	ck_assert_str_eq(jerr(result_at(reply, 1)), "blocked");
+	ck_assert_ptr_null(jerr(result_at(reply, 2)));
+	ck_assert_str_eq(jerr(result_at(reply, 3)), "blocked");	/* defaults */
+	json_decref(reply);
+	ck_assert_int_eq(upstream_stat("requests"), 1);
 }
 END_TEST
 
@@ -797,17 +912,20 @@ security_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_smuggling_refused);
+	tcase_add_test(tc, test_host_header_judged);
 	tcase_add_test(tc, test_malformed_http);
 	tcase_add_test(tc, test_pipelining);
 	tcase_add_test(tc, test_connections_per_caller);
 	tcase_add_test(tc, test_truncated_connection_not_reused);
 	tcase_add_test(tc, test_redirect_hops_own_host);
 	tcase_add_test(tc, test_redirect_rules);
+	tcase_add_test(tc, test_redirect_ends_between_hops);
 	tcase_add_test(tc, test_redirect_bypasses_with_proxy);
 	tcase_add_test(tc, test_short_timeouts_do_not_open_circuit);
 	tcase_add_test(tc, test_header_flood_keeps_loop_responsive);
 	tcase_add_test(tc, test_hostile_bodies_bounded);
 	tcase_add_test(tc, test_concurrent_bodies_budget);
+	tcase_add_test(tc, test_one_uid_cannot_hold_budget);
 	suite_add_tcase(s, tc);
 	return s;
 }

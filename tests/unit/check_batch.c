@@ -81,9 +81,15 @@ START_TEST(test_defaults_merge)
 	ck_assert_str_eq(b->jobs[0].id, "u1");
 	ck_assert_str_eq(b->jobs[0].method, "PUT");
 	ck_assert_uint_eq(b->jobs[0].timeout_ms, 5);
-	ck_assert_uint_eq(b->jobs[0].nheaders, 2);
+	/* its own, then the defaults' it does not override (kept once) */
+	ck_assert_uint_eq(b->jobs[0].nheaders, 1);
 	ck_assert_str_eq(b->jobs[0].headers[0], "accept: x");
-	ck_assert_str_eq(b->jobs[0].headers[1], "User-Agent: t/1");
+	ck_assert_uint_eq(b->ndheaders, 2);
+	ck_assert_str_eq(b->dheaders[0], "Accept: d");
+	ck_assert_str_eq(b->dheaders[1], "User-Agent: t/1");
+	ck_assert(batch_default_skipped(&b->jobs[0], 0));
+	ck_assert(!batch_default_skipped(&b->jobs[0], 1));
+	ck_assert(!batch_default_skipped(&b->jobs[1], 0));
 	ck_assert_str_eq(b->jobs[1].method, "POST");
 	ck_assert_uint_eq(b->jobs[1].timeout_ms, 700);
 	ck_assert_uint_eq(b->jobs[1].body_len, 2);
@@ -373,6 +379,40 @@ START_TEST(test_parse_cost)
 }
 END_TEST
 
+/*
+ * Tokens are priced by their length, whatever they are: jansson buffers a
+ * huge number, a bare word or a string left open (about three times its
+ * length) before it refuses or keeps it. Each of 1 MiB is refused against
+ * a 2 MiB budget, before jansson sees it.
+ */
+START_TEST(test_parse_cost_tokens)
+{
+	static const char *const shapes[] = { "[1%s]", "[a%s]", "\"a%s",
+	    "{\"k%s\":1}" };
+	struct batch_error err;
+	struct budget mem;
+	size_t i, n = 1 << 20;
+	char *fill = malloc(n + 1), *doc = malloc(n + 16);
+
+	memset(fill, '0', n);
+	fill[n] = '\0';
+	for (i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		budget_init(&mem, 2 << 20);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		snprintf(doc, n + 16, shapes[i], fill);
+#pragma GCC diagnostic pop
+		ck_assert_ptr_null(batch_parse(doc, strlen(doc), &cfg, &mem,
+		    &err));
+		ck_assert_msg(err.status == 413, "%s: %d %s", shapes[i],
+		    err.status, err.message);
+		ck_assert_uint_eq(mem.peak, 0);
+	}
+	free(fill);
+	free(doc);
+}
+END_TEST
+
 START_TEST(test_input_limits)
 {
 	char url[200];
@@ -442,6 +482,7 @@ batch_suite(void)
 	tcase_add_test(tc, test_framing_headers);
 	tcase_add_test(tc, test_rate);
 	tcase_add_test(tc, test_parse_cost);
+	tcase_add_test(tc, test_parse_cost_tokens);
 	tcase_add_test(tc, test_host_header);
 	tcase_add_test(tc, test_invalid_numbers);
 	tcase_add_test(tc, test_too_large);

@@ -44,6 +44,26 @@ START_TEST(test_edges)
 }
 END_TEST
 
+START_TEST(test_user_share)
+{
+	struct budget b;
+	uint64_t alice = 0, bob = 0;
+
+	budget_init(&b, 100);
+	ck_assert_int_eq(budget_take_user(&b, &alice, 50), 0);
+	ck_assert_int_eq(budget_take_user(&b, &alice, 1), -1);	/* her half */
+	ck_assert_uint_eq(alice, 50);
+	ck_assert_int_eq(budget_take_user(&b, &bob, 40), 0);	/* his room */
+	ck_assert_int_eq(budget_take(&b, 11), -1);		/* the total */
+	ck_assert_int_eq(budget_take(&b, 10), 0);
+	budget_give_user(&b, &alice, 50);
+	ck_assert_uint_eq(alice, 0);
+	ck_assert_uint_eq(b.used, 50);
+	ck_assert_int_eq(budget_take_user(&b, &bob, UINT64_MAX), -1);
+	ck_assert_uint_eq(bob, 40);
+}
+END_TEST
+
 static Suite *
 budget_suite(void)
 {
@@ -52,6 +72,7 @@ budget_suite(void)
 
 	tcase_add_test(tc, test_take_give);
 	tcase_add_test(tc, test_edges);
+	tcase_add_test(tc, test_user_share);
 	suite_add_tcase(s, tc);
 	return s;
 }
