@@ -732,7 +732,8 @@ reply_no_room(evhtp_request_t *req, const struct api_conn *c)
 	if (c->body_bytes > api.mem.limit / BUDGET_USER_SHARE) {
 		snprintf(msg, sizeof(msg), "a body of %" PRIu64 " bytes is "
 		    "more than one user may hold, half of max_api_memory (%"
-		    PRIu64 " MiB); split it", c->body_bytes, api.mem.limit >> 20);
+		    PRIu64 " MiB); split it", c->body_bytes,
+		    api.mem.limit >> 20);
 		reply_error(req, 413, "payload_too_large", msg, NULL);
 		return;
 	}
