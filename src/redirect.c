@@ -59,7 +59,7 @@ redirect_judge(struct redirect *r)
 {
 	char *cause = NULL;
 
-	r->url = r->origin = NULL;
+	redirect_clear(r);	/* a judgement before this one */
 	r->error = RESULT_OK;
 	r->why[0] = '\0';
 	if (!followed_status(r->status) || r->target == NULL ||

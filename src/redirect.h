@@ -38,7 +38,8 @@ struct redirect {
  * libcurl could resolve (target, NULL when there was none) to an http or
  * https URL, within max hops; everything else is the response itself or
  * an error. Fails closed: a Location that does not parse is `blocked`.
- * The egress policy is the caller's to apply to r->origin.
+ * The egress policy is the caller's to apply to r->origin. r starts
+ * zeroed (or as an earlier call left it).
  */
 enum redirect_verdict redirect_judge(struct redirect *r);
 
