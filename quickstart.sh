@@ -16,8 +16,8 @@ mode=${1:-demo}
 # Debian packages the build and the tests need.
 DEPS="autoconf automake make gcc pkg-config libevent-dev libevhtp-dev
 libonig-dev libssl-dev libjansson-dev check libcurl4-openssl-dev
-libinih-dev uthash-dev libsubunit-dev libsystemd-dev systemd ca-certificates
-curl iproute2 fiu-utils"
+libinih-dev libidn2-dev uthash-dev libsubunit-dev libsystemd-dev systemd
+ca-certificates curl iproute2 fiu-utils"
 
 say() { printf '==> %s\n' "$*"; }
 

@@ -23,7 +23,7 @@
 #include "batch.h"
 #include "budget.h"
 #include "config.h"
-#include "http_client.h"
+#include "http_url.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -640,7 +640,7 @@ parse_request(struct job *job, json_t *req, const struct job *tmpl,
 		return INVALID(err, p, "is required");
 	if (!json_is_string(f.url))
 		return INVALID(err, p, "must be a string");
-	if ((job->origin = http_client_origin(json_string_value(f.url),
+	if ((job->origin = http_url_origin(json_string_value(f.url),
 	    &cause)) == NULL) {
 		INVALID(err, p, "%s", cause);
 		free(cause);

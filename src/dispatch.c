@@ -31,6 +31,7 @@
 #include "host.h"
 #include "http_client.h"
 #include "log.h"
+#include "origin.h"
 #include "redirect.h"
 #include "retry.h"
 #include "runq.h"
@@ -493,8 +494,8 @@ follow(struct job *job, struct result *r, uint64_t now_us)
 		.followed = job->redirects,
 		.max = job->max_redirects,
 	};
-	char host[256], why[256] = "its origin does not parse", msg[320];
-	unsigned port;
+	char why[256] = "its origin does not parse", msg[320];
+	struct origin_parts o;
 
 	if (!job->follow_redirects || r->error != RESULT_OK)
 		return 0;
@@ -512,9 +513,8 @@ follow(struct job *job, struct result *r, uint64_t now_us)
 		    "spent over %u redirects", (unsigned long long)
 		    job->timeout_ms, job->redirects);
 		result_replace_error(r, RESULT_TIMEOUT, why);
-	} else if (http_client_origin_split(rd.origin, host, sizeof(host),
-	    &port) == -1 || !policy_check(job, host, port, NULL, 0, 0, why,
-	    sizeof(why))) {
+	} else if (origin_split(rd.origin, &o) == -1 || !policy_check(job,
+	    o.host, o.port, NULL, 0, 0, why, sizeof(why))) {
 		snprintf(msg, sizeof(msg), "blocked by the egress policy: %s",
 		    why);
 		result_replace_error(r, RESULT_BLOCKED, msg);

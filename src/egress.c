@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "egress.h"
+#include "origin.h"
 #include "xmalloc.h"
 
 enum class { ALLOW, DENY, PRIVATE, LOOPBACK };
@@ -435,12 +436,13 @@ parse_cidr(char *s, struct egress_rule *r, const char **why)
 	return 0;
 }
 
+/* Letters, digits, '-', '.', '_' or UTF-8 (origin_host() checks that). */
 static int
 valid_name(const char *s)
 {
 	for (; *s != '\0'; s++)
 		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '.' &&
-		    *s != '_')
+		    *s != '_' && (unsigned char)*s < 0x80)
 			return 0;
 	return 1;
 }
@@ -449,28 +451,27 @@ valid_name(const char *s)
 static int
 parse_name(char *s, struct egress_rule *r, const char **why)
 {
-	char *colon, *c;
+	char name[ORIGIN_HOST_MAX + 1], *colon;
 
 	if ((colon = strchr(s, ':')) != NULL &&
 	    parse_port(colon, r, why) == -1)
 		return -1;
-	if (strcmp(s, "*") == 0)
-		s = (r->wildcard = 1, "");
-	else if (strncmp(s, "*.", 2) == 0) {
+	if (strcmp(s, "*") == 0) {
 		r->wildcard = 1;
-		s++;		/* keep the dot: ".example.com" */
-		if (s[1] == '\0' || !valid_name(s + 1))
+		name[0] = '\0';
+	} else if (strncmp(s, "*.", 2) == 0) {
+		r->wildcard = 1;
+		name[0] = '.';	/* keep the dot: ".example.com" */
+		if (s[2] == '\0' || !valid_name(s + 2) ||
+		    origin_host(s + 2, strlen(s + 2), name + 1,
+		    sizeof(name) - 1, why) == -1)
 			return (*why = "bad wildcard (want *.example.com)", -1);
-	} else if (*s == '\0' || !valid_name(s) || strchr(s, '*') != NULL)
+	} else if (*s == '\0' || !valid_name(s) || strchr(s, '*') != NULL ||
+	    origin_host(s, strlen(s), name, sizeof(name), why) == -1)
 		return (*why = "not a host name, *.suffix, CIDR or address",
 		    -1);
 	r->is_name = 1;
-	r->name = xstrdup(s);
-	for (c = r->name; *c != '\0'; c++)
-		*c = (char)tolower((unsigned char)*c);
-	if ((c = strrchr(r->name, '.')) != NULL && c[1] == '\0' && c !=
-	    r->name)
-		*c = '\0';	/* "example.com." is example.com */
+	r->name = xstrdup(name);
 	return 0;
 }
 

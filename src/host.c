@@ -17,6 +17,7 @@
 #include "host.h"
 #include "hostrule.h"
 #include "log.h"
+#include "origin.h"
 #include "xmalloc.h"
 
 static const struct config *host_cfg;
@@ -48,20 +49,16 @@ configure(struct host *h, const struct config *cfg, uint64_t now_us)
 		h->has_rate = 0;
 }
 
-/* Split "scheme://name:port" (IPv6 names in brackets). */
+/* Split an origin (origin.c) into h's name and port. */
 static void
 parse_origin(struct host *h, const char *origin)
 {
-	const char *p = strstr(origin, "://"), *colon;
+	struct origin_parts o;
 
-	if (p == NULL || (colon = strrchr(p, ':')) == NULL)
+	if (origin_split(origin, &o) == -1)
 		fatalx("host: bad origin %s", origin);
-	p += 3;
-	if (*p == '[')
-		h->name = xstrndup(p + 1, (size_t)(colon - p - 2));
-	else
-		h->name = xstrndup(p, (size_t)(colon - p));
-	h->port = (unsigned)strtoul(colon + 1, NULL, 10);
+	h->name = xstrdup(o.host);
+	h->port = o.port;
 }
 
 struct host *

@@ -3,8 +3,10 @@
  *
  * A [host NAME] section names a host, an address, or a wildcard
  * "*.example.com", optionally with ":PORT"; without a port it covers every
- * port. An IPv6 address is written bare ("[host ::1]": INI titles end at
- * the first "]", so neither brackets nor a port can be used there). A
+ * port. Names are made canonical as origins are (origin.c), so
+ * `[host API.example.com.]` is api.example.com. An IPv6 address is
+ * written bare ("[host ::1]": INI titles end at the first "]", so neither
+ * brackets nor a port can be used there). A
  * destination takes the most specific section that matches it, so
  * `[host api.example.com:443]` beats `[host api.example.com]` beats
  * `[host *.example.com]`.
@@ -16,6 +18,7 @@
 #include <strings.h>
 
 #include "hostrule.h"
+#include "origin.h"
 #include "ratelimit.h"
 #include "xmalloc.h"
 
@@ -25,7 +28,7 @@ valid_name(const char *s, int ipv6)
 	for (; *s != '\0'; s++) {
 		if (ipv6 ? (isxdigit((unsigned char)*s) || *s == ':' ||
 		    *s == '.') : (isalnum((unsigned char)*s) || *s == '-' ||
-		    *s == '.' || *s == '_'))
+		    *s == '.' || *s == '_' || (unsigned char)*s >= 0x80))
 			continue;
 		return 0;
 	}
@@ -36,7 +39,7 @@ valid_name(const char *s, int ipv6)
 static int
 parse_name(char *s, struct host_rule *r, const char **why)
 {
-	char *colon = NULL, *end;
+	char *colon = NULL, *end, name[ORIGIN_HOST_MAX + 1];
 	unsigned long port;
 	int ipv6 = 0;
 
@@ -66,14 +69,15 @@ parse_name(char *s, struct host_rule *r, const char **why)
 	}
 	if (strncmp(s, "*.", 2) == 0 && !ipv6) {
 		r->wildcard = 1;
-		s += 1;		/* keep the dot: ".example.com" */
-		if (s[1] == '\0' || !valid_name(s + 1, 0))
+		name[0] = '.';	/* keep the dot: ".example.com" */
+		if (s[2] == '\0' || !valid_name(s + 2, 0) ||
+		    origin_host(s + 2, strlen(s + 2), name + 1,
+		    sizeof(name) - 1, why) == -1)
 			return (*why = "bad wildcard (want *.example.com)", -1);
-	} else if (*s == '\0' || !valid_name(s, ipv6))
+	} else if (*s == '\0' || !valid_name(s, ipv6) ||
+	    origin_host(s, strlen(s), name, sizeof(name), why) == -1)
 		return (*why = "bad host name or address", -1);
-	r->name = xstrdup(s);
-	for (end = r->name; *end != '\0'; end++)
-		*end = (char)tolower((unsigned char)*end);
+	r->name = xstrdup(name);
 	return 0;
 }
 

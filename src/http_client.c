@@ -22,7 +22,6 @@
  * store, and the body capped while it is read (CURLOPT_MAXFILESIZE cannot
  * stop chunked bodies in curl 7.88, see docs/pitfalls.md).
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +41,10 @@
 #include "egress.h"
 #include "http_client.h"
 #include "http_share.h"
+#include "http_url.h"
 #include "log.h"
 #include "mbox.h"
+#include "origin.h"
 #include "xmalloc.h"
 
 #define XFER_MAGIC	0x7e4f3a11u
@@ -61,7 +62,7 @@ enum { MSG_START = 1, MSG_ABORT, MSG_STOP, MSG_FLUSH, MSG_DONE, MSG_ACK };
 struct proxy {
 	unsigned	 refs;
 	char		*url;
-	char		 host[256];
+	char		 host[ORIGIN_HOST_MAX];
 	unsigned	 port;
 };
 
@@ -78,7 +79,8 @@ struct http_transfer {
 	void			*arg;
 	struct proxy		*proxy;		/* a reference, or NULL */
 	struct http_share	*share;		/* its caller's connections */
-	char			 host[256];	/* the target's, lower-case */
+	char			 host[ORIGIN_HOST_MAX];	/* the target's */
+	char			*ascii_url;	/* req.url in punycode, or NULL */
 	unsigned		 port;
 	uint64_t		 started_us;	/* monotonic */
 	int			 configured;	/* fixed options are set */
@@ -518,57 +520,6 @@ http_client_flush(void)
 	}
 }
 
-/*
- * Did a URL call succeed? Out of memory is fatal, as everywhere else: a
- * URL that "does not parse" for want of memory must not skip the policy.
- */
-static int
-uok(CURLUcode rc)
-{
-	if (rc == CURLUE_OUT_OF_MEMORY)
-		fatalx("out of memory: curl URL API");
-	return rc == CURLUE_OK;
-}
-
-/*
- * Host (lower-case, no brackets) and port of url, relative to base when
- * that is not NULL (a Location). Returns -1 if it does not parse.
- */
-static int
-url_host_port(const char *url, const char *base, char *host, size_t len,
-    unsigned *port)
-{
-	CURLU *u = curl_url();
-	char *h = NULL, *p = NULL, *c;
-	int rc = -1;
-
-	if (u == NULL)
-		fatalx("out of memory: curl_url");
-	if ((base == NULL || uok(curl_url_set(u, CURLUPART_URL, base, 0))) &&
-	    uok(curl_url_set(u, CURLUPART_URL, url, 0)) &&
-	    uok(curl_url_get(u, CURLUPART_HOST, &h, 0)) &&
-	    uok(curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT)) &&
-	    strlen(h) < len) {
-		if (h[0] == '[') {	/* "[::1]" */
-			snprintf(host, len, "%.*s", (int)strlen(h) - 2, h + 1);
-			if ((c = strchr(host, '%')) != NULL)
-				*c = '\0';	/* zone id */
-		} else
-			snprintf(host, len, "%s", h);
-		for (c = host; *c != '\0'; c++)
-			*c = (char)tolower((unsigned char)*c);
-		if ((c = strrchr(host, '.')) != NULL && c[1] == '\0' &&
-		    c != host)
-			*c = '\0';	/* "example.com." */
-		*port = (unsigned)strtoul(p, NULL, 10);
-		rc = 0;
-	}
-	curl_free(h);
-	curl_free(p);
-	curl_url_cleanup(u);
-	return rc;
-}
-
 static void
 proxy_unref(struct proxy *p)
 {
@@ -588,7 +539,7 @@ http_client_set_proxy(const char *proxy)
 	if (proxy == NULL || *proxy == '\0')
 		return;
 	p = xcalloc(1, sizeof(*p));
-	if (url_host_port(proxy, NULL, p->host, sizeof(p->host),
+	if (http_url_host_port(proxy, p->host, sizeof(p->host),
 	    &p->port) == -1) {
 		log_warnx("proxy %s does not parse; going direct", proxy);
 		free(p);
@@ -597,34 +548,6 @@ http_client_set_proxy(const char *proxy)
 	p->url = xstrdup(proxy);
 	p->refs = 1;
 	hc.proxy = p;
-}
-
-/*
- * Host and port from an origin "scheme://host:port" (as made by
- * http_client_origin(): lower-case, IPv6 in brackets), without parsing
- * the URL again. -1 if it does not have that shape.
- */
-int
-http_client_origin_split(const char *origin, char *host, size_t len,
-    unsigned *port)
-{
-	const char *h = strstr(origin, "://"), *colon = strrchr(origin, ':');
-	size_t n;
-
-	if (h == NULL || colon == NULL || colon < h + 3)
-		return -1;
-	h += 3;
-	n = (size_t)(colon - h);
-	if (n >= 2 && h[0] == '[' && h[n - 1] == ']')
-		h++, n -= 2;
-	if (n == 0 || n >= len)
-		return -1;
-	memcpy(host, h, n);
-	host[n] = '\0';
-	if (n > 1 && host[n - 1] == '.')
-		host[n - 1] = '\0';	/* "example.com." */
-	*port = (unsigned)strtoul(colon + 1, NULL, 10);
-	return 0;
 }
 
 /*
@@ -658,8 +581,8 @@ static int
 host_header_allowed(struct http_transfer *t)
 {
 	const struct http_request *req = &t->req;
-	const char *h = NULL, *v, *end;
-	char name[256];
+	const char *h = NULL, *v, *end, *why;
+	char name[ORIGIN_HOST_MAX];
 	unsigned port = t->port;
 	size_t i, n;
 
@@ -672,18 +595,16 @@ host_header_allowed(struct http_transfer *t)
 		return 1;
 	for (v = h + 5; *v == ' ' || *v == '\t'; v++)
 		;
-	if (*v == '[') {
-		v++;
-		end = strchr(v, ']');
-	} else
-		end = strchr(v, ':');
+	end = *v == '[' ? strchr(v, ']') : strchr(v, ':');
+	if (end != NULL && *end == ']')
+		end++;
 	n = end != NULL ? (size_t)(end - v) : strlen(v);
-	if (n == 0 || n >= sizeof(name))
-		return 1;	/* batch.c refuses these */
-	memcpy(name, v, n);
-	name[n] = '\0';
-	for (i = 0; i < n; i++)
-		name[i] = (char)tolower((unsigned char)name[i]);
+	if (origin_host(v, n, name, sizeof(name), &why) == -1) {
+		snprintf(t->blocked_why, sizeof(t->blocked_why), "Host "
+		    "header: %s", why);
+		t->blocked = 1;
+		return 0;
+	}
 	if ((end = strrchr(v + n, ':')) != NULL)
 		port = (unsigned)strtoul(end + 1, NULL, 10);
 	if (strcmp(name, t->host) == 0 && port == t->port)
@@ -998,6 +919,8 @@ transfer_put(struct http_transfer *t)
 
 	curl_slist_free_all(t->hdrs);
 	t->hdrs = NULL;
+	free(t->ascii_url);
+	t->ascii_url = NULL;
 	proxy_unref(t->proxy);
 	t->proxy = NULL;
 	t->res = NULL;
@@ -1084,6 +1007,7 @@ http_client_start(const struct http_request *req, struct result *res,
 {
 	struct loop *l = pick_loop();
 	struct http_transfer *t = transfer_get(l);
+	struct origin_parts o;
 
 	if (t == NULL) {
 		result_set_error(res, RESULT_INTERNAL, "curl_easy_init: out of "
@@ -1103,9 +1027,14 @@ http_client_start(const struct http_request *req, struct result *res,
 	t->blocked = 0;
 	t->status = 0;
 	t->head_next = 1;
-	if (req->origin == NULL || http_client_origin_split(req->origin,
-	    t->host, sizeof(t->host), &t->port) == -1)
+	if (req->origin == NULL || origin_split(req->origin, &o) == -1)
 		t->host[0] = '\0';
+	else {
+		memcpy(t->host, o.host, sizeof(t->host));
+		t->port = o.port;
+	}
+	if ((t->ascii_url = http_url_ascii(req->url)) != NULL)
+		t->req.url = t->ascii_url;	/* an IDN host, in punycode */
 	if (!target_allowed(t) || !host_header_allowed(t)) {
 		result_set_error(res, RESULT_BLOCKED, "blocked by the egress "
 		    "policy: %s", t->blocked_why);
@@ -1226,33 +1155,18 @@ us_to_ms(curl_off_t us)
 
 /*
  * A 3xx's Location, resolved against the request's URL as libcurl would
- * (curl_url_set() with any scheme, as CURLINFO_REDIRECT_URL does, which
- * is only filled for a transfer that ended without error: a redirect
- * whose body passed max_response_bytes would not be followed). One that
- * does not resolve comes back as it is, for redirect.c to refuse. NULL
- * without a Location (caller frees).
+ * (CURLINFO_REDIRECT_URL is only filled for a transfer that ended without
+ * error: a redirect whose body passed max_response_bytes would not be
+ * followed). NULL without a Location (caller frees).
  */
 static char *
 resolve_location(struct http_transfer *t)
 {
 	const char *loc = result_header(t->res, "location");
-	char *out = NULL, *url = NULL;
-	CURLU *u;
 
 	if (loc == NULL || *loc == '\0')
 		return NULL;
-	if ((u = curl_url()) == NULL)
-		fatalx("out of memory: curl_url");
-	if (uok(curl_url_set(u, CURLUPART_URL, t->req.url, 0)) &&
-	    uok(curl_url_set(u, CURLUPART_URL, loc,
-	    CURLU_NON_SUPPORT_SCHEME)) &&
-	    uok(curl_url_get(u, CURLUPART_URL, &url, 0)))
-		out = xstrdup(url);
-	else
-		out = xstrdup(loc);
-	curl_free(url);
-	curl_url_cleanup(u);
-	return out;
+	return http_url_resolve(t->req.url, loc);
 }
 
 /* Phase timings in curl's terms (cumulative from transfer start). */
@@ -1382,42 +1296,4 @@ http_client_loop_stats(size_t i, size_t *running, uint64_t *started)
 {
 	*running = hc.loops[i].load;
 	*started = hc.loops[i].started;
-}
-
-char *
-http_client_origin(const char *url, char **cause)
-{
-	char *scheme = NULL, *host = NULL, *port = NULL, *origin = NULL, *p;
-	CURLUcode rc;
-	CURLU *u;
-
-	if ((u = curl_url()) == NULL)
-		fatalx("out of memory: curl_url");
-	if (!uok(rc = curl_url_set(u, CURLUPART_URL, url, 0))) {
-		xasprintf(cause, "not a valid URL: %s", curl_url_strerror(rc));
-		goto out;
-	}
-	if (!uok(curl_url_get(u, CURLUPART_SCHEME, &scheme, 0)) ||
-	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
-		xasprintf(cause, "scheme must be http or https");
-		goto out;
-	}
-	if (!uok(curl_url_get(u, CURLUPART_HOST, &host, 0)) ||
-	    *host == '\0') {
-		xasprintf(cause, "URL has no host");
-		goto out;
-	}
-	if (!uok(curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT))) {
-		xasprintf(cause, "URL has no usable port");
-		goto out;
-	}
-	for (p = host; *p != '\0'; p++)
-		*p = (char)tolower((unsigned char)*p);
-	xasprintf(&origin, "%s://%s:%s", scheme, host, port);
-out:
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_url_cleanup(u);
-	return origin;
 }

@@ -32,7 +32,7 @@ struct http_request {
 	int		 cross_origin;	/* no Authorization, Cookie or Host */
 	uint32_t	 caller;	/* whose connections it may use (uid) */
 	void		*who;		/* for the policy callback */
-	const char	*origin;	/* http_client_origin(url) */
+	const char	*origin;	/* http_url_origin(url) */
 };
 
 /*
@@ -110,21 +110,6 @@ size_t	http_client_loops(void);
 
 /* Loop i's transfers running now and started since it began. */
 void	http_client_loop_stats(size_t i, size_t *running, uint64_t *started);
-
-/*
- * Check that url parses and is absolute http or https with a host, and
- * return its origin "scheme://host:port" (lower-case host, IPv6 in
- * brackets, default port filled in; caller frees). Returns NULL with
- * *cause (caller frees) otherwise.
- */
-char	*http_client_origin(const char *url, char **cause);
-
-/*
- * Host (no brackets) and port of an origin made by http_client_origin().
- * Returns -1 if it does not have that shape.
- */
-int	http_client_origin_split(const char *origin, char *host, size_t len,
-	    unsigned *port);
 
 /*
  * The egress policy changed (reload): connections kept idle are closed,

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http_client.h"
+#include "http_url.h"
 #include "redirect.h"
 #include "xmalloc.h"
 
@@ -71,7 +71,7 @@ redirect_judge(struct redirect *r)
 	if (!http_scheme(r->target))
 		return refuse(r, RESULT_BLOCKED, "redirect to %.250s not "
 		    "followed: only http and https", r->target);
-	if ((r->origin = http_client_origin(r->target, &cause)) == NULL) {
+	if ((r->origin = http_url_origin(r->target, &cause)) == NULL) {
 		refuse(r, RESULT_BLOCKED, "redirect to %.200s not followed: "
 		    "%.90s", r->target, cause);
 		free(cause);
