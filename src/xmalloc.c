@@ -127,6 +127,7 @@ void
 xmalloc_init(void)
 {
 	mallopt(M_MMAP_THRESHOLD, XMALLOC_MMAP_BYTES);
+	mallopt(M_TRIM_THRESHOLD, XMALLOC_KEEP_BYTES);
 }
 
 void

@@ -31,6 +31,7 @@ void	*xrealloc_lib(void *ptr, size_t size);
  * body parsed twice peaked 16 MiB higher the second time).
  */
 #define XMALLOC_MMAP_BYTES	(1024 * 1024)
+#define XMALLOC_KEEP_BYTES	(8 * 1024 * 1024)
 void	 xmalloc_init(void);
 
 /*
