@@ -369,6 +369,63 @@ START_TEST(test_limit_across_clients)
 }
 END_TEST
 
+/*
+ * One host, however its name is spelled: a [host] limit keyed on
+ * localhost held http://localhost:P/ but not http://localhost.:P/, which
+ * got a host entry of its own with the default inflight (and a real
+ * name's trailing dot escaped every [host] rate). Case, a trailing dot
+ * and the default port all name one host now.
+ */
+START_TEST(test_host_spellings_are_one_host)
+{
+	/* localhost. does not resolve here: the dot is in the second part */
+	const char *spell[] = { "localhost", "LOCALHOST", "LocalHost",
+	    "localHOST" };
+	char *batch, *p;
+	json_t *stats, *hosts, *h, *reply;
+	long status;
+	size_t i, j;
+
+	start("[host localhost:PORT1]\ninflight = 1\n");
+	batch = malloc(4096);
+	p = batch + sprintf(batch, "{\"concurrency\":8,\"requests\":[");
+	for (i = 0; i < 8; i++)
+		p += sprintf(p, "%s{\"url\":\"http://%s:%d/delay/100\"}",
+		    i ? "," : "", spell[i % 4], up.port);
+	strcpy(p, "]}");
+	reply = api_submit(dm.sock, batch);
+	ck_assert_int_eq(jnum(json_object_get(reply, "summary"), "errors"), 0);
+	json_decref(reply);
+	stats = upstream_json(&up, "/stats");
+	ck_assert_int_eq(jnum(stats, "requests"), 8);
+	ck_assert_msg(jnum(stats, "max_inflight") == 1, "upstream saw %lld "
+	    "at once", jnum(stats, "max_inflight"));
+	json_decref(stats);
+	hosts = api_json(dm.sock, "GET", "/v1/hosts", NULL, &status);
+	h = json_object_get(hosts, "hosts");
+	ck_assert_int_eq(json_array_size(h), 1);
+	ck_assert_int_eq(jnum(json_object_get(json_array_get(h, 0), "limits"),
+	    "inflight"), 1);
+	json_decref(hosts);
+
+	/* Names that do not resolve: one host entry all the same. */
+	sprintf(batch, "{\"requests\":[{\"url\":\"http://x.test./\"},"
+	    "{\"url\":\"http://X.TEST/\"},{\"url\":\"http://x.test:80/\"},"
+	    "{\"url\":\"HTTP://x.Test:80/a\"}]}");
+	json_decref(api_submit(dm.sock, batch));
+	hosts = api_json(dm.sock, "GET", "/v1/hosts", NULL, &status);
+	h = json_object_get(hosts, "hosts");
+	ck_assert_int_eq(json_array_size(h), 2);
+	for (i = 0, j = 0; i < json_array_size(h); i++)
+		if (strcmp(jstr(json_array_get(h, i), "host"),
+		    "http://x.test:80") == 0)
+			j++;
+	ck_assert_msg(j == 1, "no single http://x.test:80 in /v1/hosts");
+	json_decref(hosts);
+	free(batch);
+}
+END_TEST
+
 /* Waiting for a token is queue time, never counted against timeout_ms. */
 START_TEST(test_queue_time_is_not_timeout)
 {
@@ -439,6 +496,7 @@ sched_suite(void)
 	tcase_add_test(tc, test_redirects);
 	tcase_add_test(tc, test_breaker);
 	tcase_add_test(tc, test_limit_across_clients);
+	tcase_add_test(tc, test_host_spellings_are_one_host);
 	tcase_add_test(tc, test_queue_time_is_not_timeout);
 	tcase_add_test(tc, test_batch_rate_and_validation);
 	suite_add_tcase(s, tc);
