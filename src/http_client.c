@@ -299,10 +299,10 @@ out_cb(evutil_socket_t fd, short kind, void *arg)
 	}
 }
 
-/* Set up loop l on base (the main loop's), or on its own for a thread. */
 /* Idle connections a loop keeps for each caller (a cap, not a reserve). */
 #define HTTP_IDLE_CONNS	256L
 
+/* Set up loop l on base (the main loop's), or on its own for a thread. */
 static int
 loop_init(struct loop *l, struct event_base *base, char **cause)
 {
