@@ -215,6 +215,11 @@ static const struct option options[] = {
 	  OFF(metrics_max_hosts),
 	  "Hosts named in /metrics labels; the rest are summed as "
 	  "host=\"other\"." },
+	{ "host_idle_s", OPT_NUMBER, "600", 1, 86400 * 30, OFF(host_idle_s),
+	  "A destination host nothing has been queued for or sent to, "
+	  "without a Retry-After pause or an open circuit, for this long is "
+	  "forgotten (its counters join host=\"other\"); the host table "
+	  "cannot grow with every name clients use." },
 	{ "log_format", OPT_FORMAT, "text", 0, 1, OFF(log_format),
 	  "text, or json (one object per line) for log shippers." },
 	{ "api_timeout_ms", OPT_NUMBER, "60000", 100, 86400000,

@@ -64,6 +64,7 @@ struct config {
 	uint64_t	 drain_timeout_ms;
 	char		*health_listen;		/* "" or ADDR:PORT */
 	uint64_t	 metrics_max_hosts;
+	uint64_t	 host_idle_s;		/* unused hosts are freed */
 	uint64_t	 log_format;		/* 0 text, 1 json */
 	char		*proxy;			/* "" or scheme://host:port */
 	uint64_t	 max_inflight_per_uid;	/* 0: no cap of its own */

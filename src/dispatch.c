@@ -58,6 +58,7 @@ static struct {
 } d;
 
 static void pump(void);
+static void arm_timer(uint64_t);
 
 static uint64_t
 random64(void)
@@ -228,7 +229,8 @@ batch_done_ev(evutil_socket_t fd, short kind, void *arg)
 	event_free(b->done_ev);
 	b->done_ev = NULL;
 	runq_del(&d.rq, &b->deadline_wake);
-	sched_forget(b);
+	sched_forget(b, clock_now_us());
+	arm_timer(clock_now_us());	/* its hosts may be idle now */
 	caller_detach(b);
 	TAILQ_REMOVE(&d.all, b, all_entry);
 	d.nbatches--;
@@ -353,7 +355,7 @@ attempt_start(struct job *job, uint64_t now_us)
 		job->try_ms = 0;
 	}
 	job->res->queue_ms = job->attempts[job->nattempts - 1].started_ms;
-	job->host->requests++;
+	job->host->c.requests++;
 	if ((job->xfer = http_client_start(&req, job->res, attempt_done_cb,
 	    job)) == NULL)
 		attempt_done_cb(job->res, job);
@@ -556,7 +558,7 @@ attempt_over(struct job *job, struct result *r, int64_t pause,
 		hop_reset(job);
 		job->state = JOB_RETRY_WAIT;
 		home->retries++;
-		home->retries_total++;
+		home->c.retries_total++;
 		job->retry_held = 1;
 		job->wake.kind = WAKE_RETRY;
 		job->wake.obj = job;
@@ -606,14 +608,18 @@ attempt_done_cb(struct result *res, void *arg)
 	pump();
 }
 
+/* Free hosts unused for host_idle_s, then wake at the next due time. */
 static void
 arm_timer(uint64_t now_us)
 {
 	uint64_t at = sched_wake_at(), other = runq_next(&d.rq);
+	uint64_t expiry = sched_expire_hosts(now_us);
 	struct timeval tv;
 
 	if (other < at)
 		at = other;
+	if (expiry < at)
+		at = expiry;
 	if (at == UINT64_MAX) {
 		evtimer_del(d.timer);
 		return;

@@ -6,6 +6,12 @@
  * circuit breaker, shared by every batch and client of the daemon. Hosts
  * are created on first use with the limits of the most specific [host]
  * section (hostrule.c) and kept in a hash table keyed by origin.
+ *
+ * Origins come from clients, so the table must not grow with every name a
+ * client ever used: a host that no batch queue names (host_hold) waits on
+ * an idle list, oldest first, and is freed host_idle_s later unless it is
+ * paused or its circuit is open; what it counted is kept in one sum (the
+ * metrics' host="other"), so no counter goes down.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +29,9 @@
 static const struct config *host_cfg;
 static struct host *hosts;
 static size_t nhosts;
+static TAILQ_HEAD(, host) idle = TAILQ_HEAD_INITIALIZER(idle);
+static struct host_counters retired;
+static uint64_t nexpired;
 
 void
 host_init(const struct config *cfg)
@@ -77,7 +86,102 @@ host_get(const char *origin, uint64_t now_us)
 	configure(h, host_cfg, now_us);
 	HASH_ADD_KEYPTR(hh, hosts, h->key, strlen(h->key), h);
 	nhosts++;
+	h->idle_since = now_us;		/* until a queue holds it */
+	TAILQ_INSERT_TAIL(&idle, h, idle_entry);
 	return h;
+}
+
+void
+host_hold(struct host *h)
+{
+	if (h->users++ == 0)
+		TAILQ_REMOVE(&idle, h, idle_entry);
+}
+
+void
+host_release(struct host *h, uint64_t now_us)
+{
+	if (h->users == 0)
+		fatalx("host_release: %s is not held", h->key);
+	if (--h->users == 0) {
+		h->idle_since = now_us;
+		TAILQ_INSERT_TAIL(&idle, h, idle_entry);
+	}
+}
+
+static void
+hist_add(struct host_hist *to, const struct host_hist *from)
+{
+	size_t i;
+
+	for (i = 0; i < HOST_NBUCKETS; i++)
+		to->bucket[i] += from->bucket[i];
+	to->count += from->count;
+	to->sum += from->sum;
+}
+
+/* Add what h counted to the sum of freed hosts. */
+static void
+retire(const struct host_counters *c)
+{
+	size_t i;
+
+	retired.requests += c->requests;
+	retired.retries_total += c->retries_total;
+	retired.rate_waits += c->rate_waits;
+	for (i = 0; i < 6; i++)
+		retired.status_class[i] += c->status_class[i];
+	for (i = 0; i < RESULT_NERRORS; i++)
+		retired.errors[i] += c->errors[i];
+	hist_add(&retired.duration, &c->duration);
+	hist_add(&retired.queue, &c->queue);
+}
+
+static void
+host_free(struct host *h)
+{
+	HASH_DEL(hosts, h);
+	nhosts--;
+	free(h->key);
+	free(h->name);
+	free(h);
+}
+
+uint64_t
+host_expire(uint64_t now_us, void (*unlink)(struct host *))
+{
+	uint64_t idle_us = host_cfg->host_idle_s * 1000000;
+	struct host *h;
+
+	while ((h = TAILQ_FIRST(&idle)) != NULL) {
+		if (h->idle_since + idle_us > now_us)
+			return h->idle_since + idle_us;
+		TAILQ_REMOVE(&idle, h, idle_entry);
+		if (h->paused_until > now_us || h->inflight || h->queued ||
+		    h->retries || breaker_state_at(&h->breaker, now_us) ==
+		    BREAKER_OPEN) {
+			h->idle_since = now_us;	/* not idle yet: again later */
+			TAILQ_INSERT_TAIL(&idle, h, idle_entry);
+			continue;
+		}
+		unlink(h);
+		retire(&h->c);
+		nexpired++;
+		host_free(h);
+	}
+	return UINT64_MAX;
+}
+
+const struct host_counters *
+host_retired(void)
+{
+	return &retired;
+}
+
+uint64_t
+host_count_expired(void)
+{
+	return nexpired;
 }
 
 void
@@ -109,8 +213,8 @@ observe(struct host_hist *hh, double seconds)
 void
 host_observe(struct host *h, double total_ms, double queue_ms)
 {
-	observe(&h->duration, total_ms / 1000.0);
-	observe(&h->queue, queue_ms / 1000.0);
+	observe(&h->c.duration, total_ms / 1000.0);
+	observe(&h->c.queue, queue_ms / 1000.0);
 }
 
 void
@@ -126,9 +230,9 @@ void
 host_count(struct host *h, long status, enum result_error e)
 {
 	if (e != RESULT_OK && (unsigned)e < RESULT_NERRORS)
-		h->errors[e]++;
+		h->c.errors[e]++;
 	else if (status >= 100 && status < 600)
-		h->status_class[status / 100]++;
+		h->c.status_class[status / 100]++;
 }
 
 size_t
@@ -142,7 +246,7 @@ one_host(struct host *h, uint64_t now_us)
 {
 	json_t *o, *lim, *st, *cnt, *errs;
 	unsigned i;
-	char cls[4];
+	char cls[8];
 
 	lim = json_pack("{s:I,s:o,s:o}", "inflight",
 	    (json_int_t)h->inflight_limit,
@@ -151,16 +255,17 @@ one_host(struct host *h, uint64_t now_us)
 	    json_null());
 	errs = json_object();
 	for (i = 1; i < RESULT_NERRORS; i++)
-		if (h->errors[i] != 0)
+		if (h->c.errors[i] != 0)
 			json_object_set_new(errs, result_error_code(i),
-			    json_integer((json_int_t)h->errors[i]));
+			    json_integer((json_int_t)h->c.errors[i]));
 	cnt = json_pack("{s:I,s:I,s:o,s:o}", "requests",
-	    (json_int_t)h->requests, "retries", (json_int_t)h->retries_total,
+	    (json_int_t)h->c.requests, "retries",
+	    (json_int_t)h->c.retries_total,
 	    "responses", json_object(), "errors", errs);
 	for (i = 1; i < 6; i++) {
-		snprintf(cls, sizeof(cls), "%ux", i);
+		snprintf(cls, sizeof(cls), "%uxx", i);
 		json_object_set_new(json_object_get(cnt, "responses"), cls,
-		    json_integer((json_int_t)h->status_class[i]));
+		    json_integer((json_int_t)h->c.status_class[i]));
 	}
 	st = json_pack("{s:I,s:I,s:o,s:f,s:s}", "inflight",
 	    (json_int_t)h->inflight, "queued", (json_int_t)h->queued,
@@ -196,11 +301,9 @@ host_shutdown(void)
 {
 	struct host *h, *tmp;
 
-	HASH_ITER(hh, hosts, h, tmp) {
-		HASH_DEL(hosts, h);
-		free(h->key);
-		free(h->name);
-		free(h);
-	}
-	nhosts = 0;
+	HASH_ITER(hh, hosts, h, tmp)
+		host_free(h);
+	TAILQ_INIT(&idle);
+	memset(&retired, 0, sizeof(retired));
+	nexpired = 0;
 }

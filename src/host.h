@@ -27,6 +27,17 @@ struct host_hist {
 	double		sum;
 };
 
+/* What a host has counted since it was made; kept when it expires. */
+struct host_counters {
+	uint64_t	 requests;	/* attempts started */
+	uint64_t	 status_class[6];	/* [2] = 2xx responses, ... */
+	uint64_t	 errors[RESULT_NERRORS];
+	uint64_t	 retries_total;
+	uint64_t	 rate_waits;	/* times it waited for a token */
+	struct host_hist duration;	/* attempts, seconds */
+	struct host_hist queue;		/* waiting to start, seconds */
+};
+
 struct host {
 	char		*key;		/* origin: "scheme://host:port" */
 	char		*name;		/* host, IPv6 without brackets */
@@ -52,14 +63,12 @@ struct host {
 	int		 stalled;	/* only batch limits hold it back */
 	struct runq_entry wake;
 
-	/* Counters since start. */
-	uint64_t	 requests;	/* attempts started */
-	uint64_t	 status_class[6];	/* [2] = 2xx responses, ... */
-	uint64_t	 errors[RESULT_NERRORS];
-	uint64_t	 retries_total;
-	uint64_t	 rate_waits;	/* times it waited for a token */
-	struct host_hist duration;	/* attempts, seconds */
-	struct host_hist queue;		/* waiting to start, seconds */
+	struct host_counters c;
+
+	/* Lifetime (host.c): users are the batch queues (sched.c) naming it. */
+	size_t		 users;
+	uint64_t	 idle_since;	/* monotonic us; while users == 0 */
+	TAILQ_ENTRY(host) idle_entry;	/* oldest idle first */
 
 	UT_hash_handle	 hh;
 };
@@ -69,9 +78,26 @@ void	host_init(const struct config *cfg);
 
 /*
  * The host for origin "scheme://host:port", created with its configured
- * limits on first use. Hosts live until host_shutdown().
+ * limits on first use. A host nobody uses (host_hold) is freed by
+ * host_expire() host_idle_s later; host_shutdown() frees the rest.
  */
 struct host *host_get(const char *origin, uint64_t now_us);
+
+/* A batch queue starts or stops naming h: h is kept while one does. */
+void	host_hold(struct host *h);
+void	host_release(struct host *h, uint64_t now_us);
+
+/*
+ * Free the hosts nobody has used for host_idle_s: nothing queued or in
+ * flight, no Retry-After pause and no open circuit in that time (a pause
+ * or an open circuit seen restarts the clock). unlink(h) is called first
+ * so the scheduler forgets h; counters fold into host_retired(). Returns
+ * when to call again (UINT64_MAX: no host is idle).
+ */
+uint64_t host_expire(uint64_t now_us, void (*unlink)(struct host *));
+
+/* The counters of every host freed so far, summed. */
+const struct host_counters *host_retired(void);
 
 /* Re-apply the configuration's limits to every known host (reload). */
 void	host_reconfigure(const struct config *cfg, uint64_t now_us);
@@ -89,8 +115,9 @@ void	host_foreach(void (*fn)(struct host *, void *), void *arg);
 struct json_t;
 struct json_t *host_stats(uint64_t now_us);
 
-/* Known hosts. */
+/* Known hosts, and how many were freed since start. */
 size_t	host_count_known(void);
+uint64_t host_count_expired(void);
 
 /* Free every host. */
 void	host_shutdown(void);

@@ -74,8 +74,8 @@ busiest_first(const void *a, const void *b)
 	const struct host *x = *(struct host *const *)a;
 	const struct host *y = *(struct host *const *)b;
 
-	if (x->requests != y->requests)
-		return x->requests < y->requests ? 1 : -1;
+	if (x->c.requests != y->c.requests)
+		return x->c.requests < y->c.requests ? 1 : -1;
 	return strcmp(x->key, y->key);
 }
 
@@ -91,26 +91,28 @@ hist_add(struct host_hist *to, const struct host_hist *from)
 }
 
 static void
-row_add(struct hostrow *r, const struct host *h, uint64_t now_us)
+row_add(struct hostrow *r, const struct host_counters *c)
 {
 	size_t i;
 
-	r->attempts += h->requests;
-	r->retries += h->retries_total;
-	r->rate_waits += h->rate_waits;
+	r->attempts += c->requests;
+	r->retries += c->retries_total;
+	r->rate_waits += c->rate_waits;
 	for (i = 0; i < 6; i++)
-		r->status_class[i] += h->status_class[i];
+		r->status_class[i] += c->status_class[i];
 	for (i = 0; i < RESULT_NERRORS; i++)
-		r->errors[i] += h->errors[i];
-	hist_add(&r->duration, &h->duration);
-	hist_add(&r->queue, &h->queue);
-	r->breaker = (int)breaker_state_at(&h->breaker, now_us);
+		r->errors[i] += c->errors[i];
+	hist_add(&r->duration, &c->duration);
+	hist_add(&r->queue, &c->queue);
 }
 
+/* Hosts freed (host_idle_s) and those past metrics_max_hosts: "other". */
 static void
 snapshot_take(struct snapshot *s, uint64_t now_us)
 {
+	const struct host_counters *gone = host_retired();
 	size_t i, named;
+	struct hostrow *other;
 
 	memset(s, 0, sizeof(*s));
 	host_foreach(collect_host, s);
@@ -119,17 +121,21 @@ snapshot_take(struct snapshot *s, uint64_t now_us)
 	named = s->nhosts < mcfg->metrics_max_hosts ? s->nhosts :
 	    (size_t)mcfg->metrics_max_hosts;
 	s->rows = xcalloc(named + 1, sizeof(*s->rows));
-	for (i = 0; i < s->nhosts; i++) {
-		if (i < named) {
-			s->rows[i].name = s->hosts[i]->key;
-			row_add(&s->rows[i], s->hosts[i], now_us);
-			continue;
-		}
-		s->rows[named].name = "other";
-		row_add(&s->rows[named], s->hosts[i], now_us);
-		s->rows[named].breaker = -1;
+	for (i = 0; i < named; i++) {
+		s->rows[i].name = s->hosts[i]->key;
+		row_add(&s->rows[i], &s->hosts[i]->c);
+		s->rows[i].breaker = (int)breaker_state_at(
+		    &s->hosts[i]->breaker, now_us);
 	}
-	s->nrows = named + (s->nhosts > named);
+	s->nrows = named;
+	if (s->nhosts == named && host_count_expired() == 0)
+		return;
+	other = &s->rows[s->nrows++];
+	other->name = "other";
+	other->breaker = -1;
+	row_add(other, gone);
+	for (i = named; i < s->nhosts; i++)
+		row_add(other, &s->hosts[i]->c);
 }
 
 static void
@@ -359,6 +365,11 @@ metrics_render(struct evbuffer *out, uint64_t now_us)
 	    "for async batches.", (double)registry_retained());
 	gauge(out, "fanoutd_hosts", "Destinations known.",
 	    (double)s.nhosts);
+	family(out, "fanoutd_hosts_expired_total", "counter",
+	    "Destinations forgotten after host_idle_s unused (their counters "
+	    "are in host=\"other\").");
+	evbuffer_add_printf(out, "fanoutd_hosts_expired_total %llu\n",
+	    (unsigned long long)host_count_expired());
 	gauge(out, "fanoutd_api_connections", "API client connections open.",
 	    (double)api_connections());
 	family(out, "fanoutd_api_connections_cut_total", "counter",
@@ -451,14 +462,15 @@ metrics_stats(uint64_t now_us)
 	    (json_int_t)dc->batches[2][1], "open",
 	    (json_int_t)dispatch_batches());
 	snapshot_free(&s);
-	return json_pack("{s:s,s:s,s:f,s:o,s:I,s:I,s:I,s:I,s:{s:I,s:I},"
+	return json_pack("{s:s,s:s,s:f,s:o,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I},"
 	    "s:{s:I,s:I,s:I,s:I,s:I},s:o,s:o}",
 	    "version", PACKAGE_VERSION, "curl", http_client_version(),
 	    "uptime_s", (double)(now_us - mstarted) / 1e6, "batches", batches,
 	    "inflight", (json_int_t)dispatch_inflight(), "queued",
 	    (json_int_t)dispatch_queued(), "retained_result_bytes",
 	    (json_int_t)registry_retained(), "hosts_known",
-	    (json_int_t)host_count_known(), "process", "resident_bytes",
+	    (json_int_t)host_count_known(), "hosts_expired",
+	    (json_int_t)host_count_expired(), "process", "resident_bytes",
 	    (json_int_t)rss, "open_fds", (json_int_t)fds, "api",
 	    "connections", (json_int_t)api_connections(), "connections_cut",
 	    (json_int_t)api_connections_cut(), "memory_bytes",

@@ -89,7 +89,7 @@ sched_wake_at(void)
 }
 
 static void
-host_ready(struct host *h)
+ready_add(struct host *h)
 {
 	h->stalled = 0;
 	if (!h->ready) {
@@ -99,7 +99,7 @@ host_ready(struct host *h)
 }
 
 static void
-host_unready(struct host *h)
+ready_remove(struct host *h)
 {
 	if (h->ready) {
 		TAILQ_REMOVE(&s.ready, h, ready_entry);
@@ -169,6 +169,7 @@ bhq_get(struct batch *b, struct host *h)
 		q->b = b;
 		q->h = h;
 		HASH_ADD_PTR(b->bhqs, h, q);
+		host_hold(h);
 	}
 	return q;
 }
@@ -191,7 +192,7 @@ sched_add(struct batch *b, uint64_t now_us)
 		push(bhq_get(b, job->host), job);
 	}
 	HASH_ITER(hh, b->bhqs, q, tmp)
-		host_ready(q->h);
+		ready_add(q->h);
 }
 
 void
@@ -201,7 +202,7 @@ sched_requeue(struct job *job, struct host *h, uint64_t now_us)
 	job->host = h;
 	h->wake.kind = WAKE_HOST;
 	push(bhq_get(job->batch, h), job);
-	host_ready(h);
+	ready_add(h);
 }
 
 void
@@ -218,7 +219,7 @@ batch_unstall(struct batch *b)
 
 	HASH_ITER(hh, b->bhqs, q, tmp)
 		if (q->h->stalled && q->n > 0)
-			host_ready(q->h);
+			ready_add(q->h);
 }
 
 /* May batch b start a job now? *wait_us: when its next token is due. */
@@ -278,7 +279,7 @@ take(struct host *h, struct bhq *q, int probe, uint64_t now_us)
 	if (q->b->caller != NULL)
 		q->b->caller->inflight++;
 	s.inflight++;
-	host_ready(h);		/* and the host to the back of the list */
+	ready_add(h);		/* and the host to the back of the list */
 	return job;
 }
 
@@ -295,7 +296,7 @@ host_blocked(struct host *h, uint64_t now_us)
 	if (h->inflight >= h->inflight_limit)
 		return 1;	/* sched_done() puts it back */
 	if (h->has_rate && (wait = ratelimit_wait_us(&h->rate, now_us)) > 0) {
-		h->rate_waits++;
+		h->c.rate_waits++;
 		runq_set(&s.rq, &h->wake, now_us + wait);
 		return 1;
 	}
@@ -312,7 +313,7 @@ sched_next(uint64_t now_us, enum sched_verdict *v)
 
 	while ((e = runq_pop_due(&s.rq, now_us)) != NULL) {
 		if (e->kind == WAKE_HOST)
-			host_ready(e->obj);
+			ready_add(e->obj);
 		else
 			batch_unstall(e->obj);
 	}
@@ -320,11 +321,11 @@ sched_next(uint64_t now_us, enum sched_verdict *v)
 		if (s.inflight >= s.cfg->max_inflight &&
 		    !breaker_is_open(&h->breaker, now_us))
 			break;	/* failing open circuits needs no slot */
-		host_unready(h);
+		ready_remove(h);
 		if ((q = TAILQ_FIRST(&h->ring)) == NULL)
 			continue;
 		if (breaker_is_open(&h->breaker, now_us)) {
-			host_ready(h);	/* drain the rest next */
+			ready_add(h);	/* drain the rest next */
 			*v = SCHED_CIRCUIT_OPEN;
 			return pop(q);
 		}
@@ -359,7 +360,7 @@ sched_done(struct job *job, uint64_t now_us)
 	if (c != NULL)
 		c->inflight--;
 	if (!TAILQ_EMPTY(&h->ring))
-		host_ready(h);
+		ready_add(h);
 	if (caller_full)	/* each of its batches may go again */
 		TAILQ_FOREACH(cb, &c->batches, caller_entry)
 			batch_unstall(cb);
@@ -378,7 +379,7 @@ void
 sched_host_changed(struct host *h)
 {
 	if (!TAILQ_EMPTY(&h->ring))
-		host_ready(h);
+		ready_add(h);
 }
 
 void
@@ -392,7 +393,7 @@ sched_drop(struct batch *b, void (*fn)(struct job *, void *), void *arg)
 }
 
 void
-sched_forget(struct batch *b)
+sched_forget(struct batch *b, uint64_t now_us)
 {
 	struct bhq *q, *tmp;
 
@@ -403,8 +404,23 @@ sched_forget(struct batch *b)
 			    b->id);
 		ring_remove(q);
 		HASH_DEL(b->bhqs, q);
+		host_release(q->h, now_us);
 		free(q);
 	}
+}
+
+/* host_expire() is about to free h: nothing here may point at it. */
+static void
+unlink_host(struct host *h)
+{
+	ready_remove(h);
+	runq_del(&s.rq, &h->wake);
+}
+
+uint64_t
+sched_expire_hosts(uint64_t now_us)
+{
+	return host_expire(now_us, unlink_host);
 }
 
 void

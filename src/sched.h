@@ -53,7 +53,13 @@ void	sched_drop(struct batch *b, void (*fn)(struct job *, void *),
 	    void *arg);
 
 /* b is done: free its queues. */
-void	sched_forget(struct batch *b);
+void	sched_forget(struct batch *b, uint64_t now_us);
+
+/*
+ * Free the hosts unused for host_idle_s (host_expire); returns when to
+ * call again (UINT64_MAX: no host is idle).
+ */
+uint64_t sched_expire_hosts(uint64_t now_us);
 
 /* When something waiting for time can go (UINT64_MAX: nothing waits). */
 uint64_t sched_wake_at(void);

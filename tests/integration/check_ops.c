@@ -428,6 +428,122 @@ with_systemd(const char *test)
  * each counted once; /v1/stats and /metrics show the loops; a reload
  * cannot change their number (it says so and keeps it).
  */
+/* /v1/stats' figure key, as a number. */
+static long long
+stat_of(const char *key)
+{
+	json_t *stats;
+	long status;
+	long long v;
+
+	stats = api_json(dm.sock, "GET", "/v1/stats", NULL, &status);
+	ck_assert_int_eq(status, 200);
+	v = jnum(stats, key);
+	json_decref(stats);
+	return v;
+}
+
+/* The daemon's resident memory, from /v1/stats. */
+static long long
+rss_now(void)
+{
+	json_t *stats;
+	long status;
+	long long v;
+
+	stats = api_json(dm.sock, "GET", "/v1/stats", NULL, &status);
+	v = jnum(json_object_get(stats, "process"), "resident_bytes");
+	json_decref(stats);
+	ck_assert(v > 0);
+	return v;
+}
+
+/* Wait (10 s at most, scaled for slow builds) for the host table to empty. */
+static void
+wait_no_hosts(void)
+{
+	double until = now_ms() + 10000.0 * (getenv("CK_TIMEOUT_MULTIPLIER") ?
+	    atof(getenv("CK_TIMEOUT_MULTIPLIER")) : 1.0);
+
+	while (stat_of("hosts_known") != 0) {
+		ck_assert_msg(now_ms() < until, "%lld hosts still known",
+		    stat_of("hosts_known"));
+		usleep(50000);	/* polling a condition */
+	}
+}
+
+/* n GETs, each to its own origin http://10.B.C.D/ from the nth on. */
+static char *
+distinct_origins(size_t from, size_t n)
+{
+	char *b = malloc(n * 48 + 64), *p = b;
+	size_t i, k;
+
+	p += sprintf(p, "{\"requests\":[");
+	for (i = 0; i < n; i++) {
+		k = from + i;
+		p += sprintf(p, "%s{\"url\":\"http://10.%zu.%zu.%zu/\"}",
+		    i ? "," : "", (k >> 16) & 255, (k >> 8) & 255, k & 255);
+	}
+	strcpy(p, "]}");
+	return b;
+}
+
+/*
+ * Hosts are keyed by what clients send: one nobody uses is forgotten
+ * host_idle_s later, its counters kept under host="other", so a client
+ * naming 100,000 origins does not grow the daemon. (10/8 is refused by
+ * deny_private: each request ends at once as blocked, no network.)
+ */
+START_TEST(test_idle_hosts_expire)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	const size_t rounds = 3;	/* slow; ASan keeps freed memory */
+#else
+	const size_t rounds = 10;
+#endif
+	char *batch, *text;
+	json_t *reply;
+	long long rss0 = 0, rss;
+	size_t i;
+
+	daemon_start(&dm, "host_idle_s = 1\ndeny_private = yes\n");
+	batch = distinct_origins(0, 50);
+	reply = api_submit(dm.sock, batch);
+	ck_assert_int_eq(jnum(json_object_get(reply, "summary"), "errors"), 50);
+	ck_assert_str_eq(jerr(result_at(reply, 49)), "blocked");
+	json_decref(reply);
+	free(batch);
+	wait_no_hosts();
+	ck_assert_int_eq(stat_of("hosts_expired"), 50);
+	ck_assert_int_eq(api_call(dm.sock, "GET", "/metrics", NULL, &text),
+	    200);
+	ck_assert(metric(text, "fanoutd_hosts_expired_total") == 50);
+	ck_assert(metric(text, "fanoutd_hosts") == 0);
+	ck_assert(metric(text, "fanoutd_errors_total{host=\"other\","
+	    "code=\"blocked\"}") == 50);
+	ck_assert(metric(text, "fanoutd_attempts_total{host=\"other\"}") ==
+	    50);
+	free(text);
+
+	for (i = 0; i < rounds; i++) {
+		batch = distinct_origins(100 + i * 10000, 10000);
+		json_decref(api_submit(dm.sock, batch));
+		free(batch);
+		wait_no_hosts();
+		rss = rss_now();
+		if (i == 1)
+			rss0 = rss;
+	}
+	ck_assert_int_eq(stat_of("hosts_expired"), 50 + rounds * 10000);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+	ck_assert_msg(rss - rss0 < 8 << 20, "RSS grew %lld KiB over %zu "
+	    "origins", (rss - rss0) >> 10, (rounds - 2) * 10000);
+#endif
+	(void)rss0;
+}
+END_TEST
+
 START_TEST(test_workers)
 {
 	json_t *reply, *stats, *l, *c;
@@ -664,6 +780,7 @@ ops_suite(void)
 	tcase_add_test(tc, test_drain_timeout);
 	tcase_add_test(tc, test_drain_timeout_threads);
 	tcase_add_test(tc, test_metrics);
+	tcase_add_test(tc, test_idle_hosts_expire);
 	tcase_add_test(tc, test_workers);
 	tcase_add_test(tc, test_workers_none);
 	tcase_add_test(tc, test_sd_notify);

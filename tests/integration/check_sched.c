@@ -328,7 +328,7 @@ START_TEST(test_breaker)
 	ck_assert_str_eq(jstr(json_object_get(h, "state"), "breaker"),
 	    "closed");
 	ck_assert_int_eq(jnum(json_object_get(json_object_get(h, "counters"),
-	    "responses"), "5x"), 3);
+	    "responses"), "5xx"), 3);
 	json_decref(hosts);
 	free(b5);
 }

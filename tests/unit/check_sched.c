@@ -101,7 +101,7 @@ forget(struct batch *b)
 	size_t n = 0;
 
 	sched_drop(b, drop_cb, &n);
-	sched_forget(b);
+	sched_forget(b, 0);
 	batch_free(b);
 }
 
