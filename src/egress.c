@@ -517,6 +517,19 @@ egress_add_rules(struct egress_policy *p, const char *text, int allow,
 }
 
 void
+egress_format_rules(const struct egress_policy *p, int allow, char *buf,
+    size_t len)
+{
+	size_t i, n = 0, skip = allow ? 6 : 5;	/* "allow " or "deny " */
+
+	buf[0] = '\0';
+	for (i = 0; i < p->nrules && n < len; i++)
+		if (p->rules[i].allow == allow)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s",
+			    n ? " " : "", p->rules[i].text + skip);
+}
+
+void
 egress_clear(struct egress_policy *p)
 {
 	size_t i;

@@ -38,6 +38,10 @@ struct egress_policy {
 int	egress_add_rules(struct egress_policy *p, const char *text, int allow,
 	    const char **why, char **bad);
 
+/* p's rules of one kind (allow or deny) as written, space separated. */
+void	egress_format_rules(const struct egress_policy *p, int allow,
+	    char *buf, size_t len);
+
 /* Free p's rules (the struct is the caller's). */
 void	egress_clear(struct egress_policy *p);
 

@@ -6,9 +6,9 @@
  * never takes a running daemon down). The live struct keeps its address,
  * so every module's pointer to it sees the new values; limits, timeouts
  * defaults and the log level apply to work started from then on, and
- * nothing in flight is dropped. The socket path and health_listen cannot
- * change without a restart; a reload that asks for it says so and keeps
- * the old value.
+ * nothing in flight is dropped. Options marked restart-only in the table
+ * (option.c: the socket and its mode and group, health_listen, workers)
+ * keep their live values; a reload that changes one says so in the log.
  */
 #include <errno.h>
 #include <limits.h>
@@ -23,6 +23,7 @@
 #include "config.h"
 #include "dispatch.h"
 #include "log.h"
+#include "option.h"
 #include "notify.h"
 #include "registry.h"
 #include "reload.h"
@@ -104,6 +105,14 @@ record(int ok, const char *error)
 	rl.error = error ? xstrdup(error) : NULL;
 }
 
+/* A restart-only option (option.c: OPT_RESTART) changed in the file. */
+static void
+restart_only(const struct option *o, const char *live, const char *wanted)
+{
+	log_warnx("reload: %s changes (\"%s\" to \"%s\") only at the next "
+	    "restart; keeping \"%s\"", o->name, live, wanted, live);
+}
+
 int
 reload_run(void)
 {
@@ -121,38 +130,7 @@ reload_run(void)
 		notify_ready();
 		return -1;
 	}
-	if (strcmp(next.socket, rl.live->socket) != 0) {
-		log_warnx("reload: the socket cannot move (%s to %s) without "
-		    "a restart; still listening on %s", rl.live->socket,
-		    next.socket, rl.live->socket);
-		free(next.socket);
-		next.socket = xstrdup(rl.live->socket);
-	}
-	if (next.socket_mode != rl.live->socket_mode ||
-	    next.socket_group.n != rl.live->socket_group.n ||
-	    (next.socket_group.n && next.socket_group.ids[0] !=
-	    rl.live->socket_group.ids[0])) {
-		log_warnx("reload: socket_mode and socket_group apply when the "
-		    "socket is made, at the next restart; keeping the old");
-		next.socket_mode = rl.live->socket_mode;
-		free(next.socket_group.ids);
-		next.socket_group.n = rl.live->socket_group.n;
-		next.socket_group.ids = rl.live->socket_group.n ?
-		    xmemdup(rl.live->socket_group.ids, sizeof(uint32_t)) : NULL;
-	}
-	if (strcmp(next.health_listen, rl.live->health_listen) != 0) {
-		log_warnx("reload: health_listen cannot change (\"%s\" to "
-		    "\"%s\") without a restart", rl.live->health_listen,
-		    next.health_listen);
-		free(next.health_listen);
-		next.health_listen = xstrdup(rl.live->health_listen);
-	}
-	if (next.workers != rl.live->workers) {
-		log_warnx("reload: workers changes (%llu to %llu) at the next "
-		    "restart", (unsigned long long)rl.live->workers,
-		    (unsigned long long)next.workers);
-		next.workers = rl.live->workers;
-	}
+	option_keep_restart(&next, rl.live, restart_only);
 	dispatch_config_lock();	/* transfer threads read the policy */
 	config_clear(rl.live);
 	*rl.live = next;	/* the same address: every module sees it */

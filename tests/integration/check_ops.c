@@ -588,8 +588,8 @@ START_TEST(test_workers)
 	ck_assert_int_eq(jnum(json_object_get(c, "config"), "workers"), 2);
 	json_decref(c);
 	text = daemon_log(&dm);
-	ck_assert_msg(strstr(text, "workers changes (2 to 5) at the next "
-	    "restart") != NULL, "%s", text);
+	ck_assert_msg(strstr(text, "workers changes (\"2\" to \"5\") only at "
+	    "the next restart; keeping \"2\"") != NULL, "%s", text);
 	free(text);
 	free(batch);
 }

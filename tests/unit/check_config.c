@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "option.h"
 #include "check_main.h"
 
 static char path[64];
@@ -336,6 +337,115 @@ START_TEST(test_options_documented)
 }
 END_TEST
 
+/* The comment block right above ";name =" in text, or NULL. */
+static char *
+comment_above(const char *text, const char *name)
+{
+	char want[128];
+	const char *at, *p;
+
+	snprintf(want, sizeof(want), "\n;%s =", name);
+	if ((at = strstr(text, want)) == NULL)
+		return NULL;
+	for (p = at; p > text && !(p[-1] == '\n' && p[0] == '\n'); p--)
+		;
+	return strndup(p, (size_t)(at - p));
+}
+
+/*
+ * Restart-only options are the table's OPT_RESTART rows, no more, no less:
+ * etc/fanoutd.conf says so above each, and fanoutd.conf(5)'s RELOADING
+ * list names exactly them.
+ */
+START_TEST(test_restart_only_documented)
+{
+	const char *top = getenv("TOP_SRCDIR");
+	char file[512], *conf, *man, *list, *end, *above, want[128], nl[128];
+	const struct option *o;
+	size_t i, n = 0;
+	FILE *fp;
+
+	ck_assert_ptr_nonnull(top);
+	snprintf(file, sizeof(file), "%s/etc/fanoutd.conf", top);
+	ck_assert_ptr_nonnull(fp = fopen(file, "r"));
+	conf = calloc(1, 1 << 20);
+	fread(conf, 1, (1 << 20) - 1, fp);
+	fclose(fp);
+	snprintf(file, sizeof(file), "%s/docs/fanoutd.conf.5", top);
+	ck_assert_ptr_nonnull(fp = fopen(file, "r"));
+	man = calloc(1, 1 << 20);
+	fread(man, 1, (1 << 20) - 1, fp);
+	fclose(fp);
+	ck_assert_ptr_nonnull(list = strstr(man, "Only with a restart:"));
+	ck_assert_ptr_nonnull(end = strstr(list, "\n.El"));
+	*end = '\0';	/* the list's last item */
+	if ((end = strstr(list, "\n.It")) != NULL)
+		*end = '\0';
+	for (i = 0; (o = option_at(i)) != NULL; i++) {
+		snprintf(want, sizeof(want), ".Cm %s ", o->name);
+		snprintf(nl, sizeof(nl), ".Cm %s\n", o->name);
+		above = comment_above(conf, o->name);
+		ck_assert_msg(above != NULL, "no ;%s = in etc/fanoutd.conf",
+		    o->name);
+		if (o->flags & OPT_RESTART) {
+			n++;
+			ck_assert_msg(strstr(above, "restart") != NULL,
+			    "etc/fanoutd.conf: say %s changes at a restart",
+			    o->name);
+			ck_assert_msg(strstr(list, want) || strstr(list, nl),
+			    "fanoutd.conf(5) RELOADING: %s is restart-only",
+			    o->name);
+		} else
+			ck_assert_msg(!strstr(list, want) && !strstr(list, nl),
+			    "fanoutd.conf(5) RELOADING: %s applies on reload",
+			    o->name);
+		free(above);
+	}
+	ck_assert_uint_eq(n, 5);
+	free(conf);
+	free(man);
+}
+END_TEST
+
+static const struct option *kept[8];
+static size_t nkept;
+
+static void
+note_kept(const struct option *o, const char *live, const char *wanted)
+{
+	(void)live;
+	(void)wanted;
+	if (nkept < 8)
+		kept[nkept++] = o;
+}
+
+/* A reload keeps the live value of restart-only options and no other. */
+START_TEST(test_keep_restart)
+{
+	struct config live, next;
+	char *cause = NULL;
+
+	config_defaults(&live);
+	config_defaults(&next);
+	ck_assert_int_eq(config_set(&live, "workers", "2", &cause), 0);
+	ck_assert_int_eq(config_set(&next, "workers", "5", &cause), 0);
+	ck_assert_int_eq(config_set(&next, "socket", "/tmp/other.sock",
+	    &cause), 0);
+	ck_assert_int_eq(config_set(&next, "max_inflight", "7", &cause), 0);
+	ck_assert_int_eq(config_set(&next, "socket_group", "0", &cause), 0);
+	nkept = 0;
+	ck_assert_uint_eq(option_keep_restart(&next, &live, note_kept), 3);
+	ck_assert_uint_eq(nkept, 3);
+	ck_assert_uint_eq(next.workers, 2);
+	ck_assert_str_eq(next.socket, live.socket);
+	ck_assert_uint_eq(next.socket_group.n, 0);
+	ck_assert_uint_eq(next.max_inflight, 7);	/* reloads */
+	ck_assert_uint_eq(option_keep_restart(&next, &live, note_kept), 0);
+	config_clear(&live);
+	config_clear(&next);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -343,6 +453,8 @@ config_suite(void)
 	TCase *tc = tcase_create("load");
 
 	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_restart_only_documented);
+	tcase_add_test(tc, test_keep_restart);
 	tcase_add_test(tc, test_workers);
 	tcase_add_test(tc, test_load_values);
 	tcase_add_test(tc, test_errors_name_line_and_key);
