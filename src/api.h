@@ -1,6 +1,6 @@
 /*
- * api.h: the HTTP/1.1 + JSON API on the Unix socket.
- * The only interface to libevhtp; nothing else includes its headers.
+ * api.h: the HTTP/1.1 + JSON API on the Unix socket. Only the api*.c files
+ * include libevhtp's headers (api_int.h); this interface has none.
  */
 #ifndef FANOUTD_API_H
 #define FANOUTD_API_H
@@ -12,15 +12,15 @@ struct config;
 struct event_base;
 
 /*
- * Serve the API on the already-listening socket fd (steals it), with limits
- * from cfg (borrowed; it must outlive the API). Returns -1 with *cause.
- */
-/*
  * Make libevhtp (and through it libevent) allocate with xmalloc_lib():
  * call before anything else uses libevent.
  */
 void	api_set_allocator(void);
 
+/*
+ * Serve the API on the already-listening socket fd (steals it), with limits
+ * from cfg (borrowed; it must outlive the API). Returns -1 with *cause.
+ */
 int	api_init(struct event_base *base, int fd, const struct config *cfg,
 	    char **cause);
 
@@ -36,9 +36,6 @@ void	api_reconfigure(void);
  * been written), idle_cb runs once from the loop.
  */
 void	api_stop(void (*idle_cb)(void));
-
-/* Clients waiting for a batch reply. */
-size_t	api_waiting(void);
 
 /* Free the server (connections still open are dropped). */
 void	api_shutdown(void);

@@ -80,7 +80,7 @@ struct http_transfer {
 	struct proxy		*proxy;		/* a reference, or NULL */
 	struct http_share	*share;		/* its caller's connections */
 	char			 host[ORIGIN_HOST_MAX];	/* the target's */
-	char			*ascii_url;	/* req.url in punycode, or NULL */
+	char			*ascii_url;	/* req.url, punycode; or NULL */
 	unsigned		 port;
 	uint64_t		 started_us;	/* monotonic */
 	int			 configured;	/* fixed options are set */

@@ -31,12 +31,12 @@ enum opt_type {
 struct option {
 	const char		*name;
 	enum opt_type		 type;
-	const char		*def;		/* text form, parsed as a value */
+	const char		*def;		/* text, parsed as a value */
 	uint64_t		 min, max;
-	const char *const	*choices;	/* OPT_CHOICE, NULL-terminated */
+	const char *const	*choices;	/* OPT_CHOICE; NULL ends */
 	size_t			 offset;	/* in struct config */
 	int			 flags;
-	const char		*at_most;	/* another option it may not pass */
+	const char		*at_most;	/* an option it may not pass */
 	const char		*help;
 };
 
