@@ -723,7 +723,8 @@ def machine(f: dict[str, str]) -> list[str]:
 
 def how(f: dict[str, str], workers_how: str) -> list[str]:
     """The How section: what each peer does and what each figure is."""
-    return f"""- The origin is nginx on 127.0.0.1 (bench/nginx.conf): keep-alive,
+    return f"""\
+- The origin is nginx on 127.0.0.1 (bench/nginx.conf): keep-alive,
   keepalive_requests 100000, access_log off, **worker_processes 1**: the
   machine has 2 cores, one for nginx and the other for the client under
   test. /tiny is 13 bytes, /16k 16 KiB.
