@@ -35,16 +35,7 @@ import sys
 import tempfile
 from typing import Callable, Iterable, Sequence
 
-# The columns of the throughput CSV, one row per run of a peer.
-COLUMNS = (
-    "scenario,path,n,c,rep,peer,status,ok,done,wall_s,req_s,client_cpu_s,"
-    "daemon_cpu_s,nginx_cpu_s,client_maxrss_kb,daemon_hwm_kb,other_cpu_s,note"
-)
-# The columns of the latency CSV, one row per run of a target.
-LAT_COLUMNS = (
-    "rep,target,n,ok,p50_us,p90_us,p99_us,min_us,max_us,mean_us,"
-    "reconnects,batch_p50_us,batch_p99_us"
-)
+# The latency CSV's columns taken as they are from latency.c's RESULT.
 LAT_KEYS = ("p50_us", "p90_us", "p99_us", "min_us", "max_us", "mean_us")
 
 _NUM = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
