@@ -1,6 +1,7 @@
 /*
- * http_client.c: libcurl's multi_socket API driven by libevent loops; the
- * only file that knows libcurl.
+ * http_client.c: libcurl's multi_socket API driven by libevent loops.
+ * libcurl is known only here and in the other http_*.c files; what one
+ * transfer tells curl is in http_transfer.c.
  *
  * Transfers run on loops, each with its own multi handle (connections, DNS
  * cache): loop 0 is the daemon's main loop, and `workers` more run on
@@ -16,19 +17,11 @@
  *
  * Easy handles are kept in a per-loop idle pool and reused without a
  * reset. curl tells us which sockets to watch and when to wake it (socket
- * and timer callbacks, as in curl's multi-event.c); we never poll. Safety
- * defaults are set on every transfer: only http and https, no redirects,
- * no proxy from the environment, certificates verified against the system
- * store, and the body capped while it is read (CURLOPT_MAXFILESIZE cannot
- * stop chunked bodies in curl 7.88, see docs/pitfalls.md).
+ * and timer callbacks, as in curl's multi-event.c); we never poll.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/queue.h>
@@ -38,66 +31,16 @@
 #include <event2/event.h>
 
 #include "clock.h"
-#include "egress.h"
-#include "http_client.h"
+#include "http_int.h"
 #include "http_share.h"
-#include "http_url.h"
 #include "log.h"
 #include "mbox.h"
-#include "origin.h"
 #include "xmalloc.h"
-
-#define XFER_MAGIC	0x7e4f3a11u
 #define IDLE_MAX	1024	/* easy handles kept for reuse, per loop */
 #define MAIN_SHARE	3	/* the main loop takes 1/3 of a thread's load */
 
 /* Messages: to a transfer thread, and back to the main loop. */
 enum { MSG_START = 1, MSG_ABORT, MSG_STOP, MSG_FLUSH, MSG_DONE, MSG_ACK };
-
-/*
- * The proxy in force when a transfer started. Shared by the transfers that
- * use it and freed by the last, so a reload can change it while transfer
- * threads still read the old one. Counted on the main thread only.
- */
-struct proxy {
-	unsigned	 refs;
-	char		*url;
-	char		 host[ORIGIN_HOST_MAX];
-	unsigned	 port;
-};
-
-struct loop;
-
-struct http_transfer {
-	uint32_t		 magic;
-	struct loop		*loop;		/* runs on this loop, always */
-	CURL			*easy;
-	struct curl_slist	*hdrs;
-	struct http_request	 req;		/* copied; pointers borrowed */
-	struct result		*res;
-	http_done_cb		 cb;
-	void			*arg;
-	struct proxy		*proxy;		/* a reference, or NULL */
-	struct http_share	*share;		/* its caller's connections */
-	char			 host[ORIGIN_HOST_MAX];	/* the target's */
-	char			*ascii_url;	/* req.url, punycode; or NULL */
-	unsigned		 port;
-	uint64_t		 started_us;	/* monotonic */
-	int			 configured;	/* fixed options are set */
-	int			 live;		/* in the loop's multi */
-	int			 head_next;	/* a status line comes next */
-	long			 status;	/* of the last status line */
-	int			 blocked;	/* the policy refused */
-	char			 blocked_why[256];
-	char			 errbuf[CURL_ERROR_SIZE];
-	/* The main thread's, for aborts that cross to a transfer thread. */
-	int			 done;		/* cb has run */
-	int			 aborting;
-	unsigned		 acks;		/* aborts not acknowledged */
-	enum result_error	 abort_error;
-	char			 abort_msg[192];
-	TAILQ_ENTRY(http_transfer) entry;	/* running, or idle */
-};
 
 TAILQ_HEAD(xferq, http_transfer);
 
@@ -138,17 +81,11 @@ static struct {
 	struct event		*out_ev;
 	struct mbox_msg		*outv;
 	size_t			 outcap;
-	char			 useragent[64];
-	http_policy_fn		 policy;
-	struct proxy		*proxy;		/* NULL: direct */
 	unsigned		 gen;		/* policy generation (atomic) */
 } hc;
 
 static void check_multi_info(struct loop *);
-static int has_name(const char *, const char *);
-static const char *header_at(const struct http_request *, size_t);
 static void transfer_put(struct http_transfer *);
-static void proxy_unref(struct proxy *);
 static void complete(struct http_transfer *);
 static void settle(struct http_transfer *);
 static void finish(struct http_transfer *, CURLcode, int);
@@ -380,8 +317,7 @@ http_client_init(struct event_base *base, unsigned workers, char **cause)
 	}
 	memset(&hc, 0, sizeof(hc));
 	hc.out.fd = -1;
-	snprintf(hc.useragent, sizeof(hc.useragent), "fanoutd/%s",
-	    PACKAGE_VERSION);
+	http_transfer_init();
 	hc.nloops = (size_t)workers + 1;	/* the main loop is loop 0 */
 	hc.loops = xcalloc(hc.nloops, sizeof(*hc.loops));
 	for (i = 0; i < hc.nloops; i++)
@@ -403,8 +339,7 @@ http_client_init(struct event_base *base, unsigned workers, char **cause)
 static void
 transfer_free(struct http_transfer *t)
 {
-	curl_slist_free_all(t->hdrs);
-	proxy_unref(t->proxy);
+	http_transfer_clear(t);
 	curl_easy_cleanup(t->easy);
 	free(t);
 }
@@ -453,17 +388,14 @@ loop_free(struct loop *l)
 }
 
 void
-http_client_shutdown(void)
+http_client_stop(void)
 {
 	struct http_transfer *t;
 	size_t i, n;
 
 	if (hc.loops == NULL)
 		return;
-	if (http_client_running() != 0)
-		log_warnx("http_client_shutdown: %zu transfers still running",
-		    http_client_running());
-	for (i = 0; i < hc.nloops; i++)	/* threads first: nothing moves */
+	for (i = 0; i < hc.nloops; i++)
 		if (hc.loops[i].thread_started) {
 			mbox_put(&hc.loops[i].in, MSG_STOP, NULL);
 			if (pthread_join(hc.loops[i].thread, NULL) != 0)
@@ -481,6 +413,19 @@ http_client_shutdown(void)
 			settle(t);
 		}
 	}
+}
+
+void
+http_client_shutdown(void)
+{
+	size_t i;
+
+	if (hc.loops == NULL)
+		return;
+	if (http_client_running() != 0)
+		log_warnx("http_client_shutdown: %zu transfers still running",
+		    http_client_running());
+	http_client_stop();	/* if the caller has not: nothing moves */
 	for (i = 0; i < hc.nloops; i++)
 		loop_free(&hc.loops[i]);
 	free(hc.loops);
@@ -489,7 +434,7 @@ http_client_shutdown(void)
 	if (hc.out.fd != -1)
 		mbox_free(&hc.out);
 	free(hc.outv);
-	proxy_unref(hc.proxy);
+	http_transfer_shutdown();
 	curl_global_cleanup();
 	memset(&hc, 0, sizeof(hc));
 }
@@ -504,18 +449,6 @@ http_client_running(void)
 	return n;
 }
 
-const char *
-http_client_version(void)
-{
-	return curl_version_info(CURLVERSION_NOW)->version;
-}
-
-void
-http_client_set_policy(http_policy_fn fn)
-{
-	hc.policy = fn;
-}
-
 void
 http_client_flush(void)
 {
@@ -528,377 +461,6 @@ http_client_flush(void)
 		else
 			http_share_flush(&hc.loops[i].shares, hc.gen);
 	}
-}
-
-static void
-proxy_unref(struct proxy *p)
-{
-	if (p == NULL || --p->refs > 0)
-		return;
-	free(p->url);
-	free(p);
-}
-
-void
-http_client_set_proxy(const char *proxy)
-{
-	struct proxy *p;
-
-	proxy_unref(hc.proxy);
-	hc.proxy = NULL;
-	if (proxy == NULL || *proxy == '\0')
-		return;
-	p = xcalloc(1, sizeof(*p));
-	if (http_url_host_port(proxy, p->host, sizeof(p->host),
-	    &p->port) == -1) {
-		log_warnx("proxy %s does not parse; going direct", proxy);
-		free(p);
-		return;
-	}
-	p->url = xstrdup(proxy);
-	p->refs = 1;
-	hc.proxy = p;
-}
-
-/*
- * The target, before anything is sent to it: its name and port, and its
- * address when the URL spells one (egress_judge() reads a literal host as
- * its address). With a proxy this is all fanoutd can see of the target.
- * Fails closed: a target whose origin does not split is refused.
- */
-static int
-target_allowed(struct http_transfer *t)
-{
-	if (hc.policy == NULL)
-		return 1;
-	if (t->host[0] == '\0') {
-		snprintf(t->blocked_why, sizeof(t->blocked_why), "the URL's "
-		    "host does not parse");
-	} else if (hc.policy(t->req.who, t->host, t->port, NULL, 0, 0,
-	    t->blocked_why, sizeof(t->blocked_why)))
-		return 1;
-	t->blocked = 1;
-	return 0;
-}
-
-/*
- * A caller's Host header names the virtual host the upstream serves, so
- * it is judged by name too: `deny = admin.corp` must also hold against
- * http://www.corp/ sent with Host: admin.corp. (batch.c made it
- * host[:port].)
- */
-static int
-host_header_allowed(struct http_transfer *t)
-{
-	const struct http_request *req = &t->req;
-	const char *h = NULL, *v, *end, *why;
-	char name[ORIGIN_HOST_MAX];
-	unsigned port = t->port;
-	size_t i, n;
-
-	if (hc.policy == NULL || req->cross_origin)
-		return 1;	/* not sent to another origin */
-	for (i = 0; i < req->nheaders + req->ndefaults && h == NULL; i++)
-		if ((v = header_at(req, i)) != NULL && has_name(v, "Host"))
-			h = v;
-	if (h == NULL)
-		return 1;
-	for (v = h + 5; *v == ' ' || *v == '\t'; v++)
-		;
-	end = *v == '[' ? strchr(v, ']') : strchr(v, ':');
-	if (end != NULL && *end == ']')
-		end++;
-	n = end != NULL ? (size_t)(end - v) : strlen(v);
-	if (origin_host(v, n, name, sizeof(name), &why) == -1) {
-		snprintf(t->blocked_why, sizeof(t->blocked_why), "Host "
-		    "header: %s", why);
-		t->blocked = 1;
-		return 0;
-	}
-	if ((end = strrchr(v + n, ':')) != NULL)
-		port = (unsigned)strtoul(end + 1, NULL, 10);
-	if (strcmp(name, t->host) == 0 && port == t->port)
-		return 1;
-	if (hc.policy(t->req.who, name, port, NULL, 0, 0, t->blocked_why,
-	    sizeof(t->blocked_why)))
-		return 1;
-	t->blocked = 1;
-	return 0;
-}
-
-/* Judge the connection at sa for t: the target's, or the proxy's. */
-static int
-connection_allowed(struct http_transfer *t, const struct sockaddr *sa,
-    unsigned salen)
-{
-	int proxied = t->proxy != NULL;
-
-	if (hc.policy == NULL || hc.policy(t->req.who, proxied ?
-	    t->proxy->host : t->host, proxied ? t->proxy->port : t->port, sa,
-	    salen, proxied, t->blocked_why, sizeof(t->blocked_why)))
-		return 1;
-	t->blocked = 1;
-	return 0;
-}
-
-/*
- * Every connection curl makes, for every address it tries, comes through
- * here before it connects: the egress policy judges the address itself (a
- * name may resolve anywhere), and nothing is sent if it says no. Through
- * a proxy, the connection is to the proxy, judged as such.
- */
-static curl_socket_t
-opensocket_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
-{
-	struct http_transfer *t = arg;
-	int fd;
-
-	(void)purpose;
-	if (!connection_allowed(t, &a->addr, (unsigned)a->addrlen))
-		return CURL_SOCKET_BAD;
-	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-	return fd == -1 ? CURL_SOCKET_BAD : fd;
-}
-
-/*
- * Every request, on a new connection or a reused one, just before it is
- * sent: its connection's address is judged again, under the policy in
- * force now for this caller. A connection opened before a reload (or,
- * were one ever shared, for another caller) carries nothing the policy
- * would not allow today. Refused: CURLE_ABORTED_BY_CALLBACK, and curl
- * closes the connection.
- */
-static int
-prereq_cb(void *arg, char *ip, char *local_ip, int port, int local_port)
-{
-	struct http_transfer *t = arg;
-	struct sockaddr_in6 s6;
-	struct sockaddr_in s4;
-
-	(void)local_ip;
-	(void)local_port;
-	memset(&s4, 0, sizeof(s4));
-	memset(&s6, 0, sizeof(s6));
-	if (inet_pton(AF_INET, ip, &s4.sin_addr) == 1) {
-		s4.sin_family = AF_INET;
-		s4.sin_port = htons((uint16_t)port);
-		return connection_allowed(t, (struct sockaddr *)&s4,
-		    sizeof(s4)) ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
-	}
-	if (inet_pton(AF_INET6, ip, &s6.sin6_addr) == 1) {
-		s6.sin6_family = AF_INET6;
-		s6.sin6_port = htons((uint16_t)port);
-		return connection_allowed(t, (struct sockaddr *)&s6,
-		    sizeof(s6)) ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
-	}
-	snprintf(t->blocked_why, sizeof(t->blocked_why), "the connection's "
-	    "address (%.64s) is not known", ip);
-	t->blocked = 1;
-	return CURL_PREREQFUNC_ABORT;
-}
-
-/* Response body bytes: keep up to the cap, then stop reading. */
-static size_t
-write_cb(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct http_transfer *t = arg;
-	size_t len = size * nmemb;
-
-	if (result_add_body(t->res, data, len, t->req.max_response_bytes) ==
-	    -1) {
-		/* The rest is unread: the connection must not be reused. */
-		curl_easy_setopt(t->easy, CURLOPT_FORBID_REUSE, 1L);
-		return CURL_WRITEFUNC_ERROR;	/* truncated: abort here */
-	}
-	return len;
-}
-
-/*
- * One header line. The first line of each response is its status line;
- * after a 1xx's blank line a new response starts a fresh set. Position
- * decides, not content: a header line that merely starts "HTTP/" is a
- * header like any other.
- */
-static size_t
-header_cb(char *line, size_t size, size_t nmemb, void *arg)
-{
-	struct http_transfer *t = arg;
-	size_t len = size * nmemb, nlen, vstart;
-	char *colon;
-
-	if (t->head_next && len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
-		t->head_next = 0;
-		result_reset_headers(t->res);
-		t->status = 0;
-		if ((colon = memchr(line, ' ', len)) != NULL)
-			t->status = strtol(colon + 1, NULL, 10);
-		return len;
-	}
-	t->head_next = len <= 2 && (line[0] == '\r' || line[0] == '\n');
-	if (t->head_next)	/* the end of one response's head */
-		return len;
-	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n' ||
-	    line[len - 1] == ' ' || line[len - 1] == '\t'))
-		len--;
-	if (len == 0 || line[0] == ' ' || line[0] == '\t' ||
-	    (colon = memchr(line, ':', len)) == NULL)
-		return size * nmemb;
-	nlen = (size_t)(colon - line);
-	vstart = nlen + 1;
-	while (vstart < len && (line[vstart] == ' ' || line[vstart] == '\t'))
-		vstart++;
-	result_add_header(t->res, line, nlen, line + vstart, len - vstart,
-	    t->req.max_response_headers);
-	return size * nmemb;
-}
-
-/* Is line ("Name: value") a header called name (any case)? */
-static int
-has_name(const char *line, const char *name)
-{
-	size_t n = strlen(name);
-
-	return strncasecmp(line, name, n) == 0 && line[n] == ':';
-}
-
-/*
- * The i-th header line the request sends: its own, then the defaults it
- * does not override (NULL for those, and past the end).
- */
-static const char *
-header_at(const struct http_request *req, size_t i)
-{
-	if (i < req->nheaders)
-		return req->headers[i];
-	i -= req->nheaders;
-	if (i >= req->ndefaults || (req->skip != NULL &&
-	    (req->skip[i / 8] & (1u << (i % 8)))))
-		return NULL;
-	return req->defaults[i];
-}
-
-static int
-has_header(const struct http_request *req, const char *name)
-{
-	const char *h;
-	size_t i;
-
-	for (i = 0; i < req->nheaders + req->ndefaults; i++)
-		if ((h = header_at(req, i)) != NULL && has_name(h, name))
-			return 1;
-	return 0;
-}
-
-static int
-needs_empty_body(const char *method)
-{
-	return strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
-	    strcmp(method, "PATCH") == 0;
-}
-
-/*
- * The header list: curl drops a header given as "Name: " (empty value), so
- * send those as "Name;"; and stop curl adding headers the client did not ask
- * for (a form Content-Type on bodies, Expect: 100-continue). A redirect to
- * another origin gets no Authorization, Cookie or Host of the caller's.
- * -1 when libcurl runs out of memory.
- */
-static int
-build_headers(const struct http_request *req, struct curl_slist **out)
-{
-	struct curl_slist *l = NULL, *n = NULL;
-	const char *h;
-	size_t i, len;
-	char *tmp;
-
-	for (i = 0; i < req->nheaders + req->ndefaults; i++, l = n) {
-		if ((h = header_at(req, i)) == NULL)
-			continue;	/* a default the request overrides */
-		if (req->cross_origin && (has_name(h, "Authorization") ||
-		    has_name(h, "Cookie") || has_name(h, "Host")))
-			continue;	/* not for another origin */
-		len = strlen(h);
-		if (len >= 2 && strcmp(h + len - 2, ": ") == 0) {
-			xasprintf(&tmp, "%.*s;", (int)(len - 2), h);
-			n = curl_slist_append(l, tmp);
-			free(tmp);
-		} else
-			n = curl_slist_append(l, h);
-		if (n == NULL)
-			goto fail;
-	}
-	if ((req->body != NULL || needs_empty_body(req->method)) &&
-	    !has_header(req, "Content-Type") &&
-	    (l = n = curl_slist_append(l, "Content-Type:")) == NULL)
-		goto fail;
-	if (!has_header(req, "Expect") &&
-	    (n = curl_slist_append(l, "Expect:")) == NULL)
-		goto fail;
-	*out = n;
-	return 0;
-fail:	/* libcurl's memory: this transfer fails, not the daemon */
-	curl_slist_free_all(l);
-	*out = NULL;
-	return -1;
-}
-
-/* Every option of a transfer, set afresh on a reset handle. */
-static CURLcode
-setup_easy(struct http_transfer *t, const struct http_request *req)
-{
-	CURL *e = t->easy;
-	CURLcode rc = CURLE_OK;
-
-#define SET(opt, val) do {						\
-	if (rc == CURLE_OK)						\
-		rc = curl_easy_setopt(e, opt, val);			\
-} while (0)
-	if (!t->configured) {	/* once per handle: it is reused as is */
-		SET(CURLOPT_PRIVATE, t);
-		SET(CURLOPT_NOSIGNAL, 1L);
-		SET(CURLOPT_ERRORBUFFER, t->errbuf);
-		SET(CURLOPT_WRITEFUNCTION, write_cb);
-		SET(CURLOPT_WRITEDATA, t);
-		SET(CURLOPT_HEADERFUNCTION, header_cb);
-		SET(CURLOPT_HEADERDATA, t);
-		SET(CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
-		SET(CURLOPT_OPENSOCKETDATA, t);
-		SET(CURLOPT_PREREQFUNCTION, prereq_cb);
-		SET(CURLOPT_PREREQDATA, t);
-		SET(CURLOPT_PROTOCOLS_STR, "http,https");
-		SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-		SET(CURLOPT_FOLLOWLOCATION, 0L);	/* redirect.c does */
-		SET(CURLOPT_NOPROXY, "");	/* nor no_proxy from env */
-		SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-		SET(CURLOPT_USERAGENT, hc.useragent);
-		t->configured = rc == CURLE_OK;
-	}
-	/* Every option a request may change is set again, every time. */
-	SET(CURLOPT_URL, req->url);
-	SET(CURLOPT_FORBID_REUSE, 0L);	/* a framing anomaly sets it */
-	SET(CURLOPT_PROXY, t->proxy != NULL ? t->proxy->url : "");
-	SET(CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
-	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)req->connect_timeout_ms);
-	SET(CURLOPT_HTTPHEADER, t->hdrs);
-	SET(CURLOPT_CUSTOMREQUEST, (char *)NULL);
-	SET(CURLOPT_HTTPGET, 1L);	/* GET, no body, NOBODY off */
-	if (strcmp(req->method, "HEAD") == 0 && req->body == NULL)
-		SET(CURLOPT_NOBODY, 1L);
-	else if (strcmp(req->method, "GET") == 0 && req->body == NULL)
-		;
-	else {
-		if (req->body != NULL || needs_empty_body(req->method)) {
-			SET(CURLOPT_POSTFIELDSIZE_LARGE,
-			    (curl_off_t)req->body_len);
-			SET(CURLOPT_POSTFIELDS,
-			    req->body ? (const char *)req->body : "");
-		}
-		/* curl never follows: redirect.c decides the next method. */
-		if (strcmp(req->method, "POST") != 0 || req->body == NULL)
-			SET(CURLOPT_CUSTOMREQUEST, req->method);
-	}
-#undef SET
-	return rc;
 }
 
 /* A recycled transfer of loop l, or a new one; NULL if curl has no memory. */
@@ -927,12 +489,7 @@ transfer_put(struct http_transfer *t)
 {
 	struct loop *l = t->loop;
 
-	curl_slist_free_all(t->hdrs);
-	t->hdrs = NULL;
-	free(t->ascii_url);
-	t->ascii_url = NULL;
-	proxy_unref(t->proxy);
-	t->proxy = NULL;
+	http_transfer_clear(t);
 	t->res = NULL;
 	t->cb = NULL;
 	t->magic = 0;
@@ -976,16 +533,8 @@ loop_start(struct loop *l, struct http_transfer *t)
 	CURLcode rc;
 	CURLMcode mrc;
 
-	if (build_headers(&t->req, &t->hdrs) == -1) {
-		result_set_error(t->res, RESULT_INTERNAL, "curl_slist_append: "
-		    "out of memory");
+	if (http_transfer_setup(t) == -1)
 		return -1;
-	}
-	if ((rc = setup_easy(t, &t->req)) != CURLE_OK) {
-		result_set_error(t->res, RESULT_INTERNAL, "curl option: %s",
-		    curl_easy_strerror(rc));
-		return -1;
-	}
 	if ((t->share = http_share_get(&l->shares, t->req.caller,
 	    __atomic_load_n(&hc.gen, __ATOMIC_ACQUIRE))) == NULL) {
 		result_set_error(t->res, RESULT_INTERNAL, "curl_share_init: "
@@ -1017,7 +566,6 @@ http_client_start(const struct http_request *req, struct result *res,
 {
 	struct loop *l = pick_loop();
 	struct http_transfer *t = transfer_get(l);
-	struct origin_parts o;
 
 	if (t == NULL) {
 		result_set_error(res, RESULT_INTERNAL, "curl_easy_init: out of "
@@ -1026,28 +574,15 @@ http_client_start(const struct http_request *req, struct result *res,
 	}
 	t->magic = XFER_MAGIC;
 	t->req = *req;
-	t->req.origin = NULL;	/* used here only */
 	t->res = res;
 	t->cb = cb;
 	t->arg = arg;
-	if ((t->proxy = hc.proxy) != NULL)
-		t->proxy->refs++;
 	t->errbuf[0] = '\0';
 	t->started_us = clock_now_us();
 	t->blocked = 0;
 	t->status = 0;
 	t->head_next = 1;
-	if (req->origin == NULL || origin_split(req->origin, &o) == -1)
-		t->host[0] = '\0';
-	else {
-		memcpy(t->host, o.host, sizeof(t->host));
-		t->port = o.port;
-	}
-	if ((t->ascii_url = http_url_ascii(req->url)) != NULL)
-		t->req.url = t->ascii_url;	/* an IDN host, in punycode */
-	if (!target_allowed(t) || !host_header_allowed(t)) {
-		result_set_error(res, RESULT_BLOCKED, "blocked by the egress "
-		    "policy: %s", t->blocked_why);
+	if (http_transfer_prepare(t) == -1) {
 		transfer_put(t);
 		return NULL;
 	}
@@ -1062,148 +597,6 @@ http_client_start(const struct http_request *req, struct result *res,
 	return t;
 }
 
-/* Map curl's outcome to the result's error code and message. */
-static void
-set_curl_error(struct http_transfer *t, CURLcode code)
-{
-	struct result *r = t->res;
-	const char *detail = t->errbuf[0] ? t->errbuf :
-	    curl_easy_strerror(code);
-	curl_off_t connected = 0;
-
-	if (t->blocked && code != CURLE_OK) {
-		result_set_error(r, RESULT_BLOCKED, "blocked by the egress "
-		    "policy: %s", t->blocked_why);
-		return;
-	}
-	switch (code) {
-	case CURLE_OK:
-		return;
-	case CURLE_WRITE_ERROR:
-		if (r->truncated)
-			return;	/* we stopped reading at the cap */
-		result_set_error(r, RESULT_INTERNAL, "%s", detail);
-		return;
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_RESOLVE_PROXY:
-		result_set_error(r, RESULT_DNS_FAILED, "%s", detail);
-		return;
-	case CURLE_COULDNT_CONNECT:
-		result_set_error(r, RESULT_CONNECT_FAILED, "%s", detail);
-		return;
-	case CURLE_OPERATION_TIMEDOUT:
-		/* Nothing sent yet (pretransfer unset): still connecting. */
-		curl_easy_getinfo(t->easy, CURLINFO_PRETRANSFER_TIME_T,
-		    &connected);
-		r->connect_timeout = connected == 0;
-		if (connected == 0)
-			result_set_error(r, RESULT_TIMEOUT, "connect timeout "
-			    "(connect_timeout_ms %llu, timeout_ms %llu): %s",
-			    (unsigned long long)t->req.connect_timeout_ms,
-			    (unsigned long long)t->req.timeout_ms, detail);
-		else
-			result_set_error(r, RESULT_TIMEOUT, "request timeout "
-			    "(timeout_ms %llu): %s",
-			    (unsigned long long)t->req.timeout_ms, detail);
-		return;
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-	case CURLE_SSL_INVALIDCERTSTATUS:
-	case CURLE_SSL_CRL_BADFILE:
-	case CURLE_SSL_SHUTDOWN_FAILED:
-	case CURLE_USE_SSL_FAILED:
-		result_set_error(r, RESULT_TLS_FAILED, "%s", detail);
-		return;
-	case CURLE_GOT_NOTHING:
-	case CURLE_RECV_ERROR:
-	case CURLE_SEND_ERROR:
-	case CURLE_PARTIAL_FILE:
-		result_set_error(r, RESULT_CONNECTION_CLOSED, "%s", detail);
-		return;
-	case CURLE_WEIRD_SERVER_REPLY:
-	case CURLE_UNSUPPORTED_PROTOCOL:
-	case CURLE_HTTP2:
-	case CURLE_HTTP2_STREAM:
-	case CURLE_BAD_CONTENT_ENCODING:
-	case CURLE_HTTP3:
-		result_set_error(r, RESULT_PROTOCOL_ERROR, "%s", detail);
-		return;
-	case CURLE_TOO_MANY_REDIRECTS:
-		result_set_error(r, RESULT_TOO_MANY_REDIRECTS, "%s", detail);
-		return;
-	case CURLE_OUT_OF_MEMORY:
-		/*
-		 * curl 7.88's word for response headers past its cap, which
-		 * it cannot tell from a failed allocation at that point.
-		 */
-		if (r->status != 0) {
-			result_set_error(r, RESULT_PROTOCOL_ERROR, "the "
-			    "response headers are too large (libcurl keeps "
-			    "at most 100 KB), or libcurl ran out of memory "
-			    "reading them");
-			return;
-		}
-		result_set_error(r, RESULT_INTERNAL, "%s", detail);
-		return;
-	default:
-		result_set_error(r, RESULT_INTERNAL, "%s (curl error %d)",
-		    detail, (int)code);
-		return;
-	}
-}
-
-static double
-us_to_ms(curl_off_t us)
-{
-	return us > 0 ? (double)us / 1000.0 : 0.0;
-}
-
-/*
- * A 3xx's Location, resolved against the request's URL as libcurl would
- * (CURLINFO_REDIRECT_URL is only filled for a transfer that ended without
- * error: a redirect whose body passed max_response_bytes would not be
- * followed). NULL without a Location (caller frees).
- */
-static char *
-resolve_location(struct http_transfer *t)
-{
-	const char *loc = result_header(t->res, "location");
-
-	if (loc == NULL || *loc == '\0')
-		return NULL;
-	return http_url_resolve(t->req.url, loc);
-}
-
-/* Phase timings in curl's terms (cumulative from transfer start). */
-static void
-collect_timings(struct http_transfer *t)
-{
-	curl_off_t nl = 0, conn = 0, app = 0, pre = 0, start = 0, total = 0;
-	struct result *r = t->res;
-	long status = 0;
-
-	curl_easy_getinfo(t->easy, CURLINFO_NAMELOOKUP_TIME_T, &nl);
-	curl_easy_getinfo(t->easy, CURLINFO_CONNECT_TIME_T, &conn);
-	curl_easy_getinfo(t->easy, CURLINFO_APPCONNECT_TIME_T, &app);
-	curl_easy_getinfo(t->easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
-	curl_easy_getinfo(t->easy, CURLINFO_STARTTRANSFER_TIME_T, &start);
-	curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &total);
-	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-	if (t->req.want_redirect && status >= 300 && status < 400)
-		r->redirect_url = resolve_location(t);
-	r->status = status;
-	r->dns_ms = us_to_ms(nl);
-	r->connect_ms = conn > nl ? us_to_ms(conn - nl) : 0.0;
-	r->tls_ms = app > conn ? us_to_ms(app - conn) : 0.0;
-	r->ttfb_ms = start > pre ? us_to_ms(start - pre) : 0.0;
-	r->total_ms = us_to_ms(total);
-}
-
 /*
  * On t's loop: detach a finished transfer, then report it, directly on
  * the main loop or through the main loop's box from a thread.
@@ -1215,15 +608,7 @@ finish(struct http_transfer *t, CURLcode code, int aborted)
 
 	if (t->magic != XFER_MAGIC)
 		fatalx("finish: bad transfer magic");
-	collect_timings(t);
-	if (!aborted)
-		set_curl_error(t, code);
-	else {	/* curl's clock stopped at its last action, ours did not */
-		t->res->total_ms = (double)(clock_now_us() - t->started_us) /
-		    1000.0;
-		/* Cut mid-exchange: never reuse (curl would close it too). */
-		curl_easy_setopt(t->easy, CURLOPT_FORBID_REUSE, 1L);
-	}
+	http_transfer_ended(t, code, aborted);
 	curl_multi_remove_handle(l->multi, t->easy);
 	share_detach(l, t);
 	TAILQ_REMOVE(&l->running, t, entry);

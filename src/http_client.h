@@ -77,8 +77,16 @@ int	http_client_init(struct event_base *base, unsigned workers,
 	    char **cause);
 
 /*
- * Stop the threads and free everything; transfers still running are
- * dropped without their callbacks (callers first end their transfers).
+ * Stop and join the transfer threads: from then on nothing reads a
+ * request or a result but the main thread. Transfers that ended on a
+ * thread and were not yet reported are not (their callbacks never run).
+ */
+void	http_client_stop(void);
+
+/*
+ * Free everything (stopping the threads first if http_client_stop() was
+ * not called); transfers still running are dropped without their
+ * callbacks (callers first end their transfers).
  */
 void	http_client_shutdown(void);
 

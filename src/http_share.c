@@ -69,7 +69,11 @@ share_new(uint32_t uid, unsigned gen)
 		curl_share_cleanup(h);
 		return NULL;
 	}
-	sh = xcalloc(1, sizeof(*sh));
+	/* On a transfer thread: no memory fails the transfer, not fanoutd. */
+	if ((sh = calloc(1, sizeof(*sh))) == NULL) {
+		curl_share_cleanup(h);
+		return NULL;
+	}
 	sh->uid = uid;
 	sh->gen = gen;
 	sh->sh = h;

@@ -1,12 +1,15 @@
 /*
  * main.c: fanoutd, the HTTP request fan-out daemon.
  *
- * Reads the configuration, binds the API socket, and runs one libevent loop
- * that serves the API (api.c) and drives every outbound transfer
- * (http_client.c) through the dispatcher (dispatch.c). Modules start in
- * order and stop in exact reverse. SIGINT/SIGTERM stop accepting, end what
- * is still running with error `shutdown`, let the waiting clients have their
- * replies, remove the socket and exit 0.
+ * Reads the configuration, binds the API socket, and runs the main libevent
+ * loop, which serves the API (api*.c), schedules every request (dispatch.c,
+ * sched.c) and runs transfers itself and on `workers` transfer threads with
+ * loops of their own (http_client.c). Modules start in order and stop in
+ * exact reverse; the transfer threads are joined first (http_client_stop),
+ * since they read requests the registry and dispatcher free.
+ * SIGINT/SIGTERM stop taking batches, let running ones finish for up to
+ * drain_timeout_ms, end what is left with error `shutdown`, let the
+ * waiting clients have their replies, remove the socket and exit 0.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -294,9 +297,10 @@ run(struct config *cfg)
 		listener_remove(cfg->socket);
 	/* Run completions that closing connections triggered, then free. */
 	event_base_loop(m.base, EVLOOP_NONBLOCK);
-	http_client_shutdown();	/* threads stop before jobs are freed */
+	http_client_stop();	/* threads stop before jobs are freed */
 	registry_shutdown();
 	dispatch_shutdown();
+	http_client_shutdown();
 	event_base_free(m.base);
 	log_info("stopped");
 	return 0;
