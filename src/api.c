@@ -617,8 +617,7 @@ api_init(struct event_base *base, int fd, const struct config *cfg,
 		return -1;
 	}
 	evhtp_set_gencb(api.htp, api_route, NULL);
-	timeout.tv_sec = (time_t)(cfg->api_timeout_ms / 1000);
-	timeout.tv_usec = (suseconds_t)(cfg->api_timeout_ms % 1000) * 1000;
+	timeout = clock_tv(cfg->api_timeout_ms * 1000);
 	evhtp_set_timeouts(api.htp, &timeout, &timeout);
 	evhtp_set_post_accept_cb(api.htp, on_accept, NULL);
 	/*
@@ -629,8 +628,7 @@ api_init(struct event_base *base, int fd, const struct config *cfg,
 	    (api.sweep_ev = event_new(base, -1, EV_PERSIST, sweep_cb,
 	    NULL)) == NULL)
 		fatalx("event_new");
-	timeout.tv_sec = 0;	/* a tenth of the shortest allowed timeout */
-	timeout.tv_usec = 100000;
+	timeout = clock_tv(100000);	/* a tenth of the shortest timeout */
 	event_add(api.sweep_ev, &timeout);
 	if (evhtp_accept_socket(api.htp, fd, 1024) != 0) {
 		xasprintf(cause, "evhtp_accept_socket: %s", strerror(errno));
@@ -675,8 +673,7 @@ api_reconfigure(void)
 {
 	struct timeval timeout;
 
-	timeout.tv_sec = (time_t)(api.cfg->api_timeout_ms / 1000);
-	timeout.tv_usec = (suseconds_t)(api.cfg->api_timeout_ms % 1000) * 1000;
+	timeout = clock_tv(api.cfg->api_timeout_ms * 1000);
 	evhtp_set_timeouts(api.htp, &timeout, &timeout);
 	api.mem.limit = api.cfg->max_api_memory;
 }

@@ -113,9 +113,13 @@ void	api_check_idle(void);
 void	api_route(evhtp_request_t *req, void *arg);
 void	api_route_health(evhtp_request_t *req, void *arg);
 
-/* api_stream.c: an accepted batch runs; its request waits or is 202'd. */
+/*
+ * api_stream.c: an accepted batch runs; its request is 202'd (async) or
+ * waits (wait, stream). -1: it cannot wait (the client's connection cannot
+ * be watched): nothing has started, the caller answers.
+ */
 void	api_submit_async(evhtp_request_t *req, struct batch *b);
-void	api_submit_waiting(evhtp_request_t *req, struct batch *b);
+int	api_submit_waiting(evhtp_request_t *req, struct batch *b);
 /* c's connection is gone: its waiter (if any) must forget it. */
 void	api_waiter_conn_gone(struct waiter *w);
 

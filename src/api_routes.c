@@ -130,8 +130,11 @@ handle_batch(evhtp_request_t *req, struct api_conn *c)
 	registry_add(b);
 	if (b->mode == BATCH_ASYNC)
 		api_submit_async(req, b);
-	else
-		api_submit_waiting(req, b);
+	else if (api_submit_waiting(req, b) == -1) {
+		registry_remove(b);
+		api_reply_error(req, 503, "internal", "fanoutd cannot watch "
+		    "this connection now; retry", NULL);
+	}
 }
 
 /* A non-negative integer query parameter; -1 when malformed. */

@@ -232,6 +232,22 @@ stream_stall_cb(evutil_socket_t fd, short kind, void *arg)
 	evhtp_connection_free(evhtp_request_get_connection(req));
 }
 
+/*
+ * An event of one stream could not be armed: that stream's batch is
+ * cancelled and its connection closed; the daemon and others go on (the
+ * api*.c policy: what fails for one client fails that client).
+ */
+static void
+stream_fail(struct waiter *w, const char *why)
+{
+	log_warnx("batch %s: the stream %s; cancelling it", w->b ?
+	    w->b->id : "?", why);
+	if (w->b != NULL)
+		dispatch_cancel(w->b, RESULT_INTERNAL, "fanoutd could not keep "
+		    "the stream going");
+	evhtp_connection_free(evhtp_request_get_connection(w->req));
+}
+
 /* From the loop, after the handler paused: the 200 and the first line. */
 static void
 stream_start_cb(evutil_socket_t fd, short kind, void *arg)
@@ -259,19 +275,19 @@ stream_start_cb(evutil_socket_t fd, short kind, void *arg)
 	/* Our stall check replaces libevhtp's timeouts on this connection. */
 	bufferevent_set_timeouts(evhtp_request_get_bev(w->req), NULL, NULL);
 	w->progress_us = clock_now_us();
-	tv.tv_sec = (time_t)(api.cfg->api_timeout_ms / 4000);
-	tv.tv_usec = (suseconds_t)(api.cfg->api_timeout_ms / 4 % 1000) * 1000;
+	tv = clock_tv(api.cfg->api_timeout_ms * 1000 / 4);
 	w->stall_ev = event_new(api.base, -1, EV_PERSIST, stream_stall_cb, w);
-	if (w->stall_ev == NULL || event_add(w->stall_ev, &tv) == -1)
-		fatalx("api: stall timer");
+	if (w->stall_ev == NULL || event_add(w->stall_ev, &tv) == -1) {
+		stream_fail(w, "cannot arm its stall timer");
+		return;
+	}
 	if (b->progress_ms != 0) {
-		tv.tv_sec = (time_t)(b->progress_ms / 1000);
-		tv.tv_usec = (suseconds_t)(b->progress_ms % 1000) * 1000;
+		tv = clock_tv(b->progress_ms * 1000);
 		w->progress_ev = event_new(api.base, -1, EV_PERSIST,
 		    stream_progress_cb, w);
 		if (w->progress_ev == NULL || event_add(w->progress_ev,
 		    &tv) == -1)
-			fatalx("api: progress timer");
+			stream_fail(w, "cannot arm its progress timer");
 	}
 }
 
@@ -283,6 +299,10 @@ stream_end(struct waiter *w, struct batch *b)
 
 	if (!w->streaming)
 		stream_start_cb(-1, 0, w);
+	if (w->req == NULL) {	/* stream_fail() closed it */
+		json_decref(sum);
+		return;
+	}
 	s = json_pack("{s:s}", "type", "summary");
 	json_object_update(s, json_object_get(sum, "summary"));
 	json_decref(sum);
@@ -349,11 +369,22 @@ api_submit_async(evhtp_request_t *req, struct batch *b)
 }
 
 /* Wait and stream: the request waits, paused, for the batch. */
-void
+int
 api_submit_waiting(evhtp_request_t *req, struct batch *b)
 {
 	struct waiter *w = xcalloc(1, sizeof(*w));
 
+	/* Unable to see the client leave: refuse the batch, not the daemon. */
+	w->watch = event_new(api.base, req->conn->sock, EV_READ | EV_PERSIST,
+	    watch_cb, w);
+	if (w->watch == NULL || event_add(w->watch, NULL) == -1) {
+		log_warn("batch %s: cannot watch the client's connection",
+		    b->id);
+		if (w->watch != NULL)
+			event_free(w->watch);
+		free(w);
+		return -1;
+	}
 	w->req = req;
 	w->b = b;
 	api.nwaiters++;
@@ -361,10 +392,6 @@ api_submit_waiting(evhtp_request_t *req, struct batch *b)
 	w->c->waiter = w;
 	evhtp_request_set_hook(req, evhtp_hook_on_request_fini,
 	    (evhtp_hook)waiter_fini, w);
-	w->watch = event_new(api.base, req->conn->sock, EV_READ | EV_PERSIST,
-	    watch_cb, w);
-	if (w->watch == NULL || event_add(w->watch, NULL) == -1)
-		fatalx("api: cannot watch the client connection");
 	if (b->mode == BATCH_STREAM) {
 		w->stream = 1;
 		b->result_cb = stream_result;
@@ -375,6 +402,7 @@ api_submit_waiting(evhtp_request_t *req, struct batch *b)
 	}
 	dispatch_submit(b, clock_now_us(), waiter_done, w);
 	evhtp_request_pause(req);	/* must be the last thing we do */
+	return 0;
 }
 
 void

@@ -22,6 +22,16 @@ clock_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+struct timeval
+clock_tv(uint64_t us)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)(us / 1000000);
+	tv.tv_usec = (suseconds_t)(us % 1000000);
+	return tv;
+}
+
 double
 clock_wall(void)
 {

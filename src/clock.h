@@ -6,9 +6,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/time.h>
 
 /* Monotonic time in microseconds. Pure logic takes this as a `now` argument. */
 uint64_t clock_now_us(void);
+
+/* A duration in microseconds as a struct timeval (for libevent timers). */
+struct timeval clock_tv(uint64_t us);
 
 /* Wall-clock time in seconds since the epoch (for created/finished stamps). */
 double	 clock_wall(void);

@@ -428,7 +428,7 @@ record_retry_after(struct job *job, const struct result *r, uint64_t now_us)
 	if (r->error != RESULT_OK || (r->status != 429 && r->status != 503))
 		return 0;
 	if ((v = result_header(r, "retry-after")) == NULL ||
-	    (ms = retry_after_ms(v, time(NULL),
+	    (ms = retry_after_ms(v, (time_t)clock_wall(),
 	    d.cfg->max_retry_after_ms)) <= 0)
 		return 0;
 	sched_pause_host(job->host, now_us + (uint64_t)ms * 1000);
@@ -625,8 +625,7 @@ arm_timer(uint64_t now_us)
 		return;
 	}
 	at = at > now_us ? at - now_us : 0;
-	tv.tv_sec = (time_t)(at / 1000000);
-	tv.tv_usec = (suseconds_t)(at % 1000000);
+	tv = clock_tv(at);
 	evtimer_add(d.timer, &tv);
 }
 

@@ -61,7 +61,6 @@ void	dispatch_set_idle_cb(void (*cb)(void));
 /* Batches ended so far, by mode and whether they were cancelled. */
 struct dispatch_counts {
 	uint64_t	batches[3][2];	/* [mode][cancelled] */
-	uint64_t	rate_waits;
 };
 const struct dispatch_counts *dispatch_counts(void);
 

@@ -162,8 +162,7 @@ multi_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 		evtimer_del(l->timer);
 		return 0;
 	}
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	tv = clock_tv((uint64_t)timeout_ms * 1000);
 	evtimer_add(l->timer, &tv);
 	return 0;
 }

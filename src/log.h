@@ -22,9 +22,6 @@ void	log_setjson(int json);
 /* Change the level at run time (SIGHUP reload, -l). */
 void	log_setlevel(enum log_level level);
 
-/* Current level, so callers can skip building expensive messages. */
-enum log_level log_getlevel(void);
-
 /* Parse "error", "warn", "info" or "debug"; returns -1 on anything else. */
 int	log_level_parse(const char *s);
 

@@ -168,8 +168,7 @@ on_signal(evutil_socket_t sig, short kind, void *arg)
 	    "%llu ms)", (int)sig, dispatch_batches(), dispatch_inflight(),
 	    (unsigned long long)m.cfg->drain_timeout_ms);
 	api_drain();
-	tv.tv_sec = (time_t)(m.cfg->drain_timeout_ms / 1000);
-	tv.tv_usec = (suseconds_t)(m.cfg->drain_timeout_ms % 1000) * 1000;
+	tv = clock_tv(m.cfg->drain_timeout_ms * 1000);
 	m.drain_timer = evtimer_new(m.base, drain_expired, NULL);
 	evtimer_add(m.drain_timer, &tv);
 	dispatch_set_idle_cb(drained);

@@ -19,12 +19,10 @@
 
 #include "api.h"
 #include "budget.h"
-#include "clock.h"
 #include "config.h"
 #include "dispatch.h"
 #include "host.h"
 #include "http_client.h"
-#include "log.h"
 #include "metrics.h"
 #include "registry.h"
 #include "xmalloc.h"

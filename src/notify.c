@@ -16,21 +16,66 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include <event2/event.h>
 
 #ifdef HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
+#else
+/* Built without libsystemd: not run by systemd, nothing to tell it. */
+#define SD_LISTEN_FDS_START	3
+
+static int
+sd_notify(int unset, const char *state)
+{
+	(void)unset;
+	(void)state;
+	return 0;
+}
+
+static int
+sd_notifyf(int unset, const char *fmt, ...)
+{
+	(void)unset;
+	(void)fmt;
+	return 0;
+}
+
+static int
+sd_watchdog_enabled(int unset, uint64_t *usec)
+{
+	(void)unset;
+	(void)usec;
+	return 0;
+}
+
+static int
+sd_listen_fds(int unset)
+{
+	(void)unset;
+	return 0;
+}
+
+static int
+sd_is_socket_unix(int fd, int type, int listening, const char *path,
+    size_t len)
+{
+	(void)fd;
+	(void)type;
+	(void)listening;
+	(void)path;
+	(void)len;
+	return 0;
+}
 #endif
 
+#include "clock.h"
 #include "log.h"
 #include "notify.h"
 #include "xmalloc.h"
 
 static struct event *watchdog_ev;
 
-#ifdef HAVE_SYSTEMD
 static void
 watchdog_cb(evutil_socket_t fd, short kind, void *arg)
 {
@@ -39,28 +84,22 @@ watchdog_cb(evutil_socket_t fd, short kind, void *arg)
 	(void)arg;
 	sd_notify(0, "WATCHDOG=1");
 }
-#endif
 
 void
 notify_init(struct event_base *base)
 {
-#ifdef HAVE_SYSTEMD
-	uint64_t usec;
+	uint64_t usec = 0;
 	struct timeval tv;
 
 	if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
 		return;
 	usec /= 2;
-	tv.tv_sec = (time_t)(usec / 1000000);
-	tv.tv_usec = (suseconds_t)(usec % 1000000);
+	tv = clock_tv(usec);
 	watchdog_ev = event_new(base, -1, EV_PERSIST, watchdog_cb, NULL);
 	if (watchdog_ev == NULL || event_add(watchdog_ev, &tv) == -1)
 		fatalx("notify: watchdog timer");
 	log_info("systemd watchdog: keep-alive every %llu ms",
 	    (unsigned long long)(usec / 1000));
-#else
-	(void)base;
-#endif
 }
 
 void
@@ -74,36 +113,25 @@ notify_shutdown(void)
 void
 notify_ready(void)
 {
-#ifdef HAVE_SYSTEMD
 	sd_notify(0, "READY=1");
-#endif
 }
 
 void
 notify_reloading(void)
 {
-#ifdef HAVE_SYSTEMD
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
-	    (unsigned long long)ts.tv_sec * 1000000ull +
-	    (unsigned long long)ts.tv_nsec / 1000);
-#endif
+	    (unsigned long long)clock_now_us());
 }
 
 void
 notify_stopping(void)
 {
-#ifdef HAVE_SYSTEMD
 	sd_notify(0, "STOPPING=1");
-#endif
 }
 
 void
 notify_status(const char *fmt, ...)
 {
-#ifdef HAVE_SYSTEMD
 	char line[256];
 	va_list ap;
 
@@ -111,15 +139,11 @@ notify_status(const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	sd_notifyf(0, "STATUS=%s", line);
-#else
-	(void)fmt;
-#endif
 }
 
 int
 notify_listen_fd(char **cause)
 {
-#ifdef HAVE_SYSTEMD
 	int n = sd_listen_fds(1);
 
 	if (n <= 0)
@@ -147,8 +171,4 @@ notify_listen_fd(char **cause)
 		return -2;
 	}
 	return SD_LISTEN_FDS_START;
-#else
-	(void)cause;
-	return -1;
-#endif
 }

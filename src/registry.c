@@ -21,7 +21,6 @@
 #include "batch.h"
 #include "clock.h"
 #include "config.h"
-#include "dispatch.h"
 #include "log.h"
 #include "registry.h"
 #include "xmalloc.h"
@@ -31,7 +30,6 @@ static struct {
 	const struct config	*cfg;
 	struct batch		*byid;		/* uthash */
 	size_t			 retained;	/* bytes, all batches */
-	size_t			 count;
 } reg;
 
 void
@@ -66,18 +64,11 @@ registry_count_uid(uid_t uid)
 	return n;
 }
 
-size_t
-registry_count(void)
-{
-	return reg.count;
-}
-
 void
 registry_add(struct batch *b)
 {
 	b->created = clock_wall();
 	HASH_ADD_STR(reg.byid, id, b);
-	reg.count++;
 }
 
 struct batch *
@@ -102,7 +93,6 @@ void
 registry_remove(struct batch *b)
 {
 	HASH_DEL(reg.byid, b);
-	reg.count--;
 	reg.retained -= b->retained_bytes;
 	if (b->expire_ev != NULL)
 		event_free(b->expire_ev);

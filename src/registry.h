@@ -50,9 +50,8 @@ struct json_t *registry_status(const struct batch *b, int with_results);
 /* Batches registered for uid (running, or async and kept). */
 size_t	registry_count_uid(uid_t uid);
 
-/* Retained result bytes, open batches. */
+/* Encoded result bytes kept for async batches. */
 size_t	registry_retained(void);
-size_t	registry_count(void);
 
 /* Free every batch (they must be done). */
 void	registry_shutdown(void);
