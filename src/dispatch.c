@@ -10,7 +10,6 @@
  * done from the event loop, never from inside a call that might still touch
  * it.
  */
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +31,7 @@
 #include "http_client.h"
 #include "log.h"
 #include "origin.h"
+#include "policy.h"
 #include "redirect.h"
 #include "retry.h"
 #include "runq.h"
@@ -40,12 +40,10 @@
 
 enum wake_kind { WAKE_DEADLINE = 1, WAKE_RETRY };
 
-/* The configuration, as the transfer threads' policy checks read it. */
-static pthread_rwlock_t cfg_lock = PTHREAD_RWLOCK_INITIALIZER;
-
 static struct {
 	struct event_base	*base;
 	const struct config	*cfg;
+	struct policy		*policy;	/* a snapshot of cfg's rules */
 	struct event		*timer;
 	struct runq		 rq;	/* deadlines and retry backoffs */
 	TAILQ_HEAD(, batch)	 all;
@@ -93,57 +91,6 @@ dispatch_caller_limit(uint32_t uid, const uint32_t *gids, size_t ngids,
 	    d.cfg->max_inflight_per_uid);
 }
 
-/*
- * The egress policy for http_client.c: the daemon's, then the caller's
- * [user] or [group] section, if any (the proxy itself is judged by the
- * daemon's alone). Looked up on every call, so a reload applies to the
- * next connection. Transfer threads call it too: it reads the configuration
- * under cfg_lock, which a reload holds while it rewrites it.
- */
-static int
-policy_check(void *who, const char *host, unsigned port,
-    const struct sockaddr *sa, unsigned salen, int proxy, char *why,
-    size_t len)
-{
-	const struct job *job = who;
-	const struct batch *b;
-	const struct client_rule *cr;
-	char own[256];
-	int ok = 0;
-
-	pthread_rwlock_rdlock(&cfg_lock);
-	if (!egress_judge(&d.cfg->egress, host, port, sa, (socklen_t)salen,
-	    why, len))
-		goto out;
-	ok = 1;
-	if (proxy || job == NULL)
-		goto out;
-	b = job->batch;
-	cr = clientrule_match(d.cfg->clients, d.cfg->nclients, b->uid,
-	    b->gids, b->ngids);
-	if (cr == NULL || egress_judge(&cr->policy, host, port, sa,
-	    (socklen_t)salen, own, sizeof(own)))
-		goto out;
-	snprintf(why, len, "%s (section [%s])", own, cr->title);
-	ok = 0;
-out:
-	pthread_rwlock_unlock(&cfg_lock);
-	return ok;
-}
-
-void
-dispatch_config_lock(void)
-{
-	if (pthread_rwlock_wrlock(&cfg_lock) != 0)
-		fatalx("dispatch_config_lock");
-}
-
-void
-dispatch_config_unlock(void)
-{
-	pthread_rwlock_unlock(&cfg_lock);
-}
-
 void
 dispatch_init(struct event_base *base, const struct config *cfg)
 {
@@ -156,18 +103,25 @@ dispatch_init(struct event_base *base, const struct config *cfg)
 	d.rnd |= 1;
 	if ((d.timer = evtimer_new(base, timer_cb, NULL)) == NULL)
 		fatalx("evtimer_new");
+	d.policy = policy_make(cfg);
 	host_init(cfg);
 	sched_init(cfg);
-	http_client_set_policy(policy_check);
 	http_client_set_proxy(cfg->proxy);
+}
+
+/* b's caller's section in the policy in force (policy.h). */
+static int
+policy_caller_of(const struct batch *b)
+{
+	return policy_caller(d.policy, b->uid, b->gids, b->ngids);
 }
 
 void
 dispatch_set_config(const struct config *cfg)
 {
-	dispatch_config_lock();	/* policy_check() reads d.cfg on threads */
 	d.cfg = cfg;
-	dispatch_config_unlock();
+	policy_unref(d.policy);	/* running transfers keep theirs */
+	d.policy = policy_make(cfg);
 	host_reconfigure(cfg, clock_now_us());
 	sched_set_config(cfg);
 	http_client_set_proxy(cfg->proxy);
@@ -326,7 +280,8 @@ attempt_start(struct job *job, uint64_t now_us)
 		.want_redirect = job->follow_redirects,
 		.cross_origin = job->cross_origin,
 		.caller = (uint32_t)b->uid,
-		.who = job,
+		.policy = d.policy,
+		.policy_caller = policy_caller_of(b),
 		.origin = first ? job->origin : job->hop_origin,
 	};
 
@@ -515,8 +470,9 @@ follow(struct job *job, struct result *r, uint64_t now_us)
 		    "spent over %u redirects", (unsigned long long)
 		    job->timeout_ms, job->redirects);
 		result_replace_error(r, RESULT_TIMEOUT, why);
-	} else if (origin_split(rd.origin, &o) == -1 || !policy_check(job,
-	    o.host, o.port, NULL, 0, 0, why, sizeof(why))) {
+	} else if (origin_split(rd.origin, &o) == -1 || !policy_judge(d.policy,
+	    policy_caller_of(job->batch), o.host, o.port, NULL, 0, 0, why,
+	    sizeof(why))) {
 		snprintf(msg, sizeof(msg), "blocked by the egress policy: %s",
 		    why);
 		result_replace_error(r, RESULT_BLOCKED, msg);
@@ -771,6 +727,7 @@ dispatch_shutdown(void)
 	if (d.timer != NULL)
 		event_free(d.timer);
 	runq_free(&d.rq);
+	policy_unref(d.policy);
 	sched_shutdown();
 	caller_shutdown();
 	host_shutdown();

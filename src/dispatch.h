@@ -23,13 +23,6 @@ void	dispatch_init(struct event_base *base, const struct config *cfg);
 void	dispatch_set_config(const struct config *cfg);
 
 /*
- * Hold off the egress policy checks that transfer threads make while the
- * configuration is rewritten in place; then unlock. Main thread only.
- */
-void	dispatch_config_lock(void);
-void	dispatch_config_unlock(void);
-
-/*
  * Run batch b (steals it until cb is called). now_us is when the batch was
  * accepted (monotonic). If b->result_cb is set it runs as each job's
  * result is encoded (job->encoded is then the callee's to keep or take).

@@ -530,6 +530,22 @@ egress_format_rules(const struct egress_policy *p, int allow, char *buf,
 }
 
 void
+egress_copy(struct egress_policy *dst, const struct egress_policy *src)
+{
+	size_t i;
+
+	*dst = *src;
+	dst->rules = src->nrules ? xreallocarray(NULL, src->nrules,
+	    sizeof(*dst->rules)) : NULL;
+	for (i = 0; i < src->nrules; i++) {
+		dst->rules[i] = src->rules[i];
+		dst->rules[i].text = xstrdup(src->rules[i].text);
+		dst->rules[i].name = src->rules[i].name ?
+		    xstrdup(src->rules[i].name) : NULL;
+	}
+}
+
+void
 egress_clear(struct egress_policy *p)
 {
 	size_t i;

@@ -42,6 +42,9 @@ int	egress_add_rules(struct egress_policy *p, const char *text, int allow,
 void	egress_format_rules(const struct egress_policy *p, int allow,
 	    char *buf, size_t len);
 
+/* Make dst a deep copy of src (dst's old rules are not freed). */
+void	egress_copy(struct egress_policy *dst, const struct egress_policy *src);
+
 /* Free p's rules (the struct is the caller's). */
 void	egress_clear(struct egress_policy *p);
 

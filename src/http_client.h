@@ -12,6 +12,7 @@
 
 struct event_base;
 struct http_transfer;
+struct policy;
 
 /* What to send. Copied; what it points to must outlive the transfer. */
 struct http_request {
@@ -31,7 +32,8 @@ struct http_request {
 	int		 want_redirect;	/* a 3xx: its target in redirect_url */
 	int		 cross_origin;	/* no Authorization, Cookie or Host */
 	uint32_t	 caller;	/* whose connections it may use (uid) */
-	void		*who;		/* for the policy callback */
+	struct policy	*policy;	/* judges it; NULL: anything goes */
+	int		 policy_caller;	/* its section there (policy.h) */
 	const char	*origin;	/* http_url_origin(url) */
 };
 
@@ -41,25 +43,6 @@ struct http_request {
  * filled; the transfer is gone when this is called.
  */
 typedef void (*http_done_cb)(struct result *res, void *arg);
-
-struct sockaddr;
-
-/*
- * The egress policy: may the transfer of request who connect to host
- * (lower-case, IPv6 without brackets) and port at address sa? sa is NULL
- * when the address is not known (a target before it is resolved, or
- * reached through a proxy); proxy says the connection is to the proxy
- * itself. Returns 1 to allow, 0 to refuse with why (at most len bytes).
- */
-typedef int (*http_policy_fn)(void *who, const char *host, unsigned port,
-	    const struct sockaddr *sa, unsigned salen, int proxy, char *why,
-	    size_t len);
-
-/*
- * Judge every target (before it is sent, and each redirect) and every
- * connection (each address tried) with fn; NULL: allow everything.
- */
-void	http_client_set_policy(http_policy_fn fn);
 
 /*
  * Send everything through proxy ("scheme://host:port", copied; NULL or

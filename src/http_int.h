@@ -47,6 +47,7 @@ struct http_transfer {
 	void			*arg;
 	struct proxy		*proxy;		/* a reference, or NULL */
 	struct http_share	*share;		/* its caller's connections */
+	struct policy		*policy;	/* a reference, or NULL */
 	char			 host[ORIGIN_HOST_MAX];	/* the target's */
 	char			*ascii_url;	/* req.url, punycode; or NULL */
 	unsigned		 port;

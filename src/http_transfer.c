@@ -27,27 +27,31 @@
 #include "http_url.h"
 #include "log.h"
 #include "origin.h"
+#include "policy.h"
 #include "xmalloc.h"
 
 static struct {
 	char		 useragent[64];
-	http_policy_fn	 policy;
 	struct proxy	*proxy;		/* NULL: direct */
 } tx;
 
 static const char *header_at(const struct http_request *, size_t);
+
+/* The policy t started under on its target (sa NULL) or a connection. */
+static int
+judge(struct http_transfer *t, const char *host, unsigned port,
+    const struct sockaddr *sa, unsigned salen, int proxy)
+{
+	return t->policy == NULL || policy_judge(t->policy,
+	    t->req.policy_caller, host, port, sa, (socklen_t)salen, proxy,
+	    t->blocked_why, sizeof(t->blocked_why));
+}
 static int has_name(const char *, const char *);
 
 const char *
 http_client_version(void)
 {
 	return curl_version_info(CURLVERSION_NOW)->version;
-}
-
-void
-http_client_set_policy(http_policy_fn fn)
-{
-	tx.policy = fn;
 }
 
 static void
@@ -89,13 +93,12 @@ http_client_set_proxy(const char *proxy)
 static int
 target_allowed(struct http_transfer *t)
 {
-	if (tx.policy == NULL)
+	if (t->policy == NULL)
 		return 1;
 	if (t->host[0] == '\0') {
 		snprintf(t->blocked_why, sizeof(t->blocked_why), "the URL's "
 		    "host does not parse");
-	} else if (tx.policy(t->req.who, t->host, t->port, NULL, 0, 0,
-	    t->blocked_why, sizeof(t->blocked_why)))
+	} else if (judge(t, t->host, t->port, NULL, 0, 0))
 		return 1;
 	t->blocked = 1;
 	return 0;
@@ -116,7 +119,7 @@ host_header_allowed(struct http_transfer *t)
 	unsigned port = t->port;
 	size_t i, n;
 
-	if (tx.policy == NULL || req->cross_origin)
+	if (t->policy == NULL || req->cross_origin)
 		return 1;	/* not sent to another origin */
 	for (i = 0; i < req->nheaders + req->ndefaults && h == NULL; i++)
 		if ((v = header_at(req, i)) != NULL && has_name(v, "Host"))
@@ -139,8 +142,7 @@ host_header_allowed(struct http_transfer *t)
 		port = (unsigned)strtoul(end + 1, NULL, 10);
 	if (strcmp(name, t->host) == 0 && port == t->port)
 		return 1;
-	if (tx.policy(t->req.who, name, port, NULL, 0, 0, t->blocked_why,
-	    sizeof(t->blocked_why)))
+	if (judge(t, name, port, NULL, 0, 0))
 		return 1;
 	t->blocked = 1;
 	return 0;
@@ -153,9 +155,8 @@ connection_allowed(struct http_transfer *t, const struct sockaddr *sa,
 {
 	int proxied = t->proxy != NULL;
 
-	if (tx.policy == NULL || tx.policy(t->req.who, proxied ?
-	    t->proxy->host : t->host, proxied ? t->proxy->port : t->port, sa,
-	    salen, proxied, t->blocked_why, sizeof(t->blocked_why)))
+	if (judge(t, proxied ? t->proxy->host : t->host, proxied ?
+	    t->proxy->port : t->port, sa, salen, proxied))
 		return 1;
 	t->blocked = 1;
 	return 0;
@@ -590,6 +591,7 @@ http_transfer_prepare(struct http_transfer *t)
 
 	if ((t->proxy = tx.proxy) != NULL)
 		t->proxy->refs++;
+	t->policy = t->req.policy != NULL ? policy_ref(t->req.policy) : NULL;
 	if (t->req.origin == NULL || origin_split(t->req.origin, &o) == -1)
 		t->host[0] = '\0';
 	else {
@@ -647,4 +649,6 @@ http_transfer_clear(struct http_transfer *t)
 	t->ascii_url = NULL;
 	proxy_unref(t->proxy);
 	t->proxy = NULL;
+	policy_unref(t->policy);	/* main thread: see policy.c */
+	t->policy = NULL;
 }

@@ -131,10 +131,8 @@ reload_run(void)
 		return -1;
 	}
 	option_keep_restart(&next, rl.live, restart_only);
-	dispatch_config_lock();	/* transfer threads read the policy */
-	config_clear(rl.live);
+	config_clear(rl.live);	/* threads read only policy snapshots */
 	*rl.live = next;	/* the same address: every module sees it */
-	dispatch_config_unlock();
 	log_setlevel((enum log_level)rl.live->log_level);
 	log_setjson(rl.live->log_format == 1);
 	dispatch_set_config(rl.live);
