@@ -20,7 +20,8 @@
  *      passed are in the same log;
  *   0 (PASS) when every test ran and passed.
  * With CK_RUN_CASE, only the test run counts: a case that ran and passed
- * is PASS even if others of its program would have skipped.
+ * is PASS even if others of its program would have skipped; a program
+ * with no case of that name ran nothing, and says SKIP, not PASS.
  *
  * Time. check_timeout_multiplier() is CK_TIMEOUT_MULTIPLIER, read as Check
  * reads it (default 1). Check multiplies every TCase timeout by it itself;
@@ -173,6 +174,10 @@ check_run(Suite *s)
 	unlink(path);
 	if (failed > 0)
 		return EXIT_FAILURE;
+	if (ntests == 0) {	/* a CK_RUN_CASE naming none of ours */
+		printf("No test ran (exit %d, SKIP).\n", CHECK_EXIT_SKIP);
+		return CHECK_EXIT_SKIP;
+	}
 	return skipped > 0 ? CHECK_EXIT_SKIP : EXIT_SUCCESS;
 }
 
