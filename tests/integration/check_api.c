@@ -747,32 +747,31 @@ static Suite *
 api_suite(void)
 {
 	Suite *s = suite_create("api");
-	TCase *tc = tcase_create("daemon");
+	const struct check_opts opts = {
+		.setup = setup, .teardown = teardown, .timeout_s = 60
+	};
 
-	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_mixed_batch);
-	tcase_add_test(tc, test_post_without_body);
-	tcase_add_test(tc, test_handle_reuse_methods);
-	tcase_add_test(tc, test_timeout_accuracy);
-	tcase_add_test(tc, test_connect_refused);
-	tcase_add_test(tc, test_concurrency_respected);
-	tcase_add_test(tc, test_ten_thousand);
-	tcase_add_test(tc, test_truncation);
-	tcase_add_test(tc, test_upstream_faults);
-	tcase_add_test(tc, test_bad_requests);
-	tcase_add_test(tc, test_limits_413);
-	tcase_add_test(tc, test_env_proxy_ignored);
-	tcase_add_test(tc, test_egress_policy);
-	tcase_add_test(tc, test_disconnect_cancels);
-	tcase_add_test(tc, test_api_timeout);
-	tcase_add_test(tc, test_health_and_socket);
-	tcase_add_test(tc, test_socket_group);
-	tcase_add_test(tc, test_sigterm_in_flight);
-	tcase_add_test(tc, test_socket_ownership);
-	tcase_add_test(tc, test_check_config);
-	tcase_add_test(tc, test_cli);
-	suite_add_tcase(s, tc);
+	check_add_with(s, &opts, test_mixed_batch);
+	check_add_with(s, &opts, test_post_without_body);
+	check_add_with(s, &opts, test_handle_reuse_methods);
+	check_add_with(s, &opts, test_timeout_accuracy);
+	check_add_with(s, &opts, test_connect_refused);
+	check_add_with(s, &opts, test_concurrency_respected);
+	check_add_with(s, &opts, test_ten_thousand);
+	check_add_with(s, &opts, test_truncation);
+	check_add_with(s, &opts, test_upstream_faults);
+	check_add_with(s, &opts, test_bad_requests);
+	check_add_with(s, &opts, test_limits_413);
+	check_add_with(s, &opts, test_env_proxy_ignored);
+	check_add_with(s, &opts, test_egress_policy);
+	check_add_with(s, &opts, test_disconnect_cancels);
+	check_add_with(s, &opts, test_api_timeout);
+	check_add_with(s, &opts, test_health_and_socket);
+	check_add_with(s, &opts, test_socket_group);
+	check_add_with(s, &opts, test_sigterm_in_flight);
+	check_add_with(s, &opts, test_socket_ownership);
+	check_add_with(s, &opts, test_check_config);
+	check_add_with(s, &opts, test_cli);
 	return s;
 }
 

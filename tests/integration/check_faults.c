@@ -281,19 +281,18 @@ static Suite *
 faults_suite(void)
 {
 	Suite *s = suite_create("faults");
-	TCase *tc = tcase_create("upstream");
+	const struct check_opts opts = {
+		.setup = setup, .teardown = teardown, .timeout_s = 60
+	};
 
-	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_hang_after_accept);
-	tcase_add_test(tc, test_one_byte_at_a_time);
-	tcase_add_test(tc, test_endless_bodies);
-	tcase_add_test(tc, test_reset_garbage_bigheader_loop);
-	tcase_add_test(tc, test_dns_and_refused);
-	tcase_add_test(tc, test_accept_never_read);
-	tcase_add_test(tc, test_no_descriptors_left);
-	tcase_add_test(tc, test_tls_bad_certificate);
-	suite_add_tcase(s, tc);
+	check_add_with(s, &opts, test_hang_after_accept);
+	check_add_with(s, &opts, test_one_byte_at_a_time);
+	check_add_with(s, &opts, test_endless_bodies);
+	check_add_with(s, &opts, test_reset_garbage_bigheader_loop);
+	check_add_with(s, &opts, test_dns_and_refused);
+	check_add_with(s, &opts, test_accept_never_read);
+	check_add_with(s, &opts, test_no_descriptors_left);
+	check_add_with(s, &opts, test_tls_bad_certificate);
 	return s;
 }
 

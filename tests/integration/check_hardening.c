@@ -385,17 +385,16 @@ static Suite *
 hardening_suite(void)
 {
 	Suite *s = suite_create("hardening");
-	TCase *tc = tcase_create("policy");
+	const struct check_opts opts = {
+		.setup = setup, .teardown = teardown, .timeout_s = 60
+	};
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_rules);
-	tcase_add_test(tc, test_user_policy);
-	tcase_add_test(tc, test_caller_caps);
-	tcase_add_test(tc, test_proxy);
-	tcase_add_test(tc, test_slowloris);
-	tcase_add_test(tc, test_api_header_limit);
-	suite_add_tcase(s, tc);
+	check_add_with(s, &opts, test_rules);
+	check_add_with(s, &opts, test_user_policy);
+	check_add_with(s, &opts, test_caller_caps);
+	check_add_with(s, &opts, test_proxy);
+	check_add_with(s, &opts, test_slowloris);
+	check_add_with(s, &opts, test_api_header_limit);
 	return s;
 }
 

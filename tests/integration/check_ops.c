@@ -769,25 +769,24 @@ static Suite *
 ops_suite(void)
 {
 	Suite *s = suite_create("ops");
-	TCase *tc = tcase_create("daemon");
+	const struct check_opts opts = {
+		.teardown = teardown, .timeout_s = 60
+	};
 
-	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, NULL, teardown);
-	tcase_add_test(tc, test_reload);
-	tcase_add_test(tc, test_reload_in_flight);
-	tcase_add_test(tc, test_reload_policy_on_threads);
-	tcase_add_test(tc, test_drain);
-	tcase_add_test(tc, test_drain_timeout);
-	tcase_add_test(tc, test_drain_timeout_threads);
-	tcase_add_test(tc, test_metrics);
-	tcase_add_test(tc, test_idle_hosts_expire);
-	tcase_add_test(tc, test_workers);
-	tcase_add_test(tc, test_workers_none);
-	tcase_add_test(tc, test_sd_notify);
-	tcase_add_test(tc, test_socket_activation);
-	tcase_add_test(tc, test_health_listen_and_json_logs);
-	tcase_add_test(tc, test_unit_exposure);
-	suite_add_tcase(s, tc);
+	check_add_with(s, &opts, test_reload);
+	check_add_with(s, &opts, test_reload_in_flight);
+	check_add_with(s, &opts, test_reload_policy_on_threads);
+	check_add_with(s, &opts, test_drain);
+	check_add_with(s, &opts, test_drain_timeout);
+	check_add_with(s, &opts, test_drain_timeout_threads);
+	check_add_with(s, &opts, test_metrics);
+	check_add_with(s, &opts, test_idle_hosts_expire);
+	check_add_with(s, &opts, test_workers);
+	check_add_with(s, &opts, test_workers_none);
+	check_add_with(s, &opts, test_sd_notify);
+	check_add_with(s, &opts, test_socket_activation);
+	check_add_with(s, &opts, test_health_listen_and_json_logs);
+	check_add_with(s, &opts, test_unit_exposure);
 	return s;
 }
 

@@ -483,23 +483,22 @@ static Suite *
 sched_suite(void)
 {
 	Suite *s = suite_create("sched");
-	TCase *tc = tcase_create("daemon");
+	const struct check_opts opts = {
+		.teardown = teardown, .timeout_s = 60
+	};
 
-	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, NULL, teardown);
-	tcase_add_test(tc, test_host_rate);
-	tcase_add_test(tc, test_no_head_of_line_blocking);
-	tcase_add_test(tc, test_batches_interleave);
-	tcase_add_test(tc, test_retries_flaky);
-	tcase_add_test(tc, test_retry_after_pauses_host);
-	tcase_add_test(tc, test_deadline);
-	tcase_add_test(tc, test_redirects);
-	tcase_add_test(tc, test_breaker);
-	tcase_add_test(tc, test_limit_across_clients);
-	tcase_add_test(tc, test_host_spellings_are_one_host);
-	tcase_add_test(tc, test_queue_time_is_not_timeout);
-	tcase_add_test(tc, test_batch_rate_and_validation);
-	suite_add_tcase(s, tc);
+	check_add_with(s, &opts, test_host_rate);
+	check_add_with(s, &opts, test_no_head_of_line_blocking);
+	check_add_with(s, &opts, test_batches_interleave);
+	check_add_with(s, &opts, test_retries_flaky);
+	check_add_with(s, &opts, test_retry_after_pauses_host);
+	check_add_with(s, &opts, test_deadline);
+	check_add_with(s, &opts, test_redirects);
+	check_add_with(s, &opts, test_breaker);
+	check_add_with(s, &opts, test_limit_across_clients);
+	check_add_with(s, &opts, test_host_spellings_are_one_host);
+	check_add_with(s, &opts, test_queue_time_is_not_timeout);
+	check_add_with(s, &opts, test_batch_rate_and_validation);
 	return s;
 }
 

@@ -943,27 +943,26 @@ static Suite *
 security_suite(void)
 {
 	Suite *s = suite_create("security");
-	TCase *tc = tcase_create("attacks");
+	const struct check_opts opts = {
+		.setup = setup, .teardown = teardown, .timeout_s = 60
+	};
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_smuggling_refused);
-	tcase_add_test(tc, test_host_header_judged);
-	tcase_add_test(tc, test_malformed_http);
-	tcase_add_test(tc, test_pipelining);
-	tcase_add_test(tc, test_connections_per_caller);
-	tcase_add_test(tc, test_pool_keeps_connections);
-	tcase_add_test(tc, test_truncated_connection_not_reused);
-	tcase_add_test(tc, test_redirect_hops_own_host);
-	tcase_add_test(tc, test_redirect_rules);
-	tcase_add_test(tc, test_redirect_ends_between_hops);
-	tcase_add_test(tc, test_redirect_bypasses_with_proxy);
-	tcase_add_test(tc, test_short_timeouts_do_not_open_circuit);
-	tcase_add_test(tc, test_header_flood_keeps_loop_responsive);
-	tcase_add_test(tc, test_hostile_bodies_bounded);
-	tcase_add_test(tc, test_concurrent_bodies_budget);
-	tcase_add_test(tc, test_one_uid_cannot_hold_budget);
-	suite_add_tcase(s, tc);
+	check_add_with(s, &opts, test_smuggling_refused);
+	check_add_with(s, &opts, test_host_header_judged);
+	check_add_with(s, &opts, test_malformed_http);
+	check_add_with(s, &opts, test_pipelining);
+	check_add_with(s, &opts, test_connections_per_caller);
+	check_add_with(s, &opts, test_pool_keeps_connections);
+	check_add_with(s, &opts, test_truncated_connection_not_reused);
+	check_add_with(s, &opts, test_redirect_hops_own_host);
+	check_add_with(s, &opts, test_redirect_rules);
+	check_add_with(s, &opts, test_redirect_ends_between_hops);
+	check_add_with(s, &opts, test_redirect_bypasses_with_proxy);
+	check_add_with(s, &opts, test_short_timeouts_do_not_open_circuit);
+	check_add_with(s, &opts, test_header_flood_keeps_loop_responsive);
+	check_add_with(s, &opts, test_hostile_bodies_bounded);
+	check_add_with(s, &opts, test_concurrent_bodies_budget);
+	check_add_with(s, &opts, test_one_uid_cannot_hold_budget);
 	return s;
 }
 

@@ -556,22 +556,21 @@ static Suite *
 stream_suite(void)
 {
 	Suite *s = suite_create("stream");
-	TCase *tc = tcase_create("daemon");
+	const struct check_opts opts = {
+		.teardown = teardown, .timeout_s = 180
+	};
 
-	tcase_set_timeout(tc, 180);
-	tcase_add_checked_fixture(tc, NULL, teardown);
-	tcase_add_test(tc, test_stream_order_and_progress);
-	tcase_add_test(tc, test_async_poll_page_ttl);
-	tcase_add_test(tc, test_cancel_mid_batch);
-	tcase_add_test(tc, test_stream_disconnect_aborts);
-	tcase_add_test(tc, test_other_uid_cannot_see);
-	tcase_add_test(tc, test_allow_uids);
-	tcase_add_test(tc, test_admission);
-	tcase_add_test(tc, test_retained_budget);
-	tcase_add_test(tc, test_slow_reader_bounded);
-	tcase_add_test(tc, test_stalled_reader_cut_off);
-	tcase_add_test(tc, test_long_stream_flat_rss);
-	suite_add_tcase(s, tc);
+	check_add_with(s, &opts, test_stream_order_and_progress);
+	check_add_with(s, &opts, test_async_poll_page_ttl);
+	check_add_with(s, &opts, test_cancel_mid_batch);
+	check_add_with(s, &opts, test_stream_disconnect_aborts);
+	check_add_with(s, &opts, test_other_uid_cannot_see);
+	check_add_with(s, &opts, test_allow_uids);
+	check_add_with(s, &opts, test_admission);
+	check_add_with(s, &opts, test_retained_budget);
+	check_add_with(s, &opts, test_slow_reader_bounded);
+	check_add_with(s, &opts, test_stalled_reader_cut_off);
+	check_add_with(s, &opts, test_long_stream_flat_rss);
 	return s;
 }
 

@@ -124,12 +124,10 @@ static Suite *
 mbox_suite(void)
 {
 	Suite *s = suite_create("mbox");
-	TCase *tc = tcase_create("box");
+	const struct check_opts opts = { .timeout_s = 60 };
 
-	tcase_add_test(tc, test_order_and_wake);
-	tcase_add_test(tc, test_producers);
-	tcase_set_timeout(tc, 60);
-	suite_add_tcase(s, tc);
+	check_add_with(s, &opts, test_order_and_wake);
+	check_add_with(s, &opts, test_producers);
 	return s;
 }
 
