@@ -75,7 +75,7 @@ START_TEST(test_reload)
 	json_decref(c);
 	t0 = now_ms();
 	reply = api_submit(dm.sock, batch);
-	ck_assert_msg(now_ms() - t0 < 2000, "10 requests took %.0f ms at the "
+	ck_assert_msg(now_ms() - t0 < scaled_ms(2000), "10 requests took %.0f ms at the "
 	    "new rate", now_ms() - t0);
 	json_decref(reply);
 	/* A broken file is refused: the old configuration stays. */
@@ -110,7 +110,7 @@ START_TEST(test_reload_in_flight)
 	    "{\"url\":\"%s\"}]}", upstream_url(&up, "/delay/700"),
 	    upstream_url(&up, "/delay/700"));
 	bg_submit(&client, dm.sock, batch);
-	usleep(200000);
+	wait_until(upstream_count(&up, "inflight") == 2, 5000);
 	snprintf(conf, sizeof(conf), "[fanoutd]\nhost_inflight = 1\n"
 	    "[host 127.0.0.1:%d]\nrate = 4/h\n", up.port);
 	write_file(dm.conf, conf);
@@ -175,9 +175,9 @@ START_TEST(test_drain)
 	    "{\"url\":\"%s\"}]}", upstream_url(&up, "/delay/800"),
 	    upstream_url(&up, "/delay/800"));
 	bg_submit(&client, dm.sock, batch);
-	usleep(200000);
+	wait_until(upstream_count(&up, "inflight") == 2, 5000);
 	kill(dm.pid, SIGTERM);
-	usleep(100000);
+	wait_until(api_status(dm.sock, "GET", "/readyz") == 503, 3000);
 	/* Draining: no new batches, not ready, still alive. */
 	j = api_json(dm.sock, "POST", "/v1/batches", batch, &st);
 	ck_assert_int_eq(st, 503);
@@ -218,12 +218,12 @@ START_TEST(test_drain_timeout)
 	snprintf(batch, sizeof(batch), "{\"requests\":[{\"url\":\"%s\"}]}",
 	    upstream_url(&up, "/hang"));
 	bg_submit(&client, dm.sock, batch);
-	usleep(200000);
+	wait_until(upstream_count(&up, "inflight") == 1, 5000);
 	t0 = now_ms();
 	kill(dm.pid, SIGTERM);
 	waitpid(dm.pid, &status, 0);
 	dm.pid = 0;
-	ck_assert_msg(now_ms() - t0 >= 250 && now_ms() - t0 < 3000,
+	ck_assert_msg(now_ms() - t0 >= 250 && now_ms() - t0 < scaled_ms(3000),
 	    "exit after %.0f ms", now_ms() - t0);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	reply = bg_reply(&client);
@@ -251,7 +251,7 @@ START_TEST(test_drain_timeout_threads)
 	json_decref(api_json(dm.sock, "POST", "/v1/batches", batch, &status));
 	ck_assert_int_eq(status, 202);
 	free(batch);
-	usleep(200000);
+	wait_until(upstream_count(&up, "inflight") == 6, 5000);
 	kill(dm.pid, SIGTERM);
 	waitpid(dm.pid, &rc, 0);
 	dm.pid = 0;
@@ -388,11 +388,11 @@ notify_socket(const char *path)
 	return s;
 }
 
-/* Read notifications until one contains want, for up to ms. */
+/* Read notifications until one contains want, for up to ms (scaled). */
 static int
 saw(int s, const char *want, double ms)
 {
-	double deadline = now_ms() + ms;
+	double deadline = now_ms() + scaled_ms(ms);
 	char buf[1024];
 	ssize_t n;
 
@@ -665,7 +665,6 @@ START_TEST(test_socket_activation)
 {
 	char dir[] = "/tmp/fanoutd-sa.XXXXXX", sock[128], *out;
 	struct stat st;
-	double deadline;
 	pid_t pid;
 	int status;
 
@@ -687,9 +686,7 @@ START_TEST(test_socket_activation)
 		    (char *)NULL);
 		_exit(127);
 	}
-	deadline = now_ms() + 5000;
-	while (stat(sock, &st) != 0 && now_ms() < deadline)
-		usleep(20000);
+	wait_until(stat(sock, &st) == 0, 5000);
 	/* The first connection starts fanoutd, which takes the socket. */
 	ck_assert_int_eq(api_call(sock, "GET", "/healthz", NULL, &out), 200);
 	free(out);
