@@ -96,7 +96,8 @@ START_TEST(test_producers)
 		    0);
 	}
 	while (got < PRODUCERS * PER_PRODUCER) {
-		ck_assert_msg(readable(mbox_fd(&mb), 10000),
+		ck_assert_msg(readable(mbox_fd(&mb),
+		    (int)(10000 * check_timeout_multiplier())),
 		    "no wake-up with %zu of %d taken", got,
 		    PRODUCERS * PER_PRODUCER);
 		wakes++;
