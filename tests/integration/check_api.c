@@ -580,8 +580,7 @@ START_TEST(test_socket_group)
 	struct stat st;
 
 	if (getuid() != 0) {
-		fprintf(stderr, "test_socket_group: SKIPPED (needs root to "
-		    "give the socket away)\n");
+		check_skip("needs root to give the socket away");
 		return;
 	}
 	daemon_start(&d, "socket_group = 65534\nsocket_mode = 0640\n");

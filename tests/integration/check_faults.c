@@ -257,8 +257,7 @@ START_TEST(test_tls_bad_certificate)
 	pid_t srv;
 
 	if (system("command -v openssl >/dev/null 2>&1") != 0) {
-		fprintf(stderr, "test_tls_bad_certificate: SKIPPED: openssl "
-		    "is not installed\n");
+		check_skip("openssl is not installed");
 		return;
 	}
 	ck_assert_ptr_nonnull(mkdtemp(dir));

@@ -406,9 +406,9 @@ saw(int s, const char *want, double ms)
 	return 0;
 }
 
-/* Was fanoutd built with libsystemd? (-V says.) */
+/* Was fanoutd built with libsystemd? (-V says.) If not, the test skips. */
 static int
-with_systemd(const char *test)
+with_systemd(void)
 {
 	char cmd[256], *out;
 	int yes;
@@ -418,8 +418,7 @@ with_systemd(const char *test)
 	yes = strstr(out, "activation: yes") != NULL;
 	free(out);
 	if (!yes)
-		fprintf(stderr, "%s: SKIPPED: fanoutd was built without "
-		    "libsystemd\n", test);
+		check_skip("fanoutd was built without libsystemd");
 	return yes;
 }
 
@@ -629,7 +628,7 @@ START_TEST(test_sd_notify)
 	char path[64];
 	int s, status;
 
-	if (!with_systemd("test_sd_notify"))
+	if (!with_systemd())
 		return;
 	snprintf(path, sizeof(path), "/tmp/fanoutd-notify.%d", (int)getpid());
 	s = notify_socket(path);
@@ -668,11 +667,10 @@ START_TEST(test_socket_activation)
 	pid_t pid;
 	int status;
 
-	if (!with_systemd("test_socket_activation"))
+	if (!with_systemd())
 		return;
 	if (!have("systemd-socket-activate")) {
-		fprintf(stderr, "test_socket_activation: SKIPPED: "
-		    "systemd-socket-activate is not installed\n");
+		check_skip("systemd-socket-activate is not installed");
 		return;
 	}
 	ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -744,8 +742,7 @@ START_TEST(test_unit_exposure)
 	double score;
 
 	if (!have("systemd-analyze")) {
-		fprintf(stderr, "test_unit_exposure: SKIPPED: systemd-analyze "
-		    "is not installed\n");
+		check_skip("systemd-analyze is not installed");
 		return;
 	}
 	ck_assert_msg(getenv("TOP_BUILDDIR") != NULL, "TOP_BUILDDIR not set "

@@ -491,8 +491,7 @@ START_TEST(test_connections_per_caller)
 	const char *ok = upstream_url(&up, "/ok");
 
 	if (!can_switch_uid()) {
-		fprintf(stderr, "test_connections_per_caller: SKIPPED (needs "
-		    "root to run a client as another uid)\n");
+		check_skip("needs root to run a client as another uid");
 		return;
 	}
 	start("socket_mode = 0666\nworkers = 0\n");
@@ -889,8 +888,7 @@ START_TEST(test_one_uid_cannot_hold_budget)
 	json_t *st;
 
 	if (!can_switch_uid()) {
-		fprintf(stderr, "test_one_uid_cannot_hold_budget: SKIPPED "
-		    "(needs root to run a client as another uid)\n");
+		check_skip("needs root to run a client as another uid");
 		return;
 	}
 	start("socket_mode = 0666\nmax_api_memory = 64M\n");

@@ -278,8 +278,7 @@ START_TEST(test_other_uid_cannot_see)
 	long status;
 
 	if (!can_switch_uid()) {
-		fprintf(stderr, "test_other_uid_cannot_see: SKIPPED (needs "
-		    "root to run a client as another uid)\n");
+		check_skip("needs root to run a client as another uid");
 		return;
 	}
 	start("socket_mode = 0666\n");
@@ -321,8 +320,7 @@ START_TEST(test_allow_uids)
 	char *out;
 
 	if (!can_switch_uid()) {
-		fprintf(stderr, "test_allow_uids: SKIPPED (needs root to run "
-		    "a client as another uid)\n");
+		check_skip("needs root to run a client as another uid");
 		return;
 	}
 	start("socket_mode = 0666\nallow_uids = 4242, 4243\n"
