@@ -72,6 +72,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
+# Polls of 10 ms: 5 s, times CK_TIMEOUT_MULTIPLIER (as the Check tests').
+polls=$(awk -v m="${CK_TIMEOUT_MULTIPLIER:-1}" \
+    'BEGIN { m += 0; print int(500 * (m > 0 ? m : 1)) }')
 
 failures=0
 fail() {
@@ -138,7 +141,7 @@ upstreams_start() {
 				break
 			fi
 			i=$((i + 1))
-			[ $i -lt 500 ] || die "upstream $2 did not start"
+			[ $i -lt "$polls" ] || die "upstream $2 did not start"
 			sleep 0.01
 		done
 		shift 2
@@ -175,7 +178,7 @@ daemon_reload() {
 	until [ "$(grep -c 'reloaded' "$dir/$dname.log" || :)" -gt "$n" ]; do
 		grep 'reload refused' "$dir/$dname.log" && die "reload refused"
 		i=$((i + 1))
-		[ $i -lt 500 ] || die "fanoutd did not reload"
+		[ $i -lt "$polls" ] || die "fanoutd did not reload"
 		sleep 0.01
 	done
 }
@@ -198,7 +201,7 @@ daemon_start() {
 	    http://localhost/healthz; do
 		kill -0 "$dpid" 2>/dev/null || die "fanoutd exited at start-up"
 		i=$((i + 1))
-		[ $i -lt 500 ] || die "fanoutd did not answer /healthz"
+		[ $i -lt "$polls" ] || die "fanoutd did not answer /healthz"
 		sleep 0.01
 	done
 }
