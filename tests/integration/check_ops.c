@@ -461,14 +461,7 @@ rss_now(void)
 static void
 wait_no_hosts(void)
 {
-	double until = now_ms() + 10000.0 * (getenv("CK_TIMEOUT_MULTIPLIER") ?
-	    atof(getenv("CK_TIMEOUT_MULTIPLIER")) : 1.0);
-
-	while (stat_of("hosts_known") != 0) {
-		ck_assert_msg(now_ms() < until, "%lld hosts still known",
-		    stat_of("hosts_known"));
-		usleep(50000);	/* polling a condition */
-	}
+	wait_until(stat_of("hosts_known") == 0, 10000);
 }
 
 /* n GETs, each to its own origin http://10.B.C.D/ from the nth on. */
