@@ -23,8 +23,8 @@
  * is PASS even if others of its program would have skipped; a program
  * with no case of that name ran nothing, and says SKIP, not PASS.
  *
- * Time. check_timeout_multiplier() is CK_TIMEOUT_MULTIPLIER, read as Check
- * reads it (default 1). Check multiplies every TCase timeout by it itself;
+ * Time. check_timeout_multiplier() is CK_TIMEOUT_MULTIPLIER, read once (a
+ * positive number; else 1). Check multiplies every TCase timeout by it itself;
  * every other upper time bound in a test is multiplied by it too (the
  * integration tests' scaled_ms() and wait_until(), in harness.h), so a
  * slow run (valgrind, sanitizers, two busy cores) stretches them alike.
@@ -139,7 +139,7 @@ check_report_skips(const char *path, int ntests)
 		return 0;
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		if (n++ == 0)
-			printf("Skipped (exit %d, SKIP):\n", CHECK_EXIT_SKIP);
+			printf("Skipped:\n");
 		printf("  %s", line);
 	}
 	fclose(fp);
