@@ -110,6 +110,13 @@ enable=${FIU_ENABLE:-enable_random name=$points,probability=$prob}
 
 say() { echo "fiu.sh: $*"; }
 skip() { say "SKIP: $*"; exit 77; }
+# N polls, times CK_TIMEOUT_MULTIPLIER (as the Check tests' time bounds).
+scaled() {
+	awk -v n="$1" -v m="${CK_TIMEOUT_MULTIPLIER:-1}" \
+	    'BEGIN { m += 0; print int(n * (m > 0 ? m : 1)) }'
+}
+polls100=$(scaled 100)
+polls50=$(scaled 50)
 
 for tool in fiu-run fiu-ctrl curl; do
 	command -v "$tool" >/dev/null 2>&1 || skip "$tool not found" \
@@ -144,7 +151,7 @@ upid=$!
 i=0
 while ! grep -q '^port ' "$tmp/port" 2>/dev/null; do
 	i=$((i + 1))
-	[ $i -gt 100 ] && { say "upstream did not start"; exit 99; }
+	[ $i -gt "$polls100" ] && { say "upstream did not start"; exit 99; }
 	sleep 0.05
 done
 port=$(sed -n 's/^port //p' "$tmp/port")
@@ -192,7 +199,7 @@ api() {	# PATH [curl options...]: print the body; status in $tmp/code
 i=0
 until [ -p "$tmp/fiu-$dpid.out" ] && api /healthz >/dev/null; do
 	i=$((i + 1))
-	if [ $i -gt 100 ] || ! kill -0 "$dpid" 2>/dev/null; then
+	if [ $i -gt "$polls100" ] || ! kill -0 "$dpid" 2>/dev/null; then
 		say "fanoutd did not start"
 		cat "$tmp/daemon.log"
 		exit 99
@@ -412,7 +419,7 @@ fi
 i=0
 while h=$(api /healthz) && ! echo "$h" | grep -q '"batches":0[,}]'; do
 	i=$((i + 1))
-	if [ $i -gt 50 ]; then
+	if [ $i -gt "$polls50" ]; then
 		say "FAIL: batches still open 5 s after the load: $h"
 		fail=1
 		break
@@ -423,7 +430,7 @@ strict alive
 
 kill -TERM "$dpid"
 i=0
-while kill -0 "$dpid" 2>/dev/null && [ $i -lt 100 ]; do
+while kill -0 "$dpid" 2>/dev/null && [ $i -lt "$polls100" ]; do
 	sleep 0.1
 	i=$((i + 1))
 done

@@ -75,7 +75,7 @@ START_TEST(test_reload)
 	json_decref(c);
 	t0 = now_ms();
 	reply = api_submit(dm.sock, batch);
-	ck_assert_msg(now_ms() - t0 < 2000, "10 requests took %.0f ms at the "
+	ck_assert_msg(now_ms() - t0 < scaled_ms(2000), "10 requests took %.0f ms at the "
 	    "new rate", now_ms() - t0);
 	json_decref(reply);
 	/* A broken file is refused: the old configuration stays. */
@@ -110,7 +110,7 @@ START_TEST(test_reload_in_flight)
 	    "{\"url\":\"%s\"}]}", upstream_url(&up, "/delay/700"),
 	    upstream_url(&up, "/delay/700"));
 	bg_submit(&client, dm.sock, batch);
-	usleep(200000);
+	wait_until(upstream_count(&up, "inflight") == 2, 5000);
 	snprintf(conf, sizeof(conf), "[fanoutd]\nhost_inflight = 1\n"
 	    "[host 127.0.0.1:%d]\nrate = 4/h\n", up.port);
 	write_file(dm.conf, conf);
@@ -175,9 +175,9 @@ START_TEST(test_drain)
 	    "{\"url\":\"%s\"}]}", upstream_url(&up, "/delay/800"),
 	    upstream_url(&up, "/delay/800"));
 	bg_submit(&client, dm.sock, batch);
-	usleep(200000);
+	wait_until(upstream_count(&up, "inflight") == 2, 5000);
 	kill(dm.pid, SIGTERM);
-	usleep(100000);
+	wait_until(api_status(dm.sock, "GET", "/readyz") == 503, 3000);
 	/* Draining: no new batches, not ready, still alive. */
 	j = api_json(dm.sock, "POST", "/v1/batches", batch, &st);
 	ck_assert_int_eq(st, 503);
@@ -218,12 +218,12 @@ START_TEST(test_drain_timeout)
 	snprintf(batch, sizeof(batch), "{\"requests\":[{\"url\":\"%s\"}]}",
 	    upstream_url(&up, "/hang"));
 	bg_submit(&client, dm.sock, batch);
-	usleep(200000);
+	wait_until(upstream_count(&up, "inflight") == 1, 5000);
 	t0 = now_ms();
 	kill(dm.pid, SIGTERM);
 	waitpid(dm.pid, &status, 0);
 	dm.pid = 0;
-	ck_assert_msg(now_ms() - t0 >= 250 && now_ms() - t0 < 3000,
+	ck_assert_msg(now_ms() - t0 >= 250 && now_ms() - t0 < scaled_ms(3000),
 	    "exit after %.0f ms", now_ms() - t0);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	reply = bg_reply(&client);
@@ -251,7 +251,7 @@ START_TEST(test_drain_timeout_threads)
 	json_decref(api_json(dm.sock, "POST", "/v1/batches", batch, &status));
 	ck_assert_int_eq(status, 202);
 	free(batch);
-	usleep(200000);
+	wait_until(upstream_count(&up, "inflight") == 6, 5000);
 	kill(dm.pid, SIGTERM);
 	waitpid(dm.pid, &rc, 0);
 	dm.pid = 0;
@@ -388,11 +388,11 @@ notify_socket(const char *path)
 	return s;
 }
 
-/* Read notifications until one contains want, for up to ms. */
+/* Read notifications until one contains want, for up to ms (scaled). */
 static int
 saw(int s, const char *want, double ms)
 {
-	double deadline = now_ms() + ms;
+	double deadline = now_ms() + scaled_ms(ms);
 	char buf[1024];
 	ssize_t n;
 
@@ -406,9 +406,9 @@ saw(int s, const char *want, double ms)
 	return 0;
 }
 
-/* Was fanoutd built with libsystemd? (-V says.) */
+/* Was fanoutd built with libsystemd? (-V says.) If not, the test skips. */
 static int
-with_systemd(const char *test)
+with_systemd(void)
 {
 	char cmd[256], *out;
 	int yes;
@@ -418,8 +418,7 @@ with_systemd(const char *test)
 	yes = strstr(out, "activation: yes") != NULL;
 	free(out);
 	if (!yes)
-		fprintf(stderr, "%s: SKIPPED: fanoutd was built without "
-		    "libsystemd\n", test);
+		check_skip("fanoutd was built without libsystemd");
 	return yes;
 }
 
@@ -462,14 +461,7 @@ rss_now(void)
 static void
 wait_no_hosts(void)
 {
-	double until = now_ms() + 10000.0 * (getenv("CK_TIMEOUT_MULTIPLIER") ?
-	    atof(getenv("CK_TIMEOUT_MULTIPLIER")) : 1.0);
-
-	while (stat_of("hosts_known") != 0) {
-		ck_assert_msg(now_ms() < until, "%lld hosts still known",
-		    stat_of("hosts_known"));
-		usleep(50000);	/* polling a condition */
-	}
+	wait_until(stat_of("hosts_known") == 0, 10000);
 }
 
 /* n GETs, each to its own origin http://10.B.C.D/ from the nth on. */
@@ -629,7 +621,7 @@ START_TEST(test_sd_notify)
 	char path[64];
 	int s, status;
 
-	if (!with_systemd("test_sd_notify"))
+	if (!with_systemd())
 		return;
 	snprintf(path, sizeof(path), "/tmp/fanoutd-notify.%d", (int)getpid());
 	s = notify_socket(path);
@@ -665,15 +657,13 @@ START_TEST(test_socket_activation)
 {
 	char dir[] = "/tmp/fanoutd-sa.XXXXXX", sock[128], *out;
 	struct stat st;
-	double deadline;
 	pid_t pid;
 	int status;
 
-	if (!with_systemd("test_socket_activation"))
+	if (!with_systemd())
 		return;
 	if (!have("systemd-socket-activate")) {
-		fprintf(stderr, "test_socket_activation: SKIPPED: "
-		    "systemd-socket-activate is not installed\n");
+		check_skip("systemd-socket-activate is not installed");
 		return;
 	}
 	ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -687,9 +677,7 @@ START_TEST(test_socket_activation)
 		    (char *)NULL);
 		_exit(127);
 	}
-	deadline = now_ms() + 5000;
-	while (stat(sock, &st) != 0 && now_ms() < deadline)
-		usleep(20000);
+	wait_until(stat(sock, &st) == 0, 5000);
 	/* The first connection starts fanoutd, which takes the socket. */
 	ck_assert_int_eq(api_call(sock, "GET", "/healthz", NULL, &out), 200);
 	free(out);
@@ -747,8 +735,7 @@ START_TEST(test_unit_exposure)
 	double score;
 
 	if (!have("systemd-analyze")) {
-		fprintf(stderr, "test_unit_exposure: SKIPPED: systemd-analyze "
-		    "is not installed\n");
+		check_skip("systemd-analyze is not installed");
 		return;
 	}
 	ck_assert_msg(getenv("TOP_BUILDDIR") != NULL, "TOP_BUILDDIR not set "
@@ -769,25 +756,24 @@ static Suite *
 ops_suite(void)
 {
 	Suite *s = suite_create("ops");
-	TCase *tc = tcase_create("daemon");
+	const struct check_opts opts = {
+		.teardown = teardown, .timeout_s = 60
+	};
 
-	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, NULL, teardown);
-	tcase_add_test(tc, test_reload);
-	tcase_add_test(tc, test_reload_in_flight);
-	tcase_add_test(tc, test_reload_policy_on_threads);
-	tcase_add_test(tc, test_drain);
-	tcase_add_test(tc, test_drain_timeout);
-	tcase_add_test(tc, test_drain_timeout_threads);
-	tcase_add_test(tc, test_metrics);
-	tcase_add_test(tc, test_idle_hosts_expire);
-	tcase_add_test(tc, test_workers);
-	tcase_add_test(tc, test_workers_none);
-	tcase_add_test(tc, test_sd_notify);
-	tcase_add_test(tc, test_socket_activation);
-	tcase_add_test(tc, test_health_listen_and_json_logs);
-	tcase_add_test(tc, test_unit_exposure);
-	suite_add_tcase(s, tc);
+	check_add_with(s, &opts, test_reload);
+	check_add_with(s, &opts, test_reload_in_flight);
+	check_add_with(s, &opts, test_reload_policy_on_threads);
+	check_add_with(s, &opts, test_drain);
+	check_add_with(s, &opts, test_drain_timeout);
+	check_add_with(s, &opts, test_drain_timeout_threads);
+	check_add_with(s, &opts, test_metrics);
+	check_add_with(s, &opts, test_idle_hosts_expire);
+	check_add_with(s, &opts, test_workers);
+	check_add_with(s, &opts, test_workers_none);
+	check_add_with(s, &opts, test_sd_notify);
+	check_add_with(s, &opts, test_socket_activation);
+	check_add_with(s, &opts, test_health_listen_and_json_logs);
+	check_add_with(s, &opts, test_unit_exposure);
 	return s;
 }
 

@@ -133,12 +133,12 @@ START_TEST(test_no_head_of_line_blocking)
 		r = result_at(reply, i);
 		ck_assert_int_eq(jnum(r, "status"), 200);
 		ck_assert_msg(jreal(json_object_get(r, "timings"), "queue_ms") <
-		    500, "fast request %zu queued %.1f ms", i,
+		    scaled_ms(500), "fast request %zu queued %.1f ms", i,
 		    jreal(json_object_get(r, "timings"), "queue_ms"));
 	}
 	n = arrivals(&up2, t, 20);
 	ck_assert_uint_eq(n, 10);
-	ck_assert_msg(t[9] - t[0] < 500, "fast host took %.0f ms", t[9] - t[0]);
+	ck_assert_msg(t[9] - t[0] < scaled_ms(500), "fast host took %.0f ms", t[9] - t[0]);
 	ck_assert_str_eq(jerr(result_at(reply, 999)), "deadline_exceeded");
 	json_decref(reply);
 	free(batch);
@@ -166,13 +166,14 @@ START_TEST(test_batches_interleave)
 		api_call(dm.sock, "POST", "/v1/batches", big, &out);
 		_exit(0);
 	}
-	usleep(300000);		/* the big batch is queued first */
+	/* the big batch is queued first */
+	wait_until(api_num(dm.sock, "/healthz", "batches") == 1, 5000);
 	t0 = now_ms();
 	reply = api_submit(dm.sock, small);
 	small_ms = now_ms() - t0;
 	ck_assert_int_eq(jnum(json_object_get(reply, "summary"), "errors"), 0);
 	/* Round-robin: ~3 turns of 2 (0.6 s), not after the big one (3 s). */
-	ck_assert_msg(small_ms < 1500, "small batch took %.0f ms", small_ms);
+	ck_assert_msg(small_ms < scaled_ms(1500), "small batch took %.0f ms", small_ms);
 	waitpid(child, &status, 0);
 	json_decref(reply);
 	free(big);
@@ -237,11 +238,11 @@ START_TEST(test_retry_after_pauses_host)
 	ck_assert_int_eq(jnum(r, "attempts"), 1);
 	n = arrivals(&up, t, 8);
 	ck_assert_uint_eq(n, 2);
-	ck_assert_msg(t[1] - t[0] >= 900 && t[1] - t[0] < 3000,
+	ck_assert_msg(t[1] - t[0] >= 900 && t[1] - t[0] < scaled_ms(3000),
 	    "second request %.0f ms after the 429", t[1] - t[0]);
 	/* The other host was not paused. */
 	ck_assert(jreal(json_object_get(result_at(reply, 2), "timings"),
-	    "queue_ms") < 900);
+	    "queue_ms") < scaled_ms(900));
 	json_decref(reply);
 }
 END_TEST
@@ -261,7 +262,7 @@ START_TEST(test_deadline)
 	t0 = now_ms();
 	reply = api_submit(dm.sock, batch);
 	wall = now_ms() - t0;
-	ck_assert_msg(wall >= 450 && wall < 1500, "wall %.0f ms", wall);
+	ck_assert_msg(wall >= 450 && wall < scaled_ms(1500), "wall %.0f ms", wall);
 	ck_assert_int_eq(jnum(result_at(reply, 0), "status"), 200);
 	r = result_at(reply, 1);
 	ck_assert_str_eq(jerr(r), "deadline_exceeded");
@@ -299,6 +300,20 @@ START_TEST(test_redirects)
 }
 END_TEST
 
+/* Whether /v1/hosts shows the first host's breaker in state. */
+static int
+breaker_is(const char *state)
+{
+	long status;
+	json_t *hosts = api_json(dm.sock, "GET", "/v1/hosts", NULL, &status);
+	json_t *h = json_array_get(json_object_get(hosts, "hosts"), 0);
+	int is = strcmp(jstr(json_object_get(h, "state"), "breaker"),
+	    state) == 0;
+
+	json_decref(hosts);
+	return is;
+}
+
 START_TEST(test_breaker)
 {
 	char batch[512], *b5;
@@ -317,7 +332,7 @@ START_TEST(test_breaker)
 	h = json_array_get(json_object_get(hosts, "hosts"), 0);
 	ck_assert_str_eq(jstr(json_object_get(h, "state"), "breaker"), "open");
 	json_decref(hosts);
-	usleep(700000);		/* open_ms passes: one probe goes */
+	wait_until(breaker_is("half_open"), 3000);	/* open_ms passes */
 	snprintf(batch, sizeof(batch), "{\"requests\":[{\"url\":\"%s\"}]}",
 	    upstream_url(&up, "/ok"));
 	reply = api_submit(dm.sock, batch);
@@ -483,23 +498,22 @@ static Suite *
 sched_suite(void)
 {
 	Suite *s = suite_create("sched");
-	TCase *tc = tcase_create("daemon");
+	const struct check_opts opts = {
+		.teardown = teardown, .timeout_s = 60
+	};
 
-	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, NULL, teardown);
-	tcase_add_test(tc, test_host_rate);
-	tcase_add_test(tc, test_no_head_of_line_blocking);
-	tcase_add_test(tc, test_batches_interleave);
-	tcase_add_test(tc, test_retries_flaky);
-	tcase_add_test(tc, test_retry_after_pauses_host);
-	tcase_add_test(tc, test_deadline);
-	tcase_add_test(tc, test_redirects);
-	tcase_add_test(tc, test_breaker);
-	tcase_add_test(tc, test_limit_across_clients);
-	tcase_add_test(tc, test_host_spellings_are_one_host);
-	tcase_add_test(tc, test_queue_time_is_not_timeout);
-	tcase_add_test(tc, test_batch_rate_and_validation);
-	suite_add_tcase(s, tc);
+	check_add_with(s, &opts, test_host_rate);
+	check_add_with(s, &opts, test_no_head_of_line_blocking);
+	check_add_with(s, &opts, test_batches_interleave);
+	check_add_with(s, &opts, test_retries_flaky);
+	check_add_with(s, &opts, test_retry_after_pauses_host);
+	check_add_with(s, &opts, test_deadline);
+	check_add_with(s, &opts, test_redirects);
+	check_add_with(s, &opts, test_breaker);
+	check_add_with(s, &opts, test_limit_across_clients);
+	check_add_with(s, &opts, test_host_spellings_are_one_host);
+	check_add_with(s, &opts, test_queue_time_is_not_timeout);
+	check_add_with(s, &opts, test_batch_rate_and_validation);
 	return s;
 }
 

@@ -39,31 +39,6 @@ teardown(void)
 	ck_assert_msg(rc == 0, "fanoutd exited %d", rc);
 }
 
-/* The upstream's requests being served now. */
-static long long
-upstream_inflight(void)
-{
-	json_t *s = upstream_json(&up, "/stats");
-	long long n = jnum(s, "inflight");
-
-	json_decref(s);
-	return n;
-}
-
-/* Wait up to ms for the upstream to serve exactly n at once. */
-static int
-wait_inflight(long long n, double ms)
-{
-	double deadline = now_ms() + ms;
-
-	while (now_ms() < deadline) {
-		if (upstream_inflight() == n)
-			return 1;
-		usleep(20000);
-	}
-	return upstream_inflight() == n;
-}
-
 static long
 daemon_rss_kb(pid_t pid)
 {
@@ -134,26 +109,31 @@ START_TEST(test_stream_order_and_progress)
 }
 END_TEST
 
+/* Whether the batch at path has ended; then *s is its status document. */
+static int
+ended(const char *path, json_t **s)
+{
+	long status;
+
+	*s = api_json(dm.sock, "GET", path, NULL, &status);
+	ck_assert_int_eq(status, 200);
+	if (strcmp(jstr(*s, "state"), "done") == 0 ||
+	    strcmp(jstr(*s, "state"), "cancelled") == 0)
+		return 1;
+	json_decref(*s);
+	return 0;
+}
+
 /* Poll until the batch's state is done or cancelled. */
 static json_t *
 poll_done(const char *id)
 {
 	char path[128];
-	double deadline = now_ms() + 10000;
 	json_t *s;
-	long status;
 
 	snprintf(path, sizeof(path), "/v1/batches/%s", id);
-	for (;;) {
-		s = api_json(dm.sock, "GET", path, NULL, &status);
-		ck_assert_int_eq(status, 200);
-		if (strcmp(jstr(s, "state"), "done") == 0 ||
-		    strcmp(jstr(s, "state"), "cancelled") == 0)
-			return s;
-		ck_assert_msg(now_ms() < deadline, "batch did not end");
-		json_decref(s);
-		usleep(50000);
-	}
+	wait_until(ended(path, &s), 10000);
+	return s;
 }
 
 static char *
@@ -215,10 +195,8 @@ START_TEST(test_async_poll_page_ttl)
 	ck_assert_int_eq(api_call(dm.sock, "GET", path, NULL, &out), 400);
 	free(out);
 	/* gone after result_ttl_s */
-	usleep(1500000);
 	snprintf(path, sizeof(path), "/v1/batches/%s", id);
-	ck_assert_int_eq(api_call(dm.sock, "GET", path, NULL, &out), 404);
-	free(out);
+	wait_until(api_status(dm.sock, "GET", path) == 404, 3000);
 	free(id);
 }
 END_TEST
@@ -236,13 +214,13 @@ START_TEST(test_cancel_mid_batch)
 	    upstream_url(&up, "/hang"), upstream_url(&up, "/hang"),
 	    upstream_url(&up, "/hang"));
 	id = submit_async(batch);
-	ck_assert(wait_inflight(2, 5000) || wait_inflight(3, 100));
+	wait_until(upstream_count(&up, "inflight") >= 2, 5000);
 	snprintf(path, sizeof(path), "/v1/batches/%s", id);
 	s = api_json(dm.sock, "DELETE", path, NULL, &status);
 	ck_assert_int_eq(status, 200);
 	ck_assert_str_eq(jstr(s, "state"), "cancelled");
 	json_decref(s);
-	ck_assert_msg(wait_inflight(0, 1000), "transfers still open upstream");
+	wait_until(upstream_count(&up, "inflight") == 0, 1000);
 	s = api_json(dm.sock, "DELETE", path, NULL, &status);	/* again */
 	ck_assert_int_eq(status, 200);
 	json_decref(s);
@@ -268,9 +246,9 @@ START_TEST(test_stream_disconnect_aborts)
 	batch = batch_of("\"mode\":\"stream\",", 3, upstream_url(&up, "/hang"));
 	s = raw_post(dm.sock, batch);
 	ck_assert_int_gt(read(s, buf, sizeof(buf)), 0);	/* 200 + batch line */
-	ck_assert(wait_inflight(3, 5000));
+	wait_until(upstream_count(&up, "inflight") == 3, 5000);
 	close(s);
-	ck_assert_msg(wait_inflight(0, 1000), "transfers still open upstream");
+	wait_until(upstream_count(&up, "inflight") == 0, 1000);
 	free(batch);
 }
 END_TEST
@@ -300,8 +278,7 @@ START_TEST(test_other_uid_cannot_see)
 	long status;
 
 	if (!can_switch_uid()) {
-		fprintf(stderr, "test_other_uid_cannot_see: SKIPPED (needs "
-		    "root to run a client as another uid)\n");
+		check_skip("needs root to run a client as another uid");
 		return;
 	}
 	start("socket_mode = 0666\n");
@@ -343,8 +320,7 @@ START_TEST(test_allow_uids)
 	char *out;
 
 	if (!can_switch_uid()) {
-		fprintf(stderr, "test_allow_uids: SKIPPED (needs root to run "
-		    "a client as another uid)\n");
+		check_skip("needs root to run a client as another uid");
 		return;
 	}
 	start("socket_mode = 0666\nallow_uids = 4242, 4243\n"
@@ -374,7 +350,7 @@ START_TEST(test_admission)
 	t0 = now_ms();
 	status = api_call(dm.sock, "POST", "/v1/batches", batch, &out);
 	ck_assert_int_eq(status, 429);
-	ck_assert_msg(now_ms() - t0 < 500, "429 took %.0f ms", now_ms() - t0);
+	ck_assert_msg(now_ms() - t0 < scaled_ms(500), "429 took %.0f ms", now_ms() - t0);
 	ck_assert_ptr_nonnull(strstr(out, "max_queued_requests"));
 	free(out);
 	/* a small one still fits; a third batch of this user does not */
@@ -430,7 +406,7 @@ START_TEST(test_slow_reader_bounded)
 	s = raw_post(dm.sock, batch);
 	for (i = 0; i < 20; i++) {	/* about 40 KB/s for 2 s */
 		ck_assert_int_gt(read(s, buf, sizeof(buf)), 0);
-		usleep(100000);
+		usleep(100000);	/* the slow reader's pace: what is tested */
 	}
 	/* Meanwhile another batch runs normally. */
 	snprintf(small, sizeof(small), "{\"requests\":[{\"url\":\"%s\"},"
@@ -438,7 +414,7 @@ START_TEST(test_slow_reader_bounded)
 	    upstream_url(&up, "/ok"));
 	t0 = now_ms();
 	reply = api_submit(dm.sock, small);
-	ck_assert_msg(now_ms() - t0 < 1000, "other batch took %.0f ms",
+	ck_assert_msg(now_ms() - t0 < scaled_ms(1000), "other batch took %.0f ms",
 	    now_ms() - t0);
 	json_decref(reply);
 	stats = upstream_json(&up, "/stats");
@@ -451,7 +427,7 @@ START_TEST(test_slow_reader_bounded)
 	ck_assert_msg(rss1 - rss0 < 30 * 1024, "daemon RSS grew %ld kB",
 	    rss1 - rss0);
 	close(s);
-	ck_assert(wait_inflight(0, 2000));
+	wait_until(upstream_count(&up, "inflight") == 0, 2000);
 	free(batch);
 }
 END_TEST
@@ -460,9 +436,6 @@ END_TEST
 START_TEST(test_stalled_reader_cut_off)
 {
 	char *batch, buf[4096], *log;
-	json_t *h;
-	double deadline;
-	long status;
 	int s;
 
 	start("api_timeout_ms = 500\nstream_high_water = 64K\n"
@@ -472,14 +445,7 @@ START_TEST(test_stalled_reader_cut_off)
 	s = raw_post(dm.sock, batch);
 	ck_assert_int_gt(read(s, buf, sizeof(buf)), 0);
 	/* ...and reads no more, but keeps the connection open. */
-	deadline = now_ms() + 5000;
-	do {
-		usleep(100000);
-		h = api_json(dm.sock, "GET", "/healthz", NULL, &status);
-		status = (long)jnum(h, "batches");
-		json_decref(h);
-	} while (status != 0 && now_ms() < deadline);
-	ck_assert_msg(status == 0, "the stalled stream's batch is still open");
+	wait_until(api_num(dm.sock, "/healthz", "batches") == 0, 5000);
 	log = daemon_log(&dm);
 	ck_assert_msg(strstr(log, "read nothing for 500 ms") != NULL, "%s",
 	    log);
@@ -556,22 +522,21 @@ static Suite *
 stream_suite(void)
 {
 	Suite *s = suite_create("stream");
-	TCase *tc = tcase_create("daemon");
+	const struct check_opts opts = {
+		.teardown = teardown, .timeout_s = 180
+	};
 
-	tcase_set_timeout(tc, 180);
-	tcase_add_checked_fixture(tc, NULL, teardown);
-	tcase_add_test(tc, test_stream_order_and_progress);
-	tcase_add_test(tc, test_async_poll_page_ttl);
-	tcase_add_test(tc, test_cancel_mid_batch);
-	tcase_add_test(tc, test_stream_disconnect_aborts);
-	tcase_add_test(tc, test_other_uid_cannot_see);
-	tcase_add_test(tc, test_allow_uids);
-	tcase_add_test(tc, test_admission);
-	tcase_add_test(tc, test_retained_budget);
-	tcase_add_test(tc, test_slow_reader_bounded);
-	tcase_add_test(tc, test_stalled_reader_cut_off);
-	tcase_add_test(tc, test_long_stream_flat_rss);
-	suite_add_tcase(s, tc);
+	check_add_with(s, &opts, test_stream_order_and_progress);
+	check_add_with(s, &opts, test_async_poll_page_ttl);
+	check_add_with(s, &opts, test_cancel_mid_batch);
+	check_add_with(s, &opts, test_stream_disconnect_aborts);
+	check_add_with(s, &opts, test_other_uid_cannot_see);
+	check_add_with(s, &opts, test_allow_uids);
+	check_add_with(s, &opts, test_admission);
+	check_add_with(s, &opts, test_retained_budget);
+	check_add_with(s, &opts, test_slow_reader_bounded);
+	check_add_with(s, &opts, test_stalled_reader_cut_off);
+	check_add_with(s, &opts, test_long_stream_flat_rss);
 	return s;
 }
 

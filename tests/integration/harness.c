@@ -35,33 +35,44 @@ env(const char *name)
 	return v;
 }
 
+/* GET /v1/config's last_reload as text (caller frees); the document too. */
+static char *
+last_reload(const struct daemon *d, json_t **config)
+{
+	long status;
+	json_t *c = api_json(d->sock, "GET", "/v1/config", NULL, &status);
+	char *text;
+
+	ck_assert_int_eq(status, 200);
+	text = json_dumps(json_object_get(c, "last_reload"), JSON_ENCODE_ANY);
+	if (config != NULL)
+		*config = c;
+	else
+		json_decref(c);
+	return text;
+}
+
+/* Whether last_reload is no longer was; then *config is the document. */
+static int
+reloaded(const struct daemon *d, const char *was, json_t **config)
+{
+	char *now = last_reload(d, config);
+	int changed = strcmp(now, was) != 0;
+
+	free(now);
+	if (!changed)
+		json_decref(*config);
+	return changed;
+}
+
 json_t *
 daemon_reload(struct daemon *d, int sig)
 {
-	double deadline = now_ms() + 3000;
-	json_t *c, *before;
-	long status;
-	char *was, *now;
-	int changed;
+	char *was = last_reload(d, NULL);
+	json_t *c;
 
-	before = api_json(d->sock, "GET", "/v1/config", NULL, &status);
-	was = json_dumps(json_object_get(before, "last_reload"),
-	    JSON_ENCODE_ANY);
-	json_decref(before);
 	kill(d->pid, sig);
-	for (;;) {
-		c = api_json(d->sock, "GET", "/v1/config", NULL, &status);
-		ck_assert_int_eq(status, 200);
-		now = json_dumps(json_object_get(c, "last_reload"),
-		    JSON_ENCODE_ANY);
-		changed = strcmp(now, was) != 0;
-		free(now);
-		if (changed)
-			break;
-		ck_assert_msg(now_ms() < deadline, "no reload seen");
-		json_decref(c);
-		usleep(20000);
-	}
+	wait_until(reloaded(d, was, &c), 3000);
 	free(was);
 	return c;
 }
@@ -89,6 +100,12 @@ as_uid(unsigned uid, int (*fn)(const char *), const char *arg)
 	if (waitpid(pid, &st, 0) == -1)
 		return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+double
+scaled_ms(double ms)
+{
+	return ms * check_timeout_multiplier();
 }
 
 double
@@ -180,7 +197,7 @@ http_call(const char *sock, const char *url, const char *method,
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &m);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_PROXY, "");
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)scaled_ms(120000));
 	if (body != NULL) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
 		    (curl_off_t)strlen(body));
@@ -208,6 +225,16 @@ upstream_json(const struct upstream *u, const char *path)
 	return j;
 }
 
+long long
+upstream_count(const struct upstream *u, const char *key)
+{
+	json_t *j = upstream_json(u, "/stats");
+	long long n = jnum(j, key);
+
+	json_decref(j);
+	return n;
+}
+
 long
 api_call(const char *sock, const char *method, const char *path,
     const char *body, char **out)
@@ -232,6 +259,27 @@ api_json(const char *sock, const char *method, const char *path,
 	    method, path, *status, e.text, out);
 	free(out);
 	return j;
+}
+
+long
+api_status(const char *sock, const char *method, const char *path)
+{
+	char *out;
+	long status = api_call(sock, method, path, NULL, &out);
+
+	free(out);
+	return status;
+}
+
+long long
+api_num(const char *sock, const char *path, const char *key)
+{
+	long status;
+	json_t *j = api_json(sock, "GET", path, NULL, &status);
+	long long n = jnum(j, key);
+
+	json_decref(j);
+	return n;
 }
 
 int
@@ -348,12 +396,20 @@ write_file(const char *path, const char *text)
 	fclose(fp);
 }
 
+/* Whether fanoutd answers /healthz; it must not have exited. */
+static int
+answers(struct daemon *d)
+{
+	ck_assert_msg(waitpid(d->pid, NULL, WNOHANG) == 0,
+	    "fanoutd exited during start-up");
+	return api_status(d->sock, "GET", "/healthz") == 200;
+}
+
 void
 daemon_start(struct daemon *d, const char *conf_body)
 {
 	const char *workers = getenv("FANOUTD_TEST_WORKERS");
-	char conf[4096], *out;
-	double deadline;
+	char conf[4096];
 	int fd;
 
 	snprintf(d->dir, sizeof(d->dir), "/tmp/fanoutd-test.XXXXXX");
@@ -373,18 +429,7 @@ daemon_start(struct daemon *d, const char *conf_body)
 		    "-l", "debug", (char *)NULL);
 		_exit(127);
 	}
-	deadline = now_ms() + 10000;
-	while (now_ms() < deadline) {
-		if (api_call(d->sock, "GET", "/healthz", NULL, &out) == 200) {
-			free(out);
-			return;
-		}
-		free(out);
-		ck_assert_msg(waitpid(d->pid, NULL, WNOHANG) == 0,
-		    "fanoutd exited during start-up");
-		usleep(10000);
-	}
-	ck_abort_msg("fanoutd did not answer /healthz within 10 s");
+	wait_until(answers(d), 10000);
 }
 
 int

@@ -5,9 +5,43 @@
 #ifndef FANOUTD_HARNESS_H
 #define FANOUTD_HARNESS_H
 
+#include <check.h>
 #include <jansson.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <unistd.h>
+
+#include "check_main.h"
+
+/*
+ * Time bounds. An upper bound on time that a test waits for or asserts
+ * ("done within 5 s", a poll's deadline) is written scaled_ms(ms): ms
+ * times CK_TIMEOUT_MULTIPLIER (check_timeout_multiplier(), default 1),
+ * which Check applies to the TCase timeouts itself; so valgrind, the
+ * sanitizers or two busy cores can be given more time with one variable.
+ * Lower bounds ("took at least 450 ms") are not scaled.
+ */
+double	scaled_ms(double ms);
+
+/*
+ * wait_until(cond, ms): evaluate cond every WAIT_POLL_MS until it is
+ * true; if it is still false after scaled_ms(ms), the test fails at the
+ * wait_until's line, naming cond. Every wait for the daemon, the upstream
+ * or a child is one of these, never a fixed sleep. A test sleeps only
+ * when time passing is what it tests (to show that something does not
+ * happen, or to pace a slow client), and says so where it sleeps.
+ */
+#define WAIT_POLL_MS	10
+#define wait_until(cond, ms) do {					\
+	double wait_until_end_ = now_ms() + scaled_ms(ms);		\
+									\
+	while (!(cond)) {						\
+		if (now_ms() >= wait_until_end_)			\
+			ck_abort_msg("still not (%s) after %.0f ms",	\
+			    #cond, scaled_ms(ms));			\
+		usleep(WAIT_POLL_MS * 1000);				\
+	}								\
+} while (0)
 
 struct upstream {
 	pid_t	pid;
@@ -32,9 +66,13 @@ const char *upstream_url(const struct upstream *u, const char *path);
 /* GET path on the upstream and parse the JSON reply (caller decrefs). */
 json_t	*upstream_json(const struct upstream *u, const char *path);
 
+/* A number in the upstream's /stats ("inflight", "requests", ...). */
+long long upstream_count(const struct upstream *u, const char *key);
+
 /*
  * Start fanoutd with conf_body appended under [fanoutd] in a fresh config
- * file and a socket in a fresh directory; wait until it answers /healthz.
+ * file and a socket in a fresh directory; wait until it answers /healthz
+ * (up to 10 s, scaled).
  */
 void	daemon_start(struct daemon *d, const char *conf_body);
 
@@ -42,8 +80,8 @@ void	daemon_start(struct daemon *d, const char *conf_body);
 int	daemon_stop(struct daemon *d);
 
 /*
- * Send sig (SIGHUP) and wait, up to 3 s, for GET /v1/config to show a new
- * last_reload; returns that document (caller decrefs).
+ * Send sig (SIGHUP) and wait, up to 3 s (scaled), for GET /v1/config to
+ * show a new last_reload; returns that document (caller decrefs).
  */
 json_t	*daemon_reload(struct daemon *d, int sig);
 
@@ -60,6 +98,12 @@ long	api_call(const char *sock, const char *method, const char *path,
 /* api_call() whose reply must be JSON; returns it (caller decrefs). */
 json_t	*api_json(const char *sock, const char *method, const char *path,
 	    const char *body, long *status);
+
+/* The status of method path without a body (0: no answer). */
+long	api_status(const char *sock, const char *method, const char *path);
+
+/* GET path, whose reply must be JSON: its number key (0 when absent). */
+long long api_num(const char *sock, const char *path, const char *key);
 
 /* Members of a JSON object by type (NULL/0 when absent). */
 const char *jstr(json_t *o, const char *key);
@@ -106,7 +150,11 @@ int	closed_port(void);
  */
 int	as_uid(unsigned uid, int (*fn)(const char *), const char *arg);
 
-/* Whether this process may run clients as other uids (root). */
+/*
+ * Whether this process may run clients as other uids (root). A test that
+ * needs to and cannot calls check_skip() and returns: its program then
+ * exits 77, SKIP (check_main.h says how and why).
+ */
 int	can_switch_uid(void);
 
 /* Monotonic milliseconds. */

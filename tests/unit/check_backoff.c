@@ -34,10 +34,8 @@ static Suite *
 backoff_suite(void)
 {
 	Suite *s = suite_create("backoff");
-	TCase *tc = tcase_create("jitter");
 
-	tcase_add_test(tc, test_bounds);
-	suite_add_tcase(s, tc);
+	check_add(s, test_bounds);
 	return s;
 }
 

@@ -67,12 +67,10 @@ static Suite *
 base64_suite(void)
 {
 	Suite *s = suite_create("base64");
-	TCase *tc = tcase_create("codec");
 
-	tcase_add_test(tc, test_vectors);
-	tcase_add_test(tc, test_binary_roundtrip);
-	tcase_add_test(tc, test_rejects);
-	suite_add_tcase(s, tc);
+	check_add(s, test_vectors);
+	check_add(s, test_binary_roundtrip);
+	check_add(s, test_rejects);
 	return s;
 }
 

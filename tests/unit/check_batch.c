@@ -468,27 +468,25 @@ static Suite *
 batch_suite(void)
 {
 	Suite *s = suite_create("batch");
-	TCase *tc = tcase_create("parse");
+	const struct check_opts opts = { .setup = setup, .teardown = teardown };
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_minimal);
-	tcase_add_test(tc, test_defaults_merge);
-	tcase_add_test(tc, test_body_base64);
-	tcase_add_test(tc, test_concurrency_capped);
-	tcase_add_test(tc, test_invalid_json);
-	tcase_add_test(tc, test_invalid_top);
-	tcase_add_test(tc, test_invalid_request);
-	tcase_add_test(tc, test_invalid_headers);
-	tcase_add_test(tc, test_framing_headers);
-	tcase_add_test(tc, test_rate);
-	tcase_add_test(tc, test_parse_cost);
-	tcase_add_test(tc, test_parse_cost_tokens);
-	tcase_add_test(tc, test_host_header);
-	tcase_add_test(tc, test_invalid_numbers);
-	tcase_add_test(tc, test_too_large);
-	tcase_add_test(tc, test_input_limits);
-	tcase_add_test(tc, test_json_keys);
-	suite_add_tcase(s, tc);
+	check_add_with(s, &opts, test_minimal);
+	check_add_with(s, &opts, test_defaults_merge);
+	check_add_with(s, &opts, test_body_base64);
+	check_add_with(s, &opts, test_concurrency_capped);
+	check_add_with(s, &opts, test_invalid_json);
+	check_add_with(s, &opts, test_invalid_top);
+	check_add_with(s, &opts, test_invalid_request);
+	check_add_with(s, &opts, test_invalid_headers);
+	check_add_with(s, &opts, test_framing_headers);
+	check_add_with(s, &opts, test_rate);
+	check_add_with(s, &opts, test_parse_cost);
+	check_add_with(s, &opts, test_parse_cost_tokens);
+	check_add_with(s, &opts, test_host_header);
+	check_add_with(s, &opts, test_invalid_numbers);
+	check_add_with(s, &opts, test_too_large);
+	check_add_with(s, &opts, test_input_limits);
+	check_add_with(s, &opts, test_json_keys);
 	return s;
 }
 

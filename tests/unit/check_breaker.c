@@ -88,12 +88,10 @@ static Suite *
 breaker_suite(void)
 {
 	Suite *s = suite_create("breaker");
-	TCase *tc = tcase_create("transitions");
 
-	tcase_add_test(tc, test_opens_after_threshold);
-	tcase_add_test(tc, test_half_open_probe);
-	tcase_add_test(tc, test_neutral_probe_and_off);
-	suite_add_tcase(s, tc);
+	check_add(s, test_opens_after_threshold);
+	check_add(s, test_half_open_probe);
+	check_add(s, test_neutral_probe_and_off);
 	return s;
 }
 

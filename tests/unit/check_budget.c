@@ -68,12 +68,10 @@ static Suite *
 budget_suite(void)
 {
 	Suite *s = suite_create("budget");
-	TCase *tc = tcase_create("budget");
 
-	tcase_add_test(tc, test_take_give);
-	tcase_add_test(tc, test_edges);
-	tcase_add_test(tc, test_user_share);
-	suite_add_tcase(s, tc);
+	check_add(s, test_take_give);
+	check_add(s, test_edges);
+	check_add(s, test_user_share);
 	return s;
 }
 

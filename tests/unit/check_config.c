@@ -450,21 +450,19 @@ static Suite *
 config_suite(void)
 {
 	Suite *s = suite_create("config");
-	TCase *tc = tcase_create("load");
 
-	tcase_add_test(tc, test_defaults);
-	tcase_add_test(tc, test_restart_only_documented);
-	tcase_add_test(tc, test_keep_restart);
-	tcase_add_test(tc, test_workers);
-	tcase_add_test(tc, test_load_values);
-	tcase_add_test(tc, test_errors_name_line_and_key);
-	tcase_add_test(tc, test_host_sections);
-	tcase_add_test(tc, test_missing_file);
-	tcase_add_test(tc, test_egress_and_callers);
-	tcase_add_test(tc, test_set_socket_too_long);
-	tcase_add_test(tc, test_print_roundtrip);
-	tcase_add_test(tc, test_options_documented);
-	suite_add_tcase(s, tc);
+	check_add(s, test_defaults);
+	check_add(s, test_restart_only_documented);
+	check_add(s, test_keep_restart);
+	check_add(s, test_workers);
+	check_add(s, test_load_values);
+	check_add(s, test_errors_name_line_and_key);
+	check_add(s, test_host_sections);
+	check_add(s, test_missing_file);
+	check_add(s, test_egress_and_callers);
+	check_add(s, test_set_socket_too_long);
+	check_add(s, test_print_roundtrip);
+	check_add(s, test_options_documented);
 	return s;
 }
 

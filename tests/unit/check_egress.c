@@ -275,15 +275,13 @@ static Suite *
 egress_suite(void)
 {
 	Suite *s = suite_create("egress");
-	TCase *tc = tcase_create("policy");
 
-	tcase_add_test(tc, test_always_denied);
-	tcase_add_test(tc, test_private_and_loopback);
-	tcase_add_test(tc, test_public_and_edges);
-	tcase_add_test(tc, test_rules_parse);
-	tcase_add_test(tc, test_rules_addresses);
-	tcase_add_test(tc, test_rules_names);
-	suite_add_tcase(s, tc);
+	check_add(s, test_always_denied);
+	check_add(s, test_private_and_loopback);
+	check_add(s, test_public_and_edges);
+	check_add(s, test_rules_parse);
+	check_add(s, test_rules_addresses);
+	check_add(s, test_rules_names);
 	return s;
 }
 

@@ -110,12 +110,10 @@ static Suite *
 hostrule_suite(void)
 {
 	Suite *s = suite_create("hostrule");
-	TCase *tc = tcase_create("rules");
 
-	tcase_add_test(tc, test_titles);
-	tcase_add_test(tc, test_keys);
-	tcase_add_test(tc, test_most_specific);
-	suite_add_tcase(s, tc);
+	check_add(s, test_titles);
+	check_add(s, test_keys);
+	check_add(s, test_most_specific);
 	return s;
 }
 

@@ -121,13 +121,11 @@ static Suite *
 jsonw_suite(void)
 {
 	Suite *s = suite_create("jsonw");
-	TCase *tc = tcase_create("writer");
 
-	tcase_add_test(tc, test_strings);
-	tcase_add_test(tc, test_random_against_jansson);
-	tcase_add_test(tc, test_netstr);
-	tcase_add_test(tc, test_numbers);
-	suite_add_tcase(s, tc);
+	check_add(s, test_strings);
+	check_add(s, test_random_against_jansson);
+	check_add(s, test_netstr);
+	check_add(s, test_numbers);
 	return s;
 }
 

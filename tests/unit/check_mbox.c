@@ -96,7 +96,8 @@ START_TEST(test_producers)
 		    0);
 	}
 	while (got < PRODUCERS * PER_PRODUCER) {
-		ck_assert_msg(readable(mbox_fd(&mb), 10000),
+		ck_assert_msg(readable(mbox_fd(&mb),
+		    (int)(10000 * check_timeout_multiplier())),
 		    "no wake-up with %zu of %d taken", got,
 		    PRODUCERS * PER_PRODUCER);
 		wakes++;
@@ -124,12 +125,10 @@ static Suite *
 mbox_suite(void)
 {
 	Suite *s = suite_create("mbox");
-	TCase *tc = tcase_create("box");
+	const struct check_opts opts = { .timeout_s = 60 };
 
-	tcase_add_test(tc, test_order_and_wake);
-	tcase_add_test(tc, test_producers);
-	tcase_set_timeout(tc, 60);
-	suite_add_tcase(s, tc);
+	check_add_with(s, &opts, test_order_and_wake);
+	check_add_with(s, &opts, test_producers);
 	return s;
 }
 

@@ -124,15 +124,13 @@ static Suite *
 ratelimit_suite(void)
 {
 	Suite *s = suite_create("ratelimit");
-	TCase *tc = tcase_create("bucket");
 
-	tcase_add_test(tc, test_rate_and_burst);
-	tcase_add_test(tc, test_one_second_window);
-	tcase_add_test(tc, test_fractional_and_idle);
-	tcase_add_test(tc, test_unlimited_and_clock);
-	tcase_add_test(tc, test_parse);
-	tcase_add_test(tc, test_tiny_rate_saturates);
-	suite_add_tcase(s, tc);
+	check_add(s, test_rate_and_burst);
+	check_add(s, test_one_second_window);
+	check_add(s, test_fractional_and_idle);
+	check_add(s, test_unlimited_and_clock);
+	check_add(s, test_parse);
+	check_add(s, test_tiny_rate_saturates);
 	return s;
 }
 

@@ -126,15 +126,13 @@ static Suite *
 redirect_suite(void)
 {
 	Suite *s = suite_create("redirect");
-	TCase *tc = tcase_create("judge");
+	const struct check_opts opts = { .teardown = teardown };
 
-	tcase_add_checked_fixture(tc, NULL, teardown);
-	tcase_add_test(tc, test_which_statuses);
-	tcase_add_test(tc, test_methods);
-	tcase_add_test(tc, test_origins);
-	tcase_add_test(tc, test_refused);
-	tcase_add_test(tc, test_max);
-	suite_add_tcase(s, tc);
+	check_add_with(s, &opts, test_which_statuses);
+	check_add_with(s, &opts, test_methods);
+	check_add_with(s, &opts, test_origins);
+	check_add_with(s, &opts, test_refused);
+	check_add_with(s, &opts, test_max);
 	return s;
 }
 

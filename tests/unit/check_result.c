@@ -317,21 +317,19 @@ static Suite *
 result_suite(void)
 {
 	Suite *s = suite_create("result");
-	TCase *tc = tcase_create("encode");
+	const struct check_opts opts = { .setup = setup };
 
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, test_text_body);
-	tcase_add_test(tc, test_binary_body);
-	tcase_add_test(tc, test_empty_body);
-	tcase_add_test(tc, test_truncation);
-	tcase_add_test(tc, test_headers);
-	tcase_add_test(tc, test_headers_not_utf8);
-	tcase_add_test(tc, test_headers_one_name);
-	tcase_add_test(tc, test_headers_across_hash);
-	tcase_add_test(tc, test_headers_capped);
-	tcase_add_test(tc, test_error_and_timings);
-	tcase_add_test(tc, test_error_codes);
-	suite_add_tcase(s, tc);
+	check_add_with(s, &opts, test_text_body);
+	check_add_with(s, &opts, test_binary_body);
+	check_add_with(s, &opts, test_empty_body);
+	check_add_with(s, &opts, test_truncation);
+	check_add_with(s, &opts, test_headers);
+	check_add_with(s, &opts, test_headers_not_utf8);
+	check_add_with(s, &opts, test_headers_one_name);
+	check_add_with(s, &opts, test_headers_across_hash);
+	check_add_with(s, &opts, test_headers_capped);
+	check_add_with(s, &opts, test_error_and_timings);
+	check_add_with(s, &opts, test_error_codes);
 	return s;
 }
 

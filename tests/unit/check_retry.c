@@ -109,14 +109,12 @@ static Suite *
 retry_suite(void)
 {
 	Suite *s = suite_create("retry");
-	TCase *tc = tcase_create("rules");
 
-	tcase_add_test(tc, test_default_set);
-	tcase_add_test(tc, test_custom_set);
-	tcase_add_test(tc, test_idempotent);
-	tcase_add_test(tc, test_retry_after);
-	tcase_add_test(tc, test_deadline_arithmetic);
-	suite_add_tcase(s, tc);
+	check_add(s, test_default_set);
+	check_add(s, test_custom_set);
+	check_add(s, test_idempotent);
+	check_add(s, test_retry_after);
+	check_add(s, test_deadline_arithmetic);
 	return s;
 }
 

@@ -87,12 +87,10 @@ static Suite *
 runq_suite(void)
 {
 	Suite *s = suite_create("runq");
-	TCase *tc = tcase_create("heap");
 
-	tcase_add_test(tc, test_order);
-	tcase_add_test(tc, test_move_and_delete);
-	tcase_add_test(tc, test_random_model);
-	suite_add_tcase(s, tc);
+	check_add(s, test_order);
+	check_add(s, test_move_and_delete);
+	check_add(s, test_random_model);
 	return s;
 }
 

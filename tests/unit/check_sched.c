@@ -299,16 +299,14 @@ static Suite *
 sched_suite(void)
 {
 	Suite *s = suite_create("sched");
-	TCase *tc = tcase_create("decisions");
+	const struct check_opts opts = { .setup = setup, .teardown = teardown };
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_limits_together);
-	tcase_add_test(tc, test_host_rate_timer);
-	tcase_add_test(tc, test_batch_rate);
-	tcase_add_test(tc, test_round_robin);
-	tcase_add_test(tc, test_pause_and_breaker);
-	tcase_add_test(tc, test_caller_cap);
-	suite_add_tcase(s, tc);
+	check_add_with(s, &opts, test_limits_together);
+	check_add_with(s, &opts, test_host_rate_timer);
+	check_add_with(s, &opts, test_batch_rate);
+	check_add_with(s, &opts, test_round_robin);
+	check_add_with(s, &opts, test_pause_and_breaker);
+	check_add_with(s, &opts, test_caller_cap);
 	return s;
 }
 
