@@ -165,9 +165,11 @@ END_TEST
 
 START_TEST(test_url_refused)
 {
+	static const char bad_utf8[] = { 'h', 't', 't', 'p', ':', '/', '/',
+		'b', '\xff', 'c', 'h', 'e', 'r', '.', 't', 'e', 's', 't', '/',
+		'\0' };
 	static const char *bad[] = { "ftp://x.test/", "x.test/path",
-		"http://", "http://x.test:99999/",
-		"http://[::g]/", "http://b\xff" "cher.example/" };
+		"http://", "http://x.test:99999/", "http://[::g]/", bad_utf8 };
 	char *o, *cause;
 	size_t i;
 
