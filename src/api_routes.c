@@ -17,11 +17,13 @@
 #include "admission.h"
 #include "api_int.h"
 #include "batch.h"
+#include "batchview.h"
 #include "caller.h"
 #include "clock.h"
 #include "config.h"
 #include "dispatch.h"
 #include "host.h"
+#include "jsonw.h"
 #include "metrics.h"
 #include "registry.h"
 #include "reload.h"
@@ -192,6 +194,18 @@ method_not_allowed(evhtp_request_t *req, const char *allow)
 	    "method not allowed on this resource", NULL);
 }
 
+/* GET /v1/batches/ID (also DELETE's reply), with_results or not. */
+static void
+reply_status(evhtp_request_t *req, const struct batch *b, int with_results)
+{
+	struct jsonw w;
+
+	jsonw_init(&w, with_results ? 256 + b->retained_bytes : 512);
+	batchview_status(&w, b, with_results, clock_now_us());
+	api_reply_json(req, 200, w.buf, w.len);
+	free(w.buf);
+}
+
 /* /v1/batches/ID[/results]: GET status, GET results, DELETE cancels. */
 static void
 handle_one(evhtp_request_t *req, struct api_conn *c, const char *rest)
@@ -219,14 +233,14 @@ handle_one(evhtp_request_t *req, struct api_conn *c, const char *rest)
 	if (m == htp_method_DELETE) {
 		dispatch_cancel(b, RESULT_CANCELLED,
 		    "cancelled by DELETE /v1/batches/ID");
-		api_reply_doc(req, 200, registry_status(b, 0));
+		reply_status(req, b, 0);
 	} else if (m != htp_method_GET)
 		method_not_allowed(req, "GET, DELETE");
 	else if (query_uint(req, "results", 0, &with) == -1)
 		api_reply_error(req, 400, "invalid_request", "results must be "
 		    "0 or 1", NULL);
 	else
-		api_reply_doc(req, 200, registry_status(b, with != 0));
+		reply_status(req, b, with != 0);
 }
 
 /* Liveness: 200 while the loop runs, 503 once it is about to exit. */
@@ -321,8 +335,13 @@ caller_allowed(const struct api_conn *c)
 static void
 handle_list(evhtp_request_t *req, struct api_conn *c, const char *rest)
 {
+	struct jsonw w;
+
 	(void)rest;
-	api_reply_doc(req, 200, registry_list(c->uid));
+	jsonw_init(&w, 4096);
+	registry_list(&w, c->uid);
+	api_reply_json(req, 200, w.buf, w.len);
+	free(w.buf);
 }
 
 /* POST /v1/batches, unless the daemon is draining. */

@@ -19,9 +19,11 @@
 
 #include "api_int.h"
 #include "batch.h"
+#include "batchview.h"
 #include "clock.h"
 #include "config.h"
 #include "dispatch.h"
+#include "jsonw.h"
 #include "log.h"
 #include "registry.h"
 #include "xmalloc.h"
@@ -141,16 +143,17 @@ stream_line(struct waiter *w, const char *prefix, const char *text,
 	evbuffer_free(chunk);
 }
 
+/* One line written by a batchview.c function. */
 static void
-stream_json(struct waiter *w, json_t *j)
+stream_view(struct waiter *w, const struct batch *b,
+    void (*view)(struct jsonw *, const struct batch *))
 {
-	char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	struct jsonw j;
 
-	if (s == NULL)
-		fatalx("json_dumps: out of memory");
-	json_decref(j);
-	stream_line(w, NULL, s, strlen(s));
-	free(s);
+	jsonw_init(&j, 128);
+	view(&j, b);
+	stream_line(w, NULL, j.buf, j.len);
+	free(j.buf);
 }
 
 /* A finished result goes out at once and is not kept. */
@@ -197,10 +200,7 @@ stream_progress_cb(evutil_socket_t fd, short kind, void *arg)
 	(void)kind;
 	if (b == NULL || w->req == NULL || b->paused)
 		return;		/* held back: the client is not reading */
-	stream_json(w, json_pack("{s:s,s:I,s:I,s:I,s:I}", "type", "progress",
-	    "done", (json_int_t)b->done, "total", (json_int_t)b->njobs,
-	    "inflight", (json_int_t)b->inflight,
-	    "queued", (json_int_t)(b->njobs - b->done - b->inflight)));
+	stream_view(w, b, batchview_stream_progress);
 }
 
 /*
@@ -264,8 +264,7 @@ stream_start_cb(evutil_socket_t fd, short kind, void *arg)
 	api_add_header(w->req, "Content-Type", "application/x-ndjson");
 	evhtp_send_reply_chunk_start(w->req, EVHTP_RES_OK);
 	w->streaming = 1;
-	stream_json(w, json_pack("{s:s,s:s,s:I}", "type", "batch", "batch_id",
-	    b->id, "total", (json_int_t)b->njobs));
+	stream_view(w, b, batchview_stream_start);
 	for (i = 0; i < b->njobs; i++)	/* any that finished already */
 		if (b->jobs[i].encoded != NULL)
 			stream_result(b, &b->jobs[i], w);
@@ -295,24 +294,19 @@ stream_start_cb(evutil_socket_t fd, short kind, void *arg)
 static void
 stream_end(struct waiter *w, struct batch *b)
 {
-	json_t *sum = registry_status(b, 0), *s;
+	struct jsonw j;
 
 	if (!w->streaming)
 		stream_start_cb(-1, 0, w);
-	if (w->req == NULL) {	/* stream_fail() closed it */
-		json_decref(sum);
+	if (w->req == NULL)	/* stream_fail() closed it */
 		return;
-	}
-	s = json_pack("{s:s}", "type", "summary");
-	json_object_update(s, json_object_get(sum, "summary"));
-	json_decref(sum);
-	stream_json(w, s);
-	if (b->cancelled && (b->cancel_code == RESULT_SHUTDOWN ||
-	    b->cancel_code == RESULT_CANCELLED))
-		stream_json(w, json_pack("{s:s,s:{s:s,s:s}}", "type", "error",
-		    "error", "code", result_error_code(b->cancel_code),
-		    "message", b->cancel_code == RESULT_SHUTDOWN ?
-		    "fanoutd is shutting down" : "the batch was cancelled"));
+	jsonw_init(&j, 128);
+	batchview_stream_summary(&j, b, clock_now_us());
+	stream_line(w, NULL, j.buf, j.len);
+	j.len = 0;
+	if (batchview_stream_error(&j, b))
+		stream_line(w, NULL, j.buf, j.len);
+	free(j.buf);
 	evhtp_send_reply_chunk_end(w->req);
 }
 
@@ -328,7 +322,7 @@ waiter_done(struct batch *b, void *arg)
 		stream_end(w, b);
 	else if (req != NULL) {
 		api_add_header(req, "Content-Type", "application/json");
-		batch_write_reply(b, req->buffer_out);
+		batchview_reply(b, req->buffer_out);
 		evhtp_send_reply(req, EVHTP_RES_OK);
 	}
 	if (req != NULL) {

@@ -16,7 +16,6 @@
 #include <strings.h>
 #include <sys/random.h>
 
-#include <event2/buffer.h>
 #include <jansson.h>
 
 #include "base64.h"
@@ -915,36 +914,4 @@ const char *
 batch_mode_name(enum batch_mode m)
 {
 	return mode_names[m];
-}
-
-static void
-free_cleanup(const void *data, size_t len, void *arg)
-{
-	(void)data;
-	(void)len;
-	free(arg);
-}
-
-void
-batch_write_reply(struct batch *b, struct evbuffer *out)
-{
-	double elapsed = (double)(b->finished_us - b->accepted_us) / 1000.0;
-	struct job *job;
-	size_t i;
-
-	evbuffer_add_printf(out, "{\"batch_id\":\"%s\",\"summary\":{"
-	    "\"total\":%zu,\"responses\":%zu,\"errors\":%zu,"
-	    "\"elapsed_ms\":%.3f},\"results\":[", b->id, b->njobs,
-	    b->njobs - b->errors, b->errors, elapsed);
-	for (i = 0; i < b->njobs; i++) {
-		job = &b->jobs[i];
-		if (i > 0)
-			evbuffer_add(out, ",", 1);
-		if (job->encoded == NULL)
-			fatalx("batch %s: job %zu has no result", b->id, i);
-		evbuffer_add_reference(out, job->encoded, job->encoded_len,
-		    free_cleanup, job->encoded);
-		job->encoded = NULL;
-	}
-	evbuffer_add(out, "]}\n", 3);
 }

@@ -178,10 +178,4 @@ const char *batch_state(const struct batch *b);
 /* "wait", "stream" or "async". */
 const char *batch_mode_name(enum batch_mode m);
 
-/*
- * Write the whole 200 reply body ({"batch_id", "summary", "results"}) to
- * out. The encoded results move into out (no copy), so this is done once.
- */
-void	batch_write_reply(struct batch *b, struct evbuffer *out);
-
 #endif

@@ -19,8 +19,10 @@
 #include "hash.h"
 
 #include "batch.h"
+#include "batchview.h"
 #include "clock.h"
 #include "config.h"
+#include "jsonw.h"
 #include "log.h"
 #include "registry.h"
 #include "xmalloc.h"
@@ -143,80 +145,21 @@ registry_admit(uint64_t *retry_after_s)
 }
 
 
-static json_t *
-progress(const struct batch *b)
+void
+registry_list(struct jsonw *w, uid_t uid)
 {
-	return json_pack("{s:I,s:I,s:I,s:I}", "total", (json_int_t)b->njobs,
-	    "done", (json_int_t)b->done, "inflight", (json_int_t)b->inflight,
-	    "queued", (json_int_t)(b->njobs - b->done - b->inflight));
-}
-
-static json_t *
-summary(const struct batch *b)
-{
-	uint64_t end = b->finished_us ? b->finished_us : clock_now_us();
-
-	return json_pack("{s:I,s:I,s:I,s:f}", "total", (json_int_t)b->njobs,
-	    "responses", (json_int_t)(b->done - b->errors),
-	    "errors", (json_int_t)b->errors,
-	    "elapsed_ms", round((double)(end - b->accepted_us)) / 1000.0);
-}
-
-/* Finished results still held, in index order, as JSON objects. */
-static json_t *
-results(const struct batch *b)
-{
-	json_t *arr = json_array(), *r;
-	size_t i;
-
-	for (i = 0; i < b->njobs; i++) {
-		if (b->jobs[i].encoded == NULL)
-			continue;
-		if ((r = json_loadb(b->jobs[i].encoded,
-		    b->jobs[i].encoded_len, 0, NULL)) == NULL)
-			fatalx("registry: a stored result is not JSON");
-		json_array_append_new(arr, r);
-	}
-	return arr;
-}
-
-json_t *
-registry_status(const struct batch *b, int with_results)
-{
-	json_t *j;
-
-	j = json_pack("{s:s,s:s,s:s,s:I,s:o,s:o,s:o,s:o}", "batch_id", b->id,
-	    "state", batch_state(b), "mode", batch_mode_name(b->mode),
-	    "owner_uid", (json_int_t)b->uid, "progress", progress(b),
-	    "summary", summary(b), "created", clock_json(b->created),
-	    "finished", clock_json(b->finished));
-	if (j == NULL)
-		fatalx("registry_status: out of memory");
-	if (with_results)
-		json_object_set_new(j, "results", results(b));
-	return j;
-}
-
-json_t *
-registry_list(uid_t uid)
-{
-	json_t *arr = json_array(), *one;
 	struct batch *b, *tmp;
+	size_t n = 0;
 
+	jsonw_lit(w, "{\"batches\":[");
 	HASH_ITER(hh, reg.byid, b, tmp) {
 		if (uid != 0 && uid != b->uid)
 			continue;
-		one = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:o}",
-		    "batch_id", b->id, "state", batch_state(b),
-		    "mode", batch_mode_name(b->mode),
-		    "owner_uid", (json_int_t)b->uid,
-		    "total", (json_int_t)b->njobs,
-		    "done", (json_int_t)b->done,
-		    "errors", (json_int_t)b->errors,
-		    "created", clock_json(b->created));
-		json_array_append_new(arr, one);
+		if (n++ > 0)
+			jsonw_raw(w, ",", 1);
+		batchview_list_entry(w, b);
 	}
-	return json_pack("{s:o}", "batches", arr);
+	jsonw_lit(w, "]}");
 }
 
 void

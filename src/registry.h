@@ -41,11 +41,9 @@ void	registry_remove(struct batch *b);
  */
 int	registry_admit(uint64_t *retry_after_s);
 
-/* {"batches": [...]} of what uid may see (caller decrefs). */
-struct json_t *registry_list(uid_t uid);
-
-/* Status of b, and optionally its finished results (caller decrefs). */
-struct json_t *registry_status(const struct batch *b, int with_results);
+/* {"batches": [...]} of what uid may see (root: every batch). */
+struct jsonw;
+void	registry_list(struct jsonw *w, uid_t uid);
 
 /* Batches registered for uid (running, or async and kept). */
 size_t	registry_count_uid(uid_t uid);
