@@ -167,7 +167,8 @@ START_TEST(test_url_refused)
 {
 	static const char *bad[] = { "ftp://x.test/", "x.test/path",
 		"http://", "http://x.test:99999/",
-		"http://[::g]/", "http://b\xff" "cher.example/" };
+		"http://[::g]/",
+		"http://b\377cher.example/" };	/* a byte not UTF-8 */
 	char *o, *cause;
 	size_t i;
 
