@@ -1184,7 +1184,7 @@ int
 main(int argc, char *argv[])
 {
 	struct event *sigterm, *sigint;
-	struct conn *c;
+	struct conn *c, *next;
 	const char *addr = "127.0.0.1";
 	uint64_t port = 0;
 	int ch, rflag = 0;
@@ -1221,8 +1221,10 @@ main(int argc, char *argv[])
 	if (rflag)
 		report();
 
-	while ((c = TAILQ_FIRST(&conns)) != NULL)
+	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);	/* conn_free() unlinks c */
 		conn_free(c);
+	}
 	evconnlistener_free(listener);
 	event_free(sigterm);
 	event_free(sigint);
