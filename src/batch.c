@@ -403,11 +403,13 @@ has_header(const struct job *job, const char *name)
 static void
 default_headers(struct batch *b, json_t *def)
 {
+	size_t n = json_object_size(def);
 	const char *name;
 	json_t *v;
 
-	b->dheaders = json_object_size(def) ? xcalloc(json_object_size(def),
-	    sizeof(char *)) : NULL;
+	if (n == 0)
+		return;
+	b->dheaders = xcalloc(n, sizeof(char *));
 	json_object_foreach(def, name, v) {
 		xasprintf(&b->dheaders[b->ndheaders], "%s: %s", name,
 		    json_string_value(v));
@@ -426,11 +428,12 @@ merge_headers(struct job *job, json_t *req)
 {
 	const struct batch *b = job->batch;
 	const char *name;
-	size_t i, n;
+	size_t i, n = json_object_size(req);
 	json_t *v;
 
-	job->headers = json_object_size(req) ? xcalloc(json_object_size(req),
-	    sizeof(char *)) : NULL;
+	if (n == 0)
+		return;
+	job->headers = xcalloc(n, sizeof(char *));
 	json_object_foreach(req, name, v) {
 		xasprintf(&job->headers[job->nheaders++], "%s: %s", name,
 		    json_string_value(v));

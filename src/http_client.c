@@ -89,6 +89,7 @@ static void transfer_put(struct http_transfer *);
 static void complete(struct http_transfer *);
 static void settle(struct http_transfer *);
 static void finish(struct http_transfer *, CURLcode, int);
+static void detach(struct http_transfer *, CURLcode, int);
 static int loop_start(struct loop *, struct http_transfer *);
 
 /* curl says: watch socket s for `what`, or stop watching it. */
@@ -186,10 +187,11 @@ in_cb(evutil_socket_t fd, short kind, void *arg)
 				mbox_put(&hc.out, MSG_DONE, t);
 			break;
 		case MSG_ABORT:	/* it may have ended already */
-			if (t->live) {
+			if (t->live) {	/* a thread's: reported, not recycled */
 				result_set_error(t->res, t->abort_error, "%s",
 				    t->abort_msg);
-				finish(t, CURLE_OK, 1);
+				detach(t, CURLE_OK, 1);
+				mbox_put(&hc.out, MSG_DONE, t);
 			}
 			mbox_put(&hc.out, MSG_ACK, t);
 			break;
@@ -596,12 +598,9 @@ http_client_start(const struct http_request *req, struct result *res,
 	return t;
 }
 
-/*
- * On t's loop: detach a finished transfer, then report it, directly on
- * the main loop or through the main loop's box from a thread.
- */
+/* On t's loop: t has ended; take it out of the loop and its share. */
 static void
-finish(struct http_transfer *t, CURLcode code, int aborted)
+detach(struct http_transfer *t, CURLcode code, int aborted)
 {
 	struct loop *l = t->loop;
 
@@ -612,7 +611,17 @@ finish(struct http_transfer *t, CURLcode code, int aborted)
 	share_detach(l, t);
 	TAILQ_REMOVE(&l->running, t, entry);
 	t->live = 0;
-	if (l->threaded)
+}
+
+/*
+ * On t's loop: detach a finished transfer, then report it, directly on
+ * the main loop or through the main loop's box from a thread.
+ */
+static void
+finish(struct http_transfer *t, CURLcode code, int aborted)
+{
+	detach(t, code, aborted);
+	if (t->loop->threaded)
 		mbox_put(&hc.out, MSG_DONE, t);
 	else
 		complete(t);
