@@ -23,10 +23,10 @@
 #include "budget.h"
 #include "config.h"
 #include "http_url.h"
+#include "jsonscan.h"
 #include "log.h"
 #include "xmalloc.h"
 
-#define MAX_JSON_DEPTH	32
 #define MAX_METHOD_LEN	32
 #define MAX_CONCURRENCY	1000000
 
@@ -69,88 +69,6 @@ fail(struct batch_error *err, int status, const char *code, const char *path,
 
 #define INVALID(err, path, ...) \
 	fail(err, 400, "invalid_batch", path, __VA_ARGS__)
-
-/*
- * What jansson 2.14 allocates for a parsed document, from one pass over
- * its text (measured with mallinfo2(), glibc's overheads included, and
- * rounded up): each object 240 bytes, array 140, string 80 and number 40,
- * 8 for every slot in an array or object, and for every token, string or
- * not, three times its length: the lexer copies each token into a buffer
- * that doubles as it grows (old and new both live at the last doubling),
- * and a string keeps it. Strings are counted from their opening quote, so
- * one left open to the end is priced too, and so is any bare word jansson
- * will buffer before refusing it. Within 10% of the real figure for the
- * shapes a client can send, over for short tokens: a 63 MiB `[{},{},...]`
- * is 5 GB, refused before a byte of it is allocated.
- */
-#define COST_OBJECT	240
-#define COST_ARRAY	140
-#define COST_STRING	80
-#define COST_NUMBER	40
-#define COST_SLOT	8
-#define COST_PER_BYTE	3
-
-/*
- * jansson accepts nesting to 2048 and any number of members per object
- * (each one hashed and allocated); a batch needs four levels and a few
- * dozen members. Refuse deep or wide documents before parsing them, in
- * one pass (strings are skipped, escapes honoured; a member is the ':'
- * at an object's own level), and add up what the tree would cost.
- */
-static int
-check_shape(const char *p, size_t len, uint64_t max_keys, uint64_t *cost,
-    struct batch_error *err)
-{
-	uint64_t keys[MAX_JSON_DEPTH + 1], c = 0;
-	char kind[MAX_JSON_DEPTH + 1];
-	size_t i, start = 0;
-	int depth = 0, instr = 0;
-
-	kind[0] = '\0';
-	for (i = 0; i < len; i++) {
-		if (instr) {
-			if (p[i] == '\\')
-				i++;
-			else if (p[i] == '"') {
-				instr = 0;
-				c += COST_PER_BYTE * (i - start + 1);
-			}
-		} else if (p[i] == '"') {
-			instr = 1;
-			start = i;
-			c += COST_STRING;
-		} else if (p[i] == '[' || p[i] == '{') {
-			if (++depth > MAX_JSON_DEPTH)
-				return fail(err, 400, "invalid_json", NULL,
-				    "JSON nested deeper than %d levels",
-				    MAX_JSON_DEPTH);
-			kind[depth] = p[i];
-			keys[depth] = 0;
-			c += p[i] == '{' ? COST_OBJECT : COST_ARRAY;
-		} else if (p[i] == ']' || p[i] == '}') {
-			if (depth > 0)
-				depth--;
-		} else if (p[i] == ',' || p[i] == ':') {
-			c += COST_SLOT;
-			if (p[i] == ':' && depth > 0 && kind[depth] == '{' &&
-			    ++keys[depth] > max_keys)
-				return fail(err, 400, "invalid_json", NULL,
-				    "a JSON object has more than %" PRIu64
-				    " members (max_json_keys)", max_keys);
-		} else if (strchr(" \t\r\n", p[i]) == NULL) {
-			/* a number, a literal, or a word jansson refuses */
-			start = i;
-			while (i + 1 < len && strchr(" \t\r\n,:[]{}\"",
-			    p[i + 1]) == NULL)
-				i++;
-			c += COST_NUMBER + COST_PER_BYTE * (i - start + 1);
-		}
-	}
-	if (instr)	/* open to the end: jansson buffers it all first */
-		c += COST_PER_BYTE * (len - start);
-	*cost = c;
-	return 0;
-}
 
 /* Reject keys not in allowed; "path.key" names the first unknown one. */
 static int
@@ -829,6 +747,7 @@ batch_parse(const char *body, size_t len, const struct config *cfg,
 	json_error_t jerr;
 	json_t *root;
 	uint64_t cost = 0;
+	int rc;
 
 	memset(err, 0, sizeof(*err));
 	if (len > cfg->max_request_bytes) {
@@ -837,8 +756,16 @@ batch_parse(const char *body, size_t len, const struct config *cfg,
 		    (unsigned long long)cfg->max_request_bytes);
 		return NULL;
 	}
-	if (check_shape(body, len, cfg->max_json_keys, &cost, err) == -1 ||
-	    take_cost(mem, cost, err) == -1)
+	rc = jsonscan(body, len, cfg->max_json_keys, &cost);
+	if (rc != JSONSCAN_OK) {
+		fail(err, 400, "invalid_json", NULL, rc == JSONSCAN_TOO_DEEP ?
+		    "JSON nested deeper than %d levels" : "a JSON object has "
+		    "more than %d members (max_json_keys)", rc ==
+		    JSONSCAN_TOO_DEEP ? JSONSCAN_MAX_DEPTH :
+		    (int)cfg->max_json_keys);
+		return NULL;
+	}
+	if (take_cost(mem, cost, err) == -1)
 		return NULL;
 	b = NULL;
 	if ((root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr)) ==
