@@ -64,6 +64,33 @@ breaker_record(struct breaker *b, enum breaker_outcome o, int probe,
 		trip(b, open_us, now_us);
 }
 
+enum breaker_outcome
+breaker_classify(long status, enum result_error e, int connecting,
+    uint64_t timeout_ms, uint64_t connect_timeout_ms, uint64_t min_timeout_ms)
+{
+	uint64_t limit = timeout_ms;
+
+	if (connecting && connect_timeout_ms < limit)
+		limit = connect_timeout_ms;	/* the one that was hit */
+	switch (e) {
+	case RESULT_OK:
+		if (status >= 500)
+			return BREAKER_FAILURE;
+		return status == 429 ? BREAKER_NEUTRAL : BREAKER_SUCCESS;
+	case RESULT_TIMEOUT:
+		return limit < min_timeout_ms ? BREAKER_NEUTRAL :
+		    BREAKER_FAILURE;
+	case RESULT_DNS_FAILED:
+	case RESULT_CONNECT_FAILED:
+	case RESULT_TLS_FAILED:
+	case RESULT_CONNECTION_CLOSED:
+	case RESULT_PROTOCOL_ERROR:
+		return BREAKER_FAILURE;
+	default:
+		return BREAKER_NEUTRAL;
+	}
+}
+
 int
 breaker_is_open(const struct breaker *b, uint64_t now_us)
 {

@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "result.h"
+
 enum breaker_state {
 	BREAKER_CLOSED = 0,
 	BREAKER_OPEN,
@@ -39,6 +41,18 @@ int	breaker_allow(struct breaker *b, unsigned threshold, uint64_t now_us,
  */
 void	breaker_record(struct breaker *b, enum breaker_outcome o, int probe,
 	    unsigned threshold, uint64_t open_us, uint64_t now_us);
+
+/*
+ * What an attempt's outcome means for its host's circuit: a transport
+ * error, a timeout or a 5xx is a failure, a 429 says nothing, anything
+ * else succeeded. A timeout shorter than min_timeout_ms (the connect
+ * timeout when it was still connecting, if shorter) was the caller's
+ * choice, not the host failing, and says nothing either: else anyone could
+ * open a healthy host's circuit for everyone with timeout_ms 1.
+ */
+enum breaker_outcome breaker_classify(long status, enum result_error e,
+	    int connecting, uint64_t timeout_ms, uint64_t connect_timeout_ms,
+	    uint64_t min_timeout_ms);
 
 /* Is the circuit open now (requests to the host fail at once)? */
 int	breaker_is_open(const struct breaker *b, uint64_t now_us);

@@ -57,6 +57,7 @@ static struct {
 
 static void pump(void);
 static void arm_timer(uint64_t);
+static void budget_give(struct job *);
 
 static uint64_t
 random64(void)
@@ -229,10 +230,7 @@ job_fail(struct job *job, enum result_error e, const char *msg,
 {
 	struct attempt *at;
 
-	if (job->retry_held) {		/* a retry that will not happen */
-		job->home->retries--;
-		job->retry_held = 0;
-	}
+	budget_give(job);		/* a retry that will not happen */
 	if (job->res == NULL) {
 		job->res = xcalloc(1, sizeof(*job->res));
 		result_init(job->res);
@@ -316,45 +314,17 @@ attempt_start(struct job *job, uint64_t now_us)
 		attempt_done_cb(job->res, job);
 }
 
-/*
- * What the circuit breaker makes of an outcome. A timeout shorter than
- * breaker_min_timeout_ms was the caller's choice, not the host's failing:
- * counting it would let anyone open a healthy host's circuit for everyone.
- */
-static enum breaker_outcome
-classify(const struct job *job, const struct result *r)
-{
-	uint64_t limit = job->attempt_timeout_ms;
-
-	/* While connecting, the shorter of the two limits was the one hit. */
-	if (r->connect_timeout && job->attempt_connect_timeout_ms < limit)
-		limit = job->attempt_connect_timeout_ms;
-	if (r->error == RESULT_TIMEOUT && limit < d.cfg->breaker_min_timeout_ms)
-		return BREAKER_NEUTRAL;
-	switch (r->error) {
-	case RESULT_OK:
-		if (r->status >= 500)
-			return BREAKER_FAILURE;
-		return r->status == 429 ? BREAKER_NEUTRAL : BREAKER_SUCCESS;
-	case RESULT_DNS_FAILED:
-	case RESULT_CONNECT_FAILED:
-	case RESULT_TLS_FAILED:
-	case RESULT_TIMEOUT:
-	case RESULT_CONNECTION_CLOSED:
-	case RESULT_PROTOCOL_ERROR:
-		return BREAKER_FAILURE;
-	default:
-		return BREAKER_NEUTRAL;
-	}
-}
-
 static void
 record_breaker(struct job *job, const struct result *r, uint64_t now_us)
 {
 	struct host *h = job->host;
 	enum breaker_state before = h->breaker.state;
+	enum breaker_outcome o;
 
-	breaker_record(&h->breaker, classify(job, r), job->probe,
+	o = breaker_classify(r->status, r->error, r->connect_timeout,
+	    job->attempt_timeout_ms, job->attempt_connect_timeout_ms,
+	    d.cfg->breaker_min_timeout_ms);
+	breaker_record(&h->breaker, o, job->probe,
 	    (unsigned)d.cfg->breaker_failures, d.cfg->breaker_open_ms * 1000,
 	    now_us);
 	job->probe = 0;
@@ -392,21 +362,41 @@ record_retry_after(struct job *job, const struct result *r, uint64_t now_us)
 	return ms;
 }
 
+/*
+ * The retry budget's counter, one owner: a job holds one unit of its home
+ * host's from the moment a retry is scheduled until that retry's attempt
+ * is over, or the job ends without it.
+ */
+static void
+budget_take(struct job *job)
+{
+	job->home->retries++;
+	job->home->c.retries_total++;
+	job->retry_held = 1;
+}
+
+static void
+budget_give(struct job *job)
+{
+	if (!job->retry_held)
+		return;
+	job->home->retries--;
+	job->retry_held = 0;
+}
+
 /* Should job try again, and after how long (ms)? */
 static int
 want_retry(struct job *job, const struct result *r, int64_t pause_ms,
     uint64_t now_us, uint64_t *delay_ms)
 {
 	struct host *h = job->home;	/* a retry starts from url again */
-	uint64_t active, budget;
+	uint64_t budget;
 
 	if (job->nattempts > job->retries || !job->may_retry ||
 	    !retry_on_match(&job->retry_on, r->status, r->error))
 		return 0;
-	active = h->inflight + h->queued;
-	budget = active * d.cfg->retry_budget_percent / 100;
-	if (budget < d.cfg->retry_budget_min)
-		budget = d.cfg->retry_budget_min;
+	budget = retry_budget(h->inflight + h->queued,
+	    d.cfg->retry_budget_percent, d.cfg->retry_budget_min);
 	if (h->retries >= budget) {
 		log_debug("host %s: retry budget (%llu) spent", h->key,
 		    (unsigned long long)budget);
@@ -498,24 +488,18 @@ attempt_over(struct job *job, struct result *r, int64_t pause,
     uint64_t now_us)
 {
 	struct attempt *at = &job->attempts[job->nattempts - 1];
-	struct host *home = job->home;
 	uint64_t delay;
 
 	r->total_ms = job->try_ms;
 	at->status = r->status;
 	at->error = r->error;
 	at->total_ms = r->total_ms;
-	if (job->retry_held) {		/* this attempt was a retry */
-		home->retries--;
-		job->retry_held = 0;
-	}
+	budget_give(job);		/* this attempt was a retry */
 	if (!job->batch->cancelled &&
 	    want_retry(job, r, pause, now_us, &delay)) {
 		hop_reset(job);
 		job->state = JOB_RETRY_WAIT;
-		home->retries++;
-		home->c.retries_total++;
-		job->retry_held = 1;
+		budget_take(job);
 		job->wake.kind = WAKE_RETRY;
 		job->wake.obj = job;
 		runq_set(&d.rq, &job->wake, now_us + delay * 1000);

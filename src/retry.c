@@ -95,6 +95,14 @@ retry_cap_ms(uint64_t want_ms, uint64_t deadline_us, uint64_t now_us)
 	return left_ms < want_ms ? left_ms : want_ms;
 }
 
+uint64_t
+retry_budget(uint64_t active, uint64_t percent, uint64_t min)
+{
+	uint64_t b = active / 100 * percent + active % 100 * percent / 100;
+
+	return b < min ? min : b;
+}
+
 int
 retry_fits(uint64_t delay_ms, uint64_t deadline_us, uint64_t now_us)
 {

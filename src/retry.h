@@ -43,6 +43,13 @@ int	retry_fits(uint64_t delay_ms, uint64_t deadline_us, uint64_t now_us);
  * forms), against wall-clock now. Returns the delay in ms, capped at
  * max_ms (a date in the past is 0), or -1 when the value is not valid.
  */
+/*
+ * A host's retry budget: retries waiting or in flight to it may be at
+ * most percent of its requests queued or in flight, or min, whichever is
+ * more.
+ */
+uint64_t retry_budget(uint64_t active, uint64_t percent, uint64_t min);
+
 int64_t	retry_after_ms(const char *value, time_t now, uint64_t max_ms);
 
 #endif

@@ -84,12 +84,47 @@ START_TEST(test_neutral_probe_and_off)
 }
 END_TEST
 
+/* What each outcome means for the circuit, and short timeouts saying nothing. */
+START_TEST(test_classify)
+{
+	ck_assert_int_eq(breaker_classify(200, RESULT_OK, 0, 5000, 1000, 1000),
+	    BREAKER_SUCCESS);
+	ck_assert_int_eq(breaker_classify(404, RESULT_OK, 0, 5000, 1000, 1000),
+	    BREAKER_SUCCESS);
+	ck_assert_int_eq(breaker_classify(503, RESULT_OK, 0, 5000, 1000, 1000),
+	    BREAKER_FAILURE);
+	ck_assert_int_eq(breaker_classify(429, RESULT_OK, 0, 5000, 1000, 1000),
+	    BREAKER_NEUTRAL);
+	ck_assert_int_eq(breaker_classify(0, RESULT_CONNECT_FAILED, 0, 5000,
+	    1000, 1000), BREAKER_FAILURE);
+	ck_assert_int_eq(breaker_classify(0, RESULT_DNS_FAILED, 0, 5000, 1000,
+	    1000), BREAKER_FAILURE);
+	ck_assert_int_eq(breaker_classify(0, RESULT_BLOCKED, 0, 5000, 1000,
+	    1000), BREAKER_NEUTRAL);
+	ck_assert_int_eq(breaker_classify(0, RESULT_CANCELLED, 0, 5000, 1000,
+	    1000), BREAKER_NEUTRAL);
+	/* Timeouts: counted from min_timeout_ms up, not below. */
+	ck_assert_int_eq(breaker_classify(0, RESULT_TIMEOUT, 0, 1000, 1000,
+	    1000), BREAKER_FAILURE);
+	ck_assert_int_eq(breaker_classify(0, RESULT_TIMEOUT, 0, 999, 1000,
+	    1000), BREAKER_NEUTRAL);
+	/* Still connecting: the connect timeout, when shorter, was hit. */
+	ck_assert_int_eq(breaker_classify(0, RESULT_TIMEOUT, 1, 5000, 10,
+	    1000), BREAKER_NEUTRAL);
+	ck_assert_int_eq(breaker_classify(0, RESULT_TIMEOUT, 0, 5000, 10,
+	    1000), BREAKER_FAILURE);
+	ck_assert_int_eq(breaker_classify(0, RESULT_TIMEOUT, 1, 5000, 2000,
+	    1000), BREAKER_FAILURE);
+}
+END_TEST
+
 static Suite *
 breaker_suite(void)
 {
 	Suite *s = suite_create("breaker");
 
 	check_add(s, test_opens_after_threshold);
+	check_add(s, test_classify);
 	check_add(s, test_half_open_probe);
 	check_add(s, test_neutral_probe_and_off);
 	return s;

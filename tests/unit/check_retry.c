@@ -105,12 +105,29 @@ START_TEST(test_deadline_arithmetic)
 }
 END_TEST
 
+/* The retry budget: a share of the host's active requests, or the minimum. */
+START_TEST(test_budget)
+{
+	ck_assert_uint_eq(retry_budget(0, 20, 3), 3);
+	ck_assert_uint_eq(retry_budget(10, 20, 3), 3);	/* 2 < 3 */
+	ck_assert_uint_eq(retry_budget(100, 20, 3), 20);
+	ck_assert_uint_eq(retry_budget(99, 20, 3), 19);	/* rounds down */
+	ck_assert_uint_eq(retry_budget(1000, 0, 0), 0);	/* no retries */
+	ck_assert_uint_eq(retry_budget(1000, 100, 0), 1000);
+	/* No overflow for the largest counts. */
+	ck_assert_uint_eq(retry_budget(UINT64_MAX, 100, 0), UINT64_MAX);
+	ck_assert_uint_eq(retry_budget(UINT64_MAX / 2, 50, 0),
+	    UINT64_MAX / 4);
+}
+END_TEST
+
 static Suite *
 retry_suite(void)
 {
 	Suite *s = suite_create("retry");
 
 	check_add(s, test_default_set);
+	check_add(s, test_budget);
 	check_add(s, test_custom_set);
 	check_add(s, test_idempotent);
 	check_add(s, test_retry_after);
