@@ -317,7 +317,7 @@ handle_hosts(evhtp_request_t *req, struct api_conn *c, const char *rest)
  * those groups (primary or supplementary) and root are served.
  */
 static int
-caller_allowed(const struct api_conn *c)
+uid_allowed(const struct api_conn *c)
 {
 	int i;
 
@@ -469,7 +469,7 @@ route_one(evhtp_request_t *req, struct api_conn *c)
 		    "long; put parameters in the JSON body", NULL);
 		return;
 	}
-	if (!caller_allowed(c) && !route_open(path)) {
+	if (!uid_allowed(c) && !route_open(path)) {
 		api_reply_error(req, 403, "forbidden", "this user may not use "
 		    "fanoutd (allow_uids, allow_gids)", NULL);
 		return;

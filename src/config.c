@@ -98,7 +98,7 @@ struct load_ctx {
 
 /* A new [host NAME] section: add its rule (same name twice is an error). */
 static int
-host_section(struct load_ctx *ctx, const char *title, char **why)
+section_host(struct load_ctx *ctx, const char *title, char **why)
 {
 	struct config *cfg = ctx->cfg;
 	struct host_rule r;
@@ -178,7 +178,7 @@ section_key(struct load_ctx *ctx, const char *section, const char *name,
 		ctx->rule = NULL;
 		ctx->client = NULL;
 		if ((rc = client_section(ctx, section, &reason_owned)) == 1)
-			rc = host_section(ctx, section, &reason_owned);
+			rc = section_host(ctx, section, &reason_owned);
 		if (rc == -1) {
 			xasprintf(why, "%s: %s", name, reason_owned);
 			free(reason_owned);

@@ -57,7 +57,7 @@ static struct {
 
 static void pump(void);
 static void arm_timer(uint64_t);
-static void budget_give(struct job *);
+static void retry_unhold(struct job *);
 
 static uint64_t
 random64(void)
@@ -112,7 +112,7 @@ dispatch_init(struct event_base *base, const struct config *cfg)
 
 /* b's caller's section in the policy in force (policy.h). */
 static int
-policy_caller_of(const struct batch *b)
+section_of(const struct batch *b)
 {
 	return policy_caller(d.policy, b->uid, b->gids, b->ngids);
 }
@@ -168,14 +168,14 @@ ms_since(uint64_t from_us, uint64_t now_us)
 
 /* Deferred completion: the batch leaves dispatch, its owner takes it. */
 static void
-batch_done_ev(evutil_socket_t fd, short kind, void *arg)
+done_ev_cb(evutil_socket_t fd, short kind, void *arg)
 {
 	struct batch *b = arg;
 
 	(void)fd;
 	(void)kind;
 	if (b->magic != BATCH_MAGIC)
-		fatalx("batch_done_ev: bad batch magic");
+		fatalx("done_ev_cb: bad batch magic");
 	log_info("batch %s uid %u pid %d: %zu requests, %zu responses, "
 	    "%zu errors, %.1f ms%s", b->id, (unsigned)b->uid, (int)b->pid,
 	    b->njobs, b->njobs - b->errors, b->errors,
@@ -230,7 +230,7 @@ job_fail(struct job *job, enum result_error e, const char *msg,
 {
 	struct attempt *at;
 
-	budget_give(job);		/* a retry that will not happen */
+	retry_unhold(job);		/* a retry that will not happen */
 	if (job->res == NULL) {
 		job->res = xcalloc(1, sizeof(*job->res));
 		result_init(job->res);
@@ -279,7 +279,7 @@ attempt_start(struct job *job, uint64_t now_us)
 		.cross_origin = job->cross_origin,
 		.caller = (uint32_t)b->uid,
 		.policy = d.policy,
-		.policy_caller = policy_caller_of(b),
+		.policy_caller = section_of(b),
 		.origin = first ? job->origin : job->hop_origin,
 	};
 
@@ -368,7 +368,7 @@ record_retry_after(struct job *job, const struct result *r, uint64_t now_us)
  * is over, or the job ends without it.
  */
 static void
-budget_take(struct job *job)
+retry_hold(struct job *job)
 {
 	job->home->retries++;
 	job->home->c.retries_total++;
@@ -376,7 +376,7 @@ budget_take(struct job *job)
 }
 
 static void
-budget_give(struct job *job)
+retry_unhold(struct job *job)
 {
 	if (!job->retry_held)
 		return;
@@ -461,7 +461,7 @@ follow(struct job *job, struct result *r, uint64_t now_us)
 		    job->timeout_ms, job->redirects);
 		result_replace_error(r, RESULT_TIMEOUT, why);
 	} else if (origin_split(rd.origin, &o) == -1 || !policy_judge(d.policy,
-	    policy_caller_of(job->batch), o.host, o.port, NULL, 0, 0, why,
+	    section_of(job->batch), o.host, o.port, NULL, 0, 0, why,
 	    sizeof(why))) {
 		snprintf(msg, sizeof(msg), "blocked by the egress policy: %s",
 		    why);
@@ -494,12 +494,12 @@ attempt_over(struct job *job, struct result *r, int64_t pause,
 	at->status = r->status;
 	at->error = r->error;
 	at->total_ms = r->total_ms;
-	budget_give(job);		/* this attempt was a retry */
+	retry_unhold(job);		/* this attempt was a retry */
 	if (!job->batch->cancelled &&
 	    want_retry(job, r, pause, now_us, &delay)) {
 		hop_reset(job);
 		job->state = JOB_RETRY_WAIT;
-		budget_take(job);
+		retry_hold(job);
 		job->wake.kind = WAKE_RETRY;
 		job->wake.obj = job;
 		runq_set(&d.rq, &job->wake, now_us + delay * 1000);
@@ -628,7 +628,7 @@ dispatch_submit(struct batch *b, uint64_t now_us, dispatch_done_cb cb,
 	b->accepted_us = now_us;
 	b->done_cb = cb;
 	b->done_arg = arg;
-	if ((b->done_ev = event_new(d.base, -1, 0, batch_done_ev, b)) == NULL)
+	if ((b->done_ev = event_new(d.base, -1, 0, done_ev_cb, b)) == NULL)
 		fatalx("event_new");
 	TAILQ_INSERT_TAIL(&d.all, b, all_entry);
 	d.nbatches++;

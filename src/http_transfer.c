@@ -111,7 +111,7 @@ target_allowed(struct http_transfer *t)
  * host[:port].)
  */
 static int
-host_header_allowed(struct http_transfer *t)
+hostheader_allowed(struct http_transfer *t)
 {
 	const struct http_request *req = &t->req;
 	const char *h = NULL, *v, *end, *why;
@@ -601,7 +601,7 @@ http_transfer_prepare(struct http_transfer *t)
 	t->req.origin = NULL;	/* used here only */
 	if ((t->ascii_url = http_url_ascii(t->req.url)) != NULL)
 		t->req.url = t->ascii_url;	/* an IDN host, in punycode */
-	if (target_allowed(t) && host_header_allowed(t))
+	if (target_allowed(t) && hostheader_allowed(t))
 		return 0;
 	result_set_error(t->res, RESULT_BLOCKED, "blocked by the egress "
 	    "policy: %s", t->blocked_why);

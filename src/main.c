@@ -49,7 +49,7 @@ static struct {
 	struct event		*drain_timer;
 	struct event		*status_timer;
 	int			 activated;	/* socket from systemd */
-	int			 api_idle;	/* STOPPING: replies are out */
+	int			 on_api_idle;	/* STOPPING: replies are out */
 } m;
 
 static void
@@ -93,14 +93,14 @@ grace_expired(evutil_socket_t fd, short kind, void *arg)
 static void
 maybe_exit(void)
 {
-	if (m.phase == STOPPING && m.api_idle && dispatch_batches() == 0)
+	if (m.phase == STOPPING && m.on_api_idle && dispatch_batches() == 0)
 		loop_exit();
 }
 
 static void
-api_idle(void)
+on_api_idle(void)
 {
-	m.api_idle = 1;
+	m.on_api_idle = 1;
 	maybe_exit();
 }
 
@@ -117,7 +117,7 @@ stop_now(void)
 	m.phase = STOPPING;
 	event_base_once(m.base, -1, EV_TIMEOUT, grace_expired, NULL, &grace);
 	dispatch_set_idle_cb(drained);
-	api_stop(api_idle);
+	api_stop(on_api_idle);
 	dispatch_cancel_all(RESULT_SHUTDOWN, "fanoutd is shutting down");
 }
 

@@ -192,7 +192,7 @@ family(struct evbuffer *out, const char *name, const char *type,
 }
 
 static void
-host_sample(struct evbuffer *out, const char *name, const struct hostrow *r,
+sample_host(struct evbuffer *out, const char *name, const struct hostrow *r,
     const char *extra, double v)
 {
 	evbuffer_add_printf(out, "%s{host=\"", name);
@@ -217,14 +217,14 @@ histogram(struct evbuffer *out, const char *name, const char *help,
 			cum += hh->bucket[b];
 			snprintf(extra, sizeof(extra), ",le=\"%g\"",
 			    host_buckets[b]);
-			host_sample(out, full, &s->rows[i], extra, (double)cum);
+			sample_host(out, full, &s->rows[i], extra, (double)cum);
 		}
-		host_sample(out, full, &s->rows[i], ",le=\"+Inf\"",
+		sample_host(out, full, &s->rows[i], ",le=\"+Inf\"",
 		    (double)hh->count);
 		snprintf(full, sizeof(full), "%s_sum", name);
-		host_sample(out, full, &s->rows[i], NULL, hh->sum);
+		sample_host(out, full, &s->rows[i], NULL, hh->sum);
 		snprintf(full, sizeof(full), "%s_count", name);
-		host_sample(out, full, &s->rows[i], NULL, (double)hh->count);
+		sample_host(out, full, &s->rows[i], NULL, (double)hh->count);
 	}
 }
 
@@ -237,14 +237,14 @@ render_hosts(struct evbuffer *out, const struct snapshot *s)
 	family(out, "fanoutd_attempts_total", "counter",
 	    "Attempts started, per host (retries included).");
 	for (i = 0; i < s->nrows; i++)
-		host_sample(out, "fanoutd_attempts_total", &s->rows[i], NULL,
+		sample_host(out, "fanoutd_attempts_total", &s->rows[i], NULL,
 		    (double)s->rows[i].attempts);
 	family(out, "fanoutd_responses_total", "counter",
 	    "Attempts that got a response, per host and status class.");
 	for (i = 0; i < s->nrows; i++)
 		for (c = 1; c < 6; c++) {
 			snprintf(extra, sizeof(extra), ",class=\"%zuxx\"", c);
-			host_sample(out, "fanoutd_responses_total", &s->rows[i],
+			sample_host(out, "fanoutd_responses_total", &s->rows[i],
 			    extra, (double)s->rows[i].status_class[c]);
 		}
 	family(out, "fanoutd_errors_total", "counter",
@@ -255,24 +255,24 @@ render_hosts(struct evbuffer *out, const struct snapshot *s)
 				continue;
 			snprintf(extra, sizeof(extra), ",code=\"%s\"",
 			    result_error_code((enum result_error)c));
-			host_sample(out, "fanoutd_errors_total", &s->rows[i],
+			sample_host(out, "fanoutd_errors_total", &s->rows[i],
 			    extra, (double)s->rows[i].errors[c]);
 		}
 	family(out, "fanoutd_retries_total", "counter",
 	    "Retries scheduled, per host.");
 	for (i = 0; i < s->nrows; i++)
-		host_sample(out, "fanoutd_retries_total", &s->rows[i], NULL,
+		sample_host(out, "fanoutd_retries_total", &s->rows[i], NULL,
 		    (double)s->rows[i].retries);
 	family(out, "fanoutd_rate_limit_waits_total", "counter",
 	    "Times a host had work but had to wait for a rate token.");
 	for (i = 0; i < s->nrows; i++)
-		host_sample(out, "fanoutd_rate_limit_waits_total",
+		sample_host(out, "fanoutd_rate_limit_waits_total",
 		    &s->rows[i], NULL, (double)s->rows[i].rate_waits);
 	family(out, "fanoutd_breaker_state", "gauge",
 	    "Circuit breaker per host: 0 closed, 1 open, 2 half-open.");
 	for (i = 0; i < s->nrows; i++)
 		if (s->rows[i].breaker >= 0)
-			host_sample(out, "fanoutd_breaker_state", &s->rows[i],
+			sample_host(out, "fanoutd_breaker_state", &s->rows[i],
 			    NULL, s->rows[i].breaker);
 	histogram(out, "fanoutd_attempt_duration_seconds", "Attempt "
 	    "durations (curl's total time), per host.", s, 0);

@@ -33,7 +33,7 @@ followed_status(long status)
 
 /* Does url start with http: or https: (any case)? */
 static int
-http_scheme(const char *url)
+is_http_scheme(const char *url)
 {
 	return strncasecmp(url, "http:", 5) == 0 ||
 	    strncasecmp(url, "https:", 6) == 0;
@@ -68,7 +68,7 @@ redirect_judge(struct redirect *r)
 	if (r->followed >= r->max)
 		return refuse(r, RESULT_TOO_MANY_REDIRECTS, "a redirect past "
 		    "max_redirects (%u), to %.250s", r->max, r->target);
-	if (!http_scheme(r->target))
+	if (!is_http_scheme(r->target))
 		return refuse(r, RESULT_BLOCKED, "redirect to %.250s not "
 		    "followed: only http and https", r->target);
 	if ((r->origin = http_url_origin(r->target, &cause)) == NULL) {

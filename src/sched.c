@@ -46,7 +46,7 @@ struct bhq {
 	UT_hash_handle	 hh;		/* in b->bhqs, keyed by host */
 };
 
-static void batch_unstall(struct batch *);
+static void unstall(struct batch *);
 
 static struct {
 	const struct config	*cfg;
@@ -208,12 +208,12 @@ sched_requeue(struct job *job, struct host *h, uint64_t now_us)
 void
 sched_batch_changed(struct batch *b)
 {
-	batch_unstall(b);
+	unstall(b);
 }
 
 /* Hosts held back only by b's limits may go again. */
 static void
-batch_unstall(struct batch *b)
+unstall(struct batch *b)
 {
 	struct bhq *q, *tmp;
 
@@ -224,7 +224,7 @@ batch_unstall(struct batch *b)
 
 /* May batch b start a job now? *wait_us: when its next token is due. */
 static int
-batch_can_start(struct batch *b, uint64_t now_us, uint64_t *wait_us)
+may_start(struct batch *b, uint64_t now_us, uint64_t *wait_us)
 {
 	*wait_us = 0;
 	if (b->inflight >= b->concurrency || b->paused ||
@@ -244,7 +244,7 @@ pick(struct host *h, uint64_t now_us)
 	uint64_t wait;
 
 	while ((q = TAILQ_FIRST(&h->ring)) != NULL) {
-		if (batch_can_start(q->b, now_us, &wait))
+		if (may_start(q->b, now_us, &wait))
 			return q;
 		if (wait > 0 && (!runq_queued(&q->b->rate_wake) ||
 		    q->b->rate_wake.at > now_us + wait))
@@ -285,7 +285,7 @@ take(struct host *h, struct bhq *q, int probe, uint64_t now_us)
 
 /* Is h held back by its own state? Arms its wake-up when time will tell. */
 static int
-host_blocked(struct host *h, uint64_t now_us)
+held_back(struct host *h, uint64_t now_us)
 {
 	uint64_t wait;
 
@@ -315,7 +315,7 @@ sched_next(uint64_t now_us, enum sched_verdict *v)
 		if (e->kind == WAKE_HOST)
 			ready_add(e->obj);
 		else
-			batch_unstall(e->obj);
+			unstall(e->obj);
 	}
 	while ((h = TAILQ_FIRST(&s.ready)) != NULL) {
 		if (s.inflight >= s.cfg->max_inflight &&
@@ -329,10 +329,10 @@ sched_next(uint64_t now_us, enum sched_verdict *v)
 			*v = SCHED_CIRCUIT_OPEN;
 			return pop(q);
 		}
-		if (host_blocked(h, now_us))
+		if (held_back(h, now_us))
 			continue;
 		if ((q = pick(h, now_us)) == NULL) {
-			h->stalled = 1;	/* batch_unstall() puts it back */
+			h->stalled = 1;	/* unstall() puts it back */
 			continue;
 		}
 		if (!breaker_allow(&h->breaker,
@@ -363,9 +363,9 @@ sched_done(struct job *job, uint64_t now_us)
 		ready_add(h);
 	if (caller_full)	/* each of its batches may go again */
 		TAILQ_FOREACH(cb, &c->batches, caller_entry)
-			batch_unstall(cb);
+			unstall(cb);
 	else if (was_full)
-		batch_unstall(b);
+		unstall(b);
 }
 
 void
