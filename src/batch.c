@@ -9,6 +9,7 @@
  */
 #include <ctype.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <inttypes.h>
@@ -30,21 +31,54 @@
 #define MAX_METHOD_LEN	32
 #define MAX_CONCURRENCY	1000000
 
-/* A request's fields, or the defaults' (borrowed from the JSON tree). */
+/* The fields the table does not cover (borrowed from the JSON tree). */
 struct fields {
 	json_t	*url, *id, *method, *headers, *body, *body_base64;
-	json_t	*timeout_ms, *connect_timeout_ms, *max_response_bytes;
-	json_t	*retries, *retry_on, *retry_base_ms, *retry_max_ms;
-	json_t	*retry_non_idempotent, *follow_redirects, *max_redirects;
 };
 
-#define SHARED_KEYS "method", "headers", "timeout_ms", "connect_timeout_ms", \
-	"max_response_bytes", "retries", "retry_on", "retry_base_ms", \
-	"retry_max_ms", "retry_non_idempotent", "follow_redirects", \
-	"max_redirects"
+enum field_kind {
+	FIELD_UINT,		/* an integer in min..max (or the config's) */
+	FIELD_BOOL,
+	FIELD_RETRY_ON		/* statuses and error codes */
+};
+
+#define NO_CAP	((size_t)-1)
+#define OPT(f)	offsetof(struct job_opts, f)
+#define CAP(f)	offsetof(struct config, f)
+
+/*
+ * The settings a request may give or inherit from "defaults": one row
+ * each, parsed the same way in both places (its bounds from the row or
+ * from the configuration option `cap` names).
+ */
+static const struct field {
+	const char	*name;
+	enum field_kind	 kind;
+	uint64_t	 min, max;
+	size_t		 cap;		/* a config limit's offset, or NO_CAP */
+	size_t		 off;		/* in struct job_opts */
+} fields[] = {
+	{ "timeout_ms", FIELD_UINT, 1, 0, CAP(max_timeout_ms),
+	  OPT(timeout_ms) },
+	{ "connect_timeout_ms", FIELD_UINT, 1, 0, CAP(max_timeout_ms),
+	  OPT(connect_timeout_ms) },
+	{ "max_response_bytes", FIELD_UINT, 0, 0,
+	  CAP(max_response_bytes_limit), OPT(max_response_bytes) },
+	{ "retries", FIELD_UINT, 0, 0, CAP(max_retries), OPT(retries) },
+	{ "retry_base_ms", FIELD_UINT, 0, 600000, NO_CAP, OPT(retry_base_ms) },
+	{ "retry_max_ms", FIELD_UINT, 0, 3600000, NO_CAP, OPT(retry_max_ms) },
+	{ "retry_on", FIELD_RETRY_ON, 0, 0, NO_CAP, OPT(retry_on) },
+	{ "retry_non_idempotent", FIELD_BOOL, 0, 0, NO_CAP, OPT(may_retry) },
+	{ "follow_redirects", FIELD_BOOL, 0, 0, NO_CAP,
+	  OPT(follow_redirects) },
+	{ "max_redirects", FIELD_UINT, 0, 0, CAP(max_redirects_limit),
+	  OPT(max_redirects) },
+};
+#define NFIELDS	(sizeof(fields) / sizeof(fields[0]))
+
 static const char *const request_keys[] = { "url", "id", "body",
-	"body_base64", SHARED_KEYS, NULL };
-static const char *const default_keys[] = { SHARED_KEYS, NULL };
+	"body_base64", "method", "headers", NULL };
+static const char *const default_keys[] = { "method", "headers", NULL };
 static const char *const batch_keys[] = { "requests", "defaults",
 	"concurrency", "rate", "deadline_ms", "mode", "progress_ms", NULL };
 static const char *const mode_names[] = { "wait", "stream", "async" };
@@ -70,10 +104,25 @@ fail(struct batch_error *err, int status, const char *code, const char *path,
 #define INVALID(err, path, ...) \
 	fail(err, 400, "invalid_batch", path, __VA_ARGS__)
 
-/* Reject keys not in allowed; "path.key" names the first unknown one. */
+/* Is key one of the field table's? */
 static int
-check_keys(json_t *obj, const char *const *allowed, const char *path,
-    struct batch_error *err)
+is_field(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < NFIELDS; i++)
+		if (strcmp(key, fields[i].name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Reject keys not in allowed (nor, with table, the field table's);
+ * "path.key" names the first unknown one.
+ */
+static int
+check_keys(json_t *obj, const char *const *allowed, int table,
+    const char *path, struct batch_error *err)
 {
 	const char *key;
 	json_t *v;
@@ -84,7 +133,7 @@ check_keys(json_t *obj, const char *const *allowed, const char *path,
 		for (i = 0; allowed[i] != NULL; i++)
 			if (strcmp(key, allowed[i]) == 0)
 				break;
-		if (allowed[i] == NULL) {
+		if (allowed[i] == NULL && !(table && is_field(key))) {
 			snprintf(p, sizeof(p), "%s%s%.40s", path,
 			    *path ? "." : "", key);
 			return INVALID(err, p, "unknown field \"%.40s\"", key);
@@ -103,16 +152,6 @@ collect(json_t *obj, struct fields *f)
 	f->headers = json_object_get(obj, "headers");
 	f->body = json_object_get(obj, "body");
 	f->body_base64 = json_object_get(obj, "body_base64");
-	f->timeout_ms = json_object_get(obj, "timeout_ms");
-	f->connect_timeout_ms = json_object_get(obj, "connect_timeout_ms");
-	f->max_response_bytes = json_object_get(obj, "max_response_bytes");
-	f->retries = json_object_get(obj, "retries");
-	f->retry_on = json_object_get(obj, "retry_on");
-	f->retry_base_ms = json_object_get(obj, "retry_base_ms");
-	f->retry_max_ms = json_object_get(obj, "retry_max_ms");
-	f->retry_non_idempotent = json_object_get(obj, "retry_non_idempotent");
-	f->follow_redirects = json_object_get(obj, "follow_redirects");
-	f->max_redirects = json_object_get(obj, "max_redirects");
 }
 
 static int
@@ -424,78 +463,35 @@ parse_body(struct job *job, struct fields *f, const char *path,
 }
 
 /*
- * The path of a field ("requests[3].timeout_ms") into p, for an error
- * message: only when the field is there, since most are not and
- * formatting them all cost more than the rest of the parse.
+ * The field table's settings present in obj, over what *o has (the
+ * defaults', or the daemon's); "path.name" names one that is wrong.
  */
-static void
-sub(char *p, size_t len, const char *path, const char *field, json_t *v)
-{
-	if (v != NULL)
-		snprintf(p, len, "%s.%s", path, field);
-}
-
-/* Retries and redirects, shared by a request and the defaults. */
 static int
-parse_retry_fields(struct job *job, struct fields *f, const char *path,
+parse_opts(json_t *obj, struct job_opts *o, const char *path,
     const struct config *cfg, struct batch_error *err)
 {
-	uint64_t v;
+	const struct field *fd;
+	uint64_t max;
+	json_t *v;
 	char p[96];
+	size_t i;
 
-	sub(p, sizeof(p), path, "retries", f->retries);
-	v = job->retries;
-	if (get_uint(f->retries, p, 0, cfg->max_retries, &v, err) == -1)
-		return -1;
-	job->retries = (unsigned)v;
-	sub(p, sizeof(p), path, "retry_base_ms", f->retry_base_ms);
-	if (get_uint(f->retry_base_ms, p, 0, 600000, &job->retry_base_ms,
-	    err) == -1)
-		return -1;
-	sub(p, sizeof(p), path, "retry_max_ms", f->retry_max_ms);
-	if (get_uint(f->retry_max_ms, p, 0, 3600000, &job->retry_max_ms,
-	    err) == -1)
-		return -1;
-	sub(p, sizeof(p), path, "retry_on", f->retry_on);
-	if (get_retry_on(f->retry_on, p, &job->retry_on, err) == -1)
-		return -1;
-	sub(p, sizeof(p), path, "retry_non_idempotent",
-	    f->retry_non_idempotent);
-	if (get_bool(f->retry_non_idempotent, p, &job->may_retry, err) == -1)
-		return -1;
-	sub(p, sizeof(p), path, "follow_redirects", f->follow_redirects);
-	if (get_bool(f->follow_redirects, p, &job->follow_redirects,
-	    err) == -1)
-		return -1;
-	sub(p, sizeof(p), path, "max_redirects", f->max_redirects);
-	v = job->max_redirects;
-	if (get_uint(f->max_redirects, p, 0, cfg->max_redirects_limit, &v,
-	    err) == -1)
-		return -1;
-	job->max_redirects = (unsigned)v;
+	for (i = 0; i < NFIELDS; i++) {
+		fd = &fields[i];
+		if ((v = json_object_get(obj, fd->name)) == NULL)
+			continue;
+		snprintf(p, sizeof(p), "%s.%s", path, fd->name);
+		max = fd->cap == NO_CAP ? fd->max :
+		    *(const uint64_t *)((const char *)cfg + fd->cap);
+		if ((fd->kind == FIELD_UINT && get_uint(v, p, fd->min, max,
+		    (uint64_t *)((char *)o + fd->off), err) == -1) ||
+		    (fd->kind == FIELD_BOOL && get_bool(v, p,
+		    (int *)((char *)o + fd->off), err) == -1) ||
+		    (fd->kind == FIELD_RETRY_ON && get_retry_on(v, p,
+		    (struct retry_on *)((char *)o + fd->off), err) == -1))
+			return -1;
+	}
 	return 0;
-}
-
-/* Numeric limits shared by a request and the defaults. */
-static int
-parse_numbers(struct job *job, struct fields *f, const char *path,
-    const struct config *cfg, struct batch_error *err)
-{
-	char p[96];
-
-	sub(p, sizeof(p), path, "timeout_ms", f->timeout_ms);
-	if (get_uint(f->timeout_ms, p, 1, cfg->max_timeout_ms,
-	    &job->timeout_ms, err) == -1)
-		return -1;
-	sub(p, sizeof(p), path, "connect_timeout_ms", f->connect_timeout_ms);
-	if (get_uint(f->connect_timeout_ms, p, 1, cfg->max_timeout_ms,
-	    &job->connect_timeout_ms, err) == -1)
-		return -1;
-	sub(p, sizeof(p), path, "max_response_bytes", f->max_response_bytes);
-	if (get_uint(f->max_response_bytes, p, 0,
-	    cfg->max_response_bytes_limit, &job->max_response_bytes, err) == -1)
-		return -1;
-	return parse_retry_fields(job, f, path, cfg, err);
 }
 
 static int
@@ -518,26 +514,26 @@ static int
 parse_defaults(json_t *def, struct job *tmpl, const struct config *cfg,
     struct fields *df, struct batch_error *err)
 {
-	tmpl->timeout_ms = cfg->default_timeout_ms;
-	tmpl->connect_timeout_ms = cfg->default_connect_timeout_ms;
-	tmpl->max_response_bytes = cfg->default_max_response_bytes;
-	tmpl->retry_base_ms = 100;
-	tmpl->retry_max_ms = 10000;
-	tmpl->max_redirects = 5 < cfg->max_redirects_limit ? 5 :
-	    (unsigned)cfg->max_redirects_limit;
-	retry_on_default(&tmpl->retry_on);
+	tmpl->opt.timeout_ms = cfg->default_timeout_ms;
+	tmpl->opt.connect_timeout_ms = cfg->default_connect_timeout_ms;
+	tmpl->opt.max_response_bytes = cfg->default_max_response_bytes;
+	tmpl->opt.retry_base_ms = 100;
+	tmpl->opt.retry_max_ms = 10000;
+	tmpl->opt.max_redirects = 5 < cfg->max_redirects_limit ? 5 :
+	    cfg->max_redirects_limit;
+	retry_on_default(&tmpl->opt.retry_on);
 	memset(df, 0, sizeof(*df));
 	if (def == NULL)
 		return 0;
 	if (!json_is_object(def))
 		return INVALID(err, "defaults", "must be an object");
-	if (check_keys(def, default_keys, "defaults", err) == -1)
+	if (check_keys(def, default_keys, 1, "defaults", err) == -1)
 		return -1;
 	collect(def, df);
 	if (parse_method(df->method, "defaults", err) == -1 ||
 	    check_headers(df->headers, "defaults.headers", err) == -1)
 		return -1;
-	return parse_numbers(tmpl, df, "defaults", cfg, err);
+	return parse_opts(def, &tmpl->opt, "defaults", cfg, err);
 }
 
 static int
@@ -552,7 +548,7 @@ parse_request(struct job *job, json_t *req, const struct job *tmpl,
 	snprintf(path, sizeof(path), "requests[%zu]", job->index);
 	if (!json_is_object(req))
 		return INVALID(err, path, "must be an object");
-	if (check_keys(req, request_keys, path, err) == -1)
+	if (check_keys(req, request_keys, 1, path, err) == -1)
 		return -1;
 	collect(req, &f);
 	snprintf(p, sizeof(p), "%s.url", path);
@@ -586,21 +582,12 @@ parse_request(struct job *job, json_t *req, const struct job *tmpl,
 	merge_headers(job, f.headers);
 	if (check_header_limits(job, p, cfg, err) == -1)
 		return -1;
-	job->timeout_ms = tmpl->timeout_ms;
-	job->connect_timeout_ms = tmpl->connect_timeout_ms;
-	job->max_response_bytes = tmpl->max_response_bytes;
-	job->retries = tmpl->retries;
-	job->retry_on = tmpl->retry_on;
-	job->retry_base_ms = tmpl->retry_base_ms;
-	job->retry_max_ms = tmpl->retry_max_ms;
-	job->may_retry = tmpl->may_retry;
-	job->follow_redirects = tmpl->follow_redirects;
-	job->max_redirects = tmpl->max_redirects;
-	if (parse_numbers(job, &f, path, cfg, err) == -1)
+	job->opt = tmpl->opt;		/* then the request's own */
+	if (parse_opts(req, &job->opt, path, cfg, err) == -1)
 		return -1;
 	if (retry_method_idempotent(job->method) ||
 	    has_header(job, "Idempotency-Key"))
-		job->may_retry = 1;
+		job->opt.may_retry = 1;
 	return parse_body(job, &f, path, err);
 }
 
@@ -628,7 +615,7 @@ parse_rate(json_t *rate, struct batch *b, struct batch_error *err)
 	if (!json_is_object(rate))
 		return INVALID(err, "rate", "must be an object like "
 		    "{\"per_second\": 10, \"burst\": 1}");
-	if (check_keys(rate, keys, "rate", err) == -1)
+	if (check_keys(rate, keys, 0, "rate", err) == -1)
 		return -1;
 	ps = json_object_get(rate, "per_second");
 	burst = json_object_get(rate, "burst");
@@ -684,7 +671,7 @@ parse_top(json_t *root, const struct config *cfg, struct batch *b,
 
 	if (!json_is_object(root))
 		return INVALID(err, NULL, "the body must be a JSON object");
-	if (check_keys(root, batch_keys, "", err) == -1)
+	if (check_keys(root, batch_keys, 0, "", err) == -1)
 		return -1;
 	if ((reqs = json_object_get(root, "requests")) == NULL)
 		return INVALID(err, "requests", "is required");

@@ -38,6 +38,23 @@ enum job_state {
 
 #define BATCH_MAGIC	0xba7c4e5u
 
+/*
+ * What a request may set or inherit from the batch's "defaults", each
+ * parsed from one row of batch.c's field table.
+ */
+struct job_opts {
+	uint64_t	 timeout_ms;
+	uint64_t	 connect_timeout_ms;
+	uint64_t	 max_response_bytes;
+	uint64_t	 retries;	/* extra attempts allowed */
+	struct retry_on	 retry_on;
+	uint64_t	 retry_base_ms;
+	uint64_t	 retry_max_ms;
+	int		 may_retry;	/* idempotent, keyed or allowed */
+	int		 follow_redirects;
+	uint64_t	 max_redirects;
+};
+
 /* One request of a batch: its spec, then its run-time state. */
 struct job {
 	size_t		 index;		/* position in requests[] */
@@ -49,17 +66,8 @@ struct job {
 	unsigned char	*dskip;		/* defaults it overrides (bits) */
 	unsigned char	*body;		/* NULL when none */
 	size_t		 body_len;
-	uint64_t	 timeout_ms;
-	uint64_t	 connect_timeout_ms;
-	uint64_t	 max_response_bytes;
 	char		*origin;	/* "scheme://host:port" */
-	unsigned	 retries;	/* extra attempts allowed */
-	struct retry_on	 retry_on;
-	uint64_t	 retry_base_ms;
-	uint64_t	 retry_max_ms;
-	int		 may_retry;	/* idempotent, keyed or allowed */
-	int		 follow_redirects;
-	unsigned	 max_redirects;
+	struct job_opts	 opt;
 
 	struct batch		*batch;		/* borrowed back pointer */
 	enum job_state		 state;

@@ -273,9 +273,9 @@ attempt_start(struct job *job, uint64_t now_us)
 		.skip = job->dskip,
 		.body = job->hop_no_body ? NULL : job->body,
 		.body_len = job->hop_no_body ? 0 : job->body_len,
-		.max_response_bytes = job->max_response_bytes,
+		.max_response_bytes = job->opt.max_response_bytes,
 		.max_response_headers = (size_t)d.cfg->max_response_headers,
-		.want_redirect = job->follow_redirects,
+		.want_redirect = job->opt.follow_redirects,
 		.cross_origin = job->cross_origin,
 		.caller = (uint32_t)b->uid,
 		.policy = d.policy,
@@ -283,15 +283,16 @@ attempt_start(struct job *job, uint64_t now_us)
 		.origin = first ? job->origin : job->hop_origin,
 	};
 
-	left = first || spent < job->timeout_ms ? job->timeout_ms -
+	left = first || spent < job->opt.timeout_ms ? job->opt.timeout_ms -
 	    (first ? 0 : spent) : 1;
 	req.timeout_ms = retry_cap_ms(left, b->deadline_us, now_us);
-	req.connect_timeout_ms = retry_cap_ms(job->connect_timeout_ms,
+	req.connect_timeout_ms = retry_cap_ms(job->opt.connect_timeout_ms,
 	    b->deadline_us, now_us);
 	job->attempt_timeout_ms = req.timeout_ms;
 	job->attempt_connect_timeout_ms = req.connect_timeout_ms;
 	job->capped = req.timeout_ms < left;
-	job->capped_connect = req.connect_timeout_ms < job->connect_timeout_ms;
+	job->capped_connect = req.connect_timeout_ms <
+	    job->opt.connect_timeout_ms;
 	if (job->res != NULL) {		/* the previous hop's or attempt's */
 		result_clear(job->res);
 		free(job->res);
@@ -392,8 +393,8 @@ want_retry(struct job *job, const struct result *r, int64_t pause_ms,
 	struct host *h = job->home;	/* a retry starts from url again */
 	uint64_t budget;
 
-	if (job->nattempts > job->retries || !job->may_retry ||
-	    !retry_on_match(&job->retry_on, r->status, r->error))
+	if (job->nattempts > job->opt.retries || !job->opt.may_retry ||
+	    !retry_on_match(&job->opt.retry_on, r->status, r->error))
 		return 0;
 	budget = retry_budget(h->inflight + h->queued,
 	    d.cfg->retry_budget_percent, d.cfg->retry_budget_min);
@@ -402,7 +403,7 @@ want_retry(struct job *job, const struct result *r, int64_t pause_ms,
 		    (unsigned long long)budget);
 		return 0;
 	}
-	*delay_ms = backoff_ms(job->retry_base_ms, job->retry_max_ms,
+	*delay_ms = backoff_ms(job->opt.retry_base_ms, job->opt.retry_max_ms,
 	    (unsigned)job->nattempts - 1, random64());
 	if (pause_ms > 0 && (uint64_t)pause_ms > *delay_ms)
 		*delay_ms = (uint64_t)pause_ms;
@@ -439,12 +440,12 @@ follow(struct job *job, struct result *r, uint64_t now_us)
 		    job->method,
 		.first_origin = job->origin,
 		.followed = job->redirects,
-		.max = job->max_redirects,
+		.max = (unsigned)job->opt.max_redirects,	/* <= 100 */
 	};
 	char why[256] = "its origin does not parse", msg[320];
 	struct origin_parts o;
 
-	if (!job->follow_redirects || r->error != RESULT_OK)
+	if (!job->opt.follow_redirects || r->error != RESULT_OK)
 		return 0;
 	switch (redirect_judge(&rd)) {
 	case REDIRECT_NONE:
@@ -455,10 +456,10 @@ follow(struct job *job, struct result *r, uint64_t now_us)
 	case REDIRECT_FOLLOW:
 		break;
 	}
-	if ((uint64_t)job->try_ms >= job->timeout_ms) {
+	if ((uint64_t)job->try_ms >= job->opt.timeout_ms) {
 		snprintf(why, sizeof(why), "request timeout (timeout_ms %llu) "
 		    "spent over %u redirects", (unsigned long long)
-		    job->timeout_ms, job->redirects);
+		    job->opt.timeout_ms, job->redirects);
 		result_replace_error(r, RESULT_TIMEOUT, why);
 	} else if (origin_split(rd.origin, &o) == -1 || !policy_judge(d.policy,
 	    section_of(job->batch), o.host, o.port, NULL, 0, 0, why,

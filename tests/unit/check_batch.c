@@ -57,9 +57,9 @@ START_TEST(test_minimal)
 	ck_assert_str_eq(b->jobs[0].url, "http://a/x");
 	ck_assert_ptr_null(b->jobs[0].id);
 	ck_assert_ptr_null(b->jobs[0].body);
-	ck_assert_uint_eq(b->jobs[0].timeout_ms, 30000);
-	ck_assert_uint_eq(b->jobs[0].connect_timeout_ms, 10000);
-	ck_assert_uint_eq(b->jobs[0].max_response_bytes, 1048576);
+	ck_assert_uint_eq(b->jobs[0].opt.timeout_ms, 30000);
+	ck_assert_uint_eq(b->jobs[0].opt.connect_timeout_ms, 10000);
+	ck_assert_uint_eq(b->jobs[0].opt.max_response_bytes, 1048576);
 	ck_assert_uint_eq(b->concurrency, 32);
 	ck_assert_uint_eq(strlen(b->id), 32);
 	batch_free(b);
@@ -80,7 +80,7 @@ START_TEST(test_defaults_merge)
 	ck_assert_msg(b != NULL, "%s", err.message);
 	ck_assert_str_eq(b->jobs[0].id, "u1");
 	ck_assert_str_eq(b->jobs[0].method, "PUT");
-	ck_assert_uint_eq(b->jobs[0].timeout_ms, 5);
+	ck_assert_uint_eq(b->jobs[0].opt.timeout_ms, 5);
 	/* its own, then the defaults' it does not override (kept once) */
 	ck_assert_uint_eq(b->jobs[0].nheaders, 1);
 	ck_assert_str_eq(b->jobs[0].headers[0], "accept: x");
@@ -91,7 +91,7 @@ START_TEST(test_defaults_merge)
 	ck_assert(!batch_default_skipped(&b->jobs[0], 1));
 	ck_assert(!batch_default_skipped(&b->jobs[1], 0));
 	ck_assert_str_eq(b->jobs[1].method, "POST");
-	ck_assert_uint_eq(b->jobs[1].timeout_ms, 700);
+	ck_assert_uint_eq(b->jobs[1].opt.timeout_ms, 700);
 	ck_assert_uint_eq(b->jobs[1].body_len, 2);
 	ck_assert_mem_eq(b->jobs[1].body, "hi", 2);
 	ck_assert_uint_eq(b->jobs[1].index, 1);
