@@ -436,17 +436,6 @@ parse_cidr(char *s, struct egress_rule *r, const char **why)
 	return 0;
 }
 
-/* Letters, digits, '-', '.', '_' or UTF-8 (origin_host() checks that). */
-static int
-valid_name(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '.' &&
-		    *s != '_' && (unsigned char)*s < 0x80)
-			return 0;
-	return 1;
-}
-
 /* "name", "*.suffix" or "*", each maybe with ":port". */
 static int
 parse_name(char *s, struct egress_rule *r, const char **why)
@@ -459,17 +448,10 @@ parse_name(char *s, struct egress_rule *r, const char **why)
 	if (strcmp(s, "*") == 0) {
 		r->wildcard = 1;
 		name[0] = '\0';
-	} else if (strncmp(s, "*.", 2) == 0) {
-		r->wildcard = 1;
-		name[0] = '.';	/* keep the dot: ".example.com" */
-		if (s[2] == '\0' || !valid_name(s + 2) ||
-		    origin_host(s + 2, strlen(s + 2), name + 1,
-		    sizeof(name) - 1, why) == -1)
-			return (*why = "bad wildcard (want *.example.com)", -1);
-	} else if (*s == '\0' || !valid_name(s) || strchr(s, '*') != NULL ||
-	    origin_host(s, strlen(s), name, sizeof(name), why) == -1)
-		return (*why = "not a host name, *.suffix, CIDR or address",
-		    -1);
+	} else if (origin_pattern(s, 0, name, sizeof(name), &r->wildcard,
+	    why) == -1)
+		return (*why = *why ? *why : "not a host name, *.suffix, CIDR "
+		    "or address", -1);
 	r->is_name = 1;
 	r->name = xstrdup(name);
 	return 0;

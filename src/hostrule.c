@@ -22,19 +22,6 @@
 #include "ratelimit.h"
 #include "xmalloc.h"
 
-static int
-valid_name(const char *s, int ipv6)
-{
-	for (; *s != '\0'; s++) {
-		if (ipv6 ? (isxdigit((unsigned char)*s) || *s == ':' ||
-		    *s == '.') : (isalnum((unsigned char)*s) || *s == '-' ||
-		    *s == '.' || *s == '_' || (unsigned char)*s >= 0x80))
-			continue;
-		return 0;
-	}
-	return 1;
-}
-
 /* Split "name[:port]" or "[v6][:port]" into r; returns -1 with *why. */
 static int
 parse_name(char *s, struct host_rule *r, const char **why)
@@ -67,16 +54,9 @@ parse_name(char *s, struct host_rule *r, const char **why)
 			return (*why = "port must be 1..65535", -1);
 		r->port = (unsigned)port;
 	}
-	if (strncmp(s, "*.", 2) == 0 && !ipv6) {
-		r->wildcard = 1;
-		name[0] = '.';	/* keep the dot: ".example.com" */
-		if (s[2] == '\0' || !valid_name(s + 2, 0) ||
-		    origin_host(s + 2, strlen(s + 2), name + 1,
-		    sizeof(name) - 1, why) == -1)
-			return (*why = "bad wildcard (want *.example.com)", -1);
-	} else if (*s == '\0' || !valid_name(s, ipv6) ||
-	    origin_host(s, strlen(s), name, sizeof(name), why) == -1)
-		return (*why = "bad host name or address", -1);
+	if (origin_pattern(s, ipv6, name, sizeof(name), &r->wildcard,
+	    why) == -1)
+		return (*why = *why ? *why : "bad host name or address", -1);
 	r->name = xstrdup(name);
 	return 0;
 }

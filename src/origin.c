@@ -67,6 +67,43 @@ ipv4_host(const char *name, char *out, size_t len)
 	return inet_ntop(AF_INET, &a, out, (socklen_t)len) != NULL;
 }
 
+/* The characters a configured name may use (UTF-8: origin_host() checks). */
+static int
+name_chars(const char *s, int ipv6)
+{
+	for (; *s != '\0'; s++) {
+		if (ipv6 ? (isxdigit((unsigned char)*s) || *s == ':' ||
+		    *s == '.') : (isalnum((unsigned char)*s) || *s == '-' ||
+		    *s == '.' || *s == '_' || (unsigned char)*s >= 0x80))
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
+int
+origin_pattern(const char *s, int ipv6, char *out, size_t len,
+    int *wildcard, const char **why)
+{
+	const char *ignored;
+
+	*wildcard = 0;
+	*why = NULL;
+	if (strncmp(s, "*.", 2) == 0 && !ipv6) {
+		*wildcard = 1;
+		if (len < 2 || s[2] == '\0' || !name_chars(s + 2, 0) ||
+		    origin_host(s + 2, strlen(s + 2), out + 1, len - 1,
+		    &ignored) == -1)
+			return (*why = "bad wildcard (want *.example.com)", -1);
+		out[0] = '.';	/* keep the dot: ".example.com" */
+		return 0;
+	}
+	if (*s == '\0' || !name_chars(s, ipv6) ||
+	    origin_host(s, strlen(s), out, len, &ignored) == -1)
+		return -1;
+	return 0;
+}
+
 int
 origin_host(const char *host, size_t n, char *out, size_t len,
     const char **why)

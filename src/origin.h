@@ -37,6 +37,16 @@ int	origin_host(const char *host, size_t n, char *out, size_t len,
 char	*origin_make(const char *scheme, const char *host, unsigned port,
 	    const char **why);
 
+/*
+ * A host as configuration names it ([host] titles, allow/deny rules): a
+ * name, an IPv6 address without brackets when ipv6, or "*.suffix", into
+ * out as origin_host() spells it, a wildcard as ".suffix" with *wildcard
+ * set. Names may hold letters, digits, '-', '.', '_' and UTF-8. -1 when
+ * s is none of these; *why is then set for a bad wildcard only.
+ */
+int	origin_pattern(const char *s, int ipv6, char *out, size_t len,
+	    int *wildcard, const char **why);
+
 /* Split an origin made by origin_make(). Returns 0, or -1 if it is not. */
 int	origin_split(const char *origin, struct origin_parts *o);
 

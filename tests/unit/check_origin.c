@@ -221,12 +221,49 @@ START_TEST(test_url_ascii_and_resolve)
 }
 END_TEST
 
+/* Configured names: one spelling, wildcards keep their dot, junk refused. */
+START_TEST(test_pattern)
+{
+	char out[ORIGIN_HOST_MAX + 1];
+	const char *why;
+	int w;
+
+	ck_assert_int_eq(origin_pattern("API.Example.COM.", 0, out,
+	    sizeof(out), &w, &why), 0);
+	ck_assert_str_eq(out, "api.example.com");
+	ck_assert_int_eq(w, 0);
+	ck_assert_int_eq(origin_pattern("*.Example.com", 0, out, sizeof(out),
+	    &w, &why), 0);
+	ck_assert_str_eq(out, ".example.com");
+	ck_assert_int_eq(w, 1);
+	ck_assert_int_eq(origin_pattern("b\303\274cher.example", 0, out,
+	    sizeof(out), &w, &why), 0);
+	ck_assert_str_eq(out, "xn--bcher-kva.example");
+	ck_assert_int_eq(origin_pattern("::1", 1, out, sizeof(out), &w, &why),
+	    0);
+	ck_assert_str_eq(out, "::1");
+	ck_assert_int_eq(origin_pattern("*.", 0, out, sizeof(out), &w, &why),
+	    -1);
+	ck_assert_ptr_nonnull(why);	/* a bad wildcard says so */
+	ck_assert_int_eq(origin_pattern("a*b.test", 0, out, sizeof(out), &w,
+	    &why), -1);
+	ck_assert_ptr_null(why);	/* the caller words the rest */
+	ck_assert_int_eq(origin_pattern("a b", 0, out, sizeof(out), &w, &why),
+	    -1);
+	ck_assert_int_eq(origin_pattern("", 0, out, sizeof(out), &w, &why),
+	    -1);
+	ck_assert_int_eq(origin_pattern("::1", 0, out, sizeof(out), &w, &why),
+	    -1);		/* colons only as an IPv6 address */
+}
+END_TEST
+
 static Suite *
 origin_suite(void)
 {
 	Suite *s = suite_create("origin");
 
 	check_add(s, test_host_spellings);
+	check_add(s, test_pattern);
 	check_add(s, test_host_limits);
 	check_add(s, test_make_and_split);
 	check_add(s, test_url_origins);
