@@ -581,18 +581,6 @@ idle_ev_cb(evutil_socket_t fd, short kind, void *arg)
 		cb();
 }
 
-size_t
-api_connections(void)
-{
-	return api.nconns;
-}
-
-uint64_t
-api_connections_cut(void)
-{
-	return api.evicted;
-}
-
 void
 api_set_allocator(void)
 {
@@ -676,12 +664,6 @@ api_reconfigure(void)
 	timeout = clock_tv(api.cfg->api_timeout_ms * 1000);
 	evhtp_set_timeouts(api.htp, &timeout, &timeout);
 	api.mem.limit = api.cfg->max_api_memory;
-}
-
-const struct budget *
-api_memory(void)
-{
-	return &api.mem;
 }
 
 void

@@ -40,12 +40,4 @@ void	api_stop(void (*idle_cb)(void));
 /* Free the server (connections still open are dropped). */
 void	api_shutdown(void);
 
-/* API connections open now, and those cut as slow or idle so far. */
-size_t	api_connections(void);
-uint64_t api_connections_cut(void);
-
-/* Memory held by request bodies being read and parsed (max_api_memory). */
-struct budget;
-const struct budget *api_memory(void);
-
 #endif

@@ -278,15 +278,30 @@ handle_ready(evhtp_request_t *req, struct api_conn *c, const char *rest)
 	    "queued", (json_int_t)dispatch_queued()));
 }
 
+/* What the API server hands metrics.c (which knows no api*.c). */
+static const struct metrics_api *
+api_figures(struct metrics_api *f)
+{
+	f->connections = api.nconns;
+	f->cut = api.evicted;
+	f->mem_used = api.mem.used;
+	f->mem_peak = api.mem.peak;
+	f->mem_refused = api.mem.refused;
+	return f;
+}
+
 static void
 handle_metrics(evhtp_request_t *req, struct api_conn *c, const char *rest)
 {
+	struct metrics_api f;
+
 	(void)c;
 	(void)rest;
 	api_add_header(req, "Content-Type", "text/plain; version=0.0.4; "
 	    "charset=utf-8");
 	if (evhtp_request_get_method(req) != htp_method_HEAD)
-		metrics_render(req->buffer_out, clock_now_us());
+		metrics_render(req->buffer_out, api_figures(&f),
+		    clock_now_us());
 	api_send_reply(req, EVHTP_RES_OK);
 }
 
@@ -361,9 +376,12 @@ handle_submit(evhtp_request_t *req, struct api_conn *c, const char *rest)
 static void
 handle_stats(evhtp_request_t *req, struct api_conn *c, const char *rest)
 {
+	struct metrics_api f;
+
 	(void)c;
 	(void)rest;
-	api_reply_doc(req, 200, metrics_stats(clock_now_us()));
+	api_reply_doc(req, 200, metrics_stats(api_figures(&f),
+	    clock_now_us()));
 }
 
 #define M_GET		(1u << htp_method_GET)

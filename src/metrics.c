@@ -17,8 +17,6 @@
 #include <event2/buffer.h>
 #include <jansson.h>
 
-#include "api.h"
-#include "budget.h"
 #include "config.h"
 #include "dispatch.h"
 #include "host.h"
@@ -329,7 +327,8 @@ loops_json(void)
 }
 
 void
-metrics_render(struct evbuffer *out, uint64_t now_us)
+metrics_render(struct evbuffer *out, const struct metrics_api *api,
+    uint64_t now_us)
 {
 	static const char *const modes[] = { "wait", "stream", "async" };
 	const struct dispatch_counts *dc = dispatch_counts();
@@ -369,20 +368,20 @@ metrics_render(struct evbuffer *out, uint64_t now_us)
 	evbuffer_add_printf(out, "fanoutd_hosts_expired_total %llu\n",
 	    (unsigned long long)host_count_expired());
 	gauge(out, "fanoutd_api_connections", "API client connections open.",
-	    (double)api_connections());
+	    (double)api->connections);
 	family(out, "fanoutd_api_connections_cut_total", "counter",
 	    "API connections closed for not sending a whole request in "
 	    "api_request_timeout_ms, or to make room at api_max_connections.");
 	evbuffer_add_printf(out, "fanoutd_api_connections_cut_total %llu\n",
-	    (unsigned long long)api_connections_cut());
+	    (unsigned long long)api->cut);
 	gauge(out, "fanoutd_api_memory_bytes", "Memory held by API request "
 	    "bodies being read and parsed (max_api_memory).",
-	    (double)api_memory()->used);
+	    (double)api->mem_used);
 	family(out, "fanoutd_api_memory_refused_total", "counter",
 	    "API request bodies and parses refused for want of room in "
 	    "max_api_memory.");
 	evbuffer_add_printf(out, "fanoutd_api_memory_refused_total %llu\n",
-	    (unsigned long long)api_memory()->refused);
+	    (unsigned long long)api->mem_refused);
 	render_loops(out);
 	render_hosts(out, &s);
 	gauge(out, "process_resident_memory_bytes", "Resident memory size "
@@ -439,7 +438,7 @@ row_json(const struct hostrow *r)
 }
 
 json_t *
-metrics_stats(uint64_t now_us)
+metrics_stats(const struct metrics_api *api, uint64_t now_us)
 {
 	const struct dispatch_counts *dc = dispatch_counts();
 	json_t *hosts = json_array(), *batches;
@@ -470,10 +469,9 @@ metrics_stats(uint64_t now_us)
 	    (json_int_t)host_count_known(), "hosts_expired",
 	    (json_int_t)host_count_expired(), "process", "resident_bytes",
 	    (json_int_t)rss, "open_fds", (json_int_t)fds, "api",
-	    "connections", (json_int_t)api_connections(), "connections_cut",
-	    (json_int_t)api_connections_cut(), "memory_bytes",
-	    (json_int_t)api_memory()->used, "memory_peak_bytes",
-	    (json_int_t)api_memory()->peak, "memory_refused",
-	    (json_int_t)api_memory()->refused, "loops", loops_json(),
+	    "connections", (json_int_t)api->connections, "connections_cut",
+	    (json_int_t)api->cut, "memory_bytes", (json_int_t)api->mem_used,
+	    "memory_peak_bytes", (json_int_t)api->mem_peak, "memory_refused",
+	    (json_int_t)api->mem_refused, "loops", loops_json(),
 	    "hosts", hosts);
 }
