@@ -76,21 +76,51 @@ unwatch(struct waiter *w)
 	}
 }
 
-/* The paused client's socket is readable: EOF or error means it left. */
+static void watch_cb(evutil_socket_t, short, void *);
+
+/*
+ * The client pipelined its next request: its socket stays readable, so
+ * only the peer's close can be watched for now (EPOLLRDHUP, libevent's
+ * EV_CLOSED); without that feature nothing is watched until the reply.
+ */
+static void
+watch_close(struct waiter *w, evutil_socket_t fd)
+{
+	if (!(event_base_get_features(api.base) & EV_FEATURE_EARLY_CLOSE))
+		return;
+	w->watch = event_new(api.base, fd, EV_CLOSED | EV_PERSIST, watch_cb,
+	    w);
+	if (w->watch == NULL || event_add(w->watch, NULL) == -1) {
+		log_warnx("cannot watch a pipelining client for its close");
+		if (w->watch != NULL)
+			event_free(w->watch);
+		w->watch = NULL;
+	}
+}
+
+/*
+ * The paused client's socket is readable: EOF or error means it left;
+ * bytes mean a pipelined request (then only its close is watched).
+ */
 static void
 watch_cb(evutil_socket_t fd, short kind, void *arg)
 {
 	struct waiter *w = arg;
-	ssize_t n;
+	ssize_t n = 0;
 	char c;
 
-	(void)kind;
-	n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	event_free(w->watch);	/* gone, or sent more (pipelining) */
+	if (!(kind & EV_CLOSED)) {
+		n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+	}
+	event_free(w->watch);
 	w->watch = NULL;
-	if (n <= 0 && w->b != NULL)
+	if (n > 0) {
+		watch_close(w, fd);
+		return;
+	}
+	if (w->b != NULL)
 		dispatch_cancel(w->b, RESULT_CANCELLED,
 		    "the client closed its connection");
 }

@@ -253,6 +253,29 @@ START_TEST(test_stream_disconnect_aborts)
 }
 END_TEST
 
+/*
+ * A waiting client that pipelined its next request and then left is
+ * noticed at once (EV_CLOSED): its batch is cancelled, not run to the end
+ * for nobody. Before, the watch stopped at the pipelined bytes.
+ */
+START_TEST(test_pipelined_then_gone)
+{
+	static const char next[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+	char *batch;
+	int s;
+
+	start(NULL);
+	batch = batch_of("", 1, upstream_url(&up, "/hang"));
+	s = raw_post(dm.sock, batch);
+	wait_until(upstream_count(&up, "inflight") == 1, 5000);
+	ck_assert_int_eq(write(s, next, strlen(next)), (ssize_t)strlen(next));
+	close(s);
+	wait_until(upstream_count(&up, "inflight") == 0, 3000);
+	wait_until(api_num(dm.sock, "/healthz", "batches") == 0, 3000);
+	free(batch);
+}
+END_TEST
+
 /* As nobody: the batch is invisible (404 everywhere, not listed). */
 static int
 nobody_looks(const char *id)
@@ -530,6 +553,7 @@ stream_suite(void)
 	check_add_with(s, &opts, test_async_poll_page_ttl);
 	check_add_with(s, &opts, test_cancel_mid_batch);
 	check_add_with(s, &opts, test_stream_disconnect_aborts);
+	check_add_with(s, &opts, test_pipelined_then_gone);
 	check_add_with(s, &opts, test_other_uid_cannot_see);
 	check_add_with(s, &opts, test_allow_uids);
 	check_add_with(s, &opts, test_admission);
