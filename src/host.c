@@ -109,8 +109,8 @@ host_release(struct host *h, uint64_t now_us)
 	}
 }
 
-static void
-hist_add(struct host_hist *to, const struct host_hist *from)
+void
+host_hist_add(struct host_hist *to, const struct host_hist *from)
 {
 	size_t i;
 
@@ -133,8 +133,8 @@ retire(const struct host_counters *c)
 		retired.status_class[i] += c->status_class[i];
 	for (i = 0; i < RESULT_NERRORS; i++)
 		retired.errors[i] += c->errors[i];
-	hist_add(&retired.duration, &c->duration);
-	hist_add(&retired.queue, &c->queue);
+	host_hist_add(&retired.duration, &c->duration);
+	host_hist_add(&retired.queue, &c->queue);
 }
 
 static void

@@ -73,6 +73,9 @@ struct host {
 	UT_hash_handle	 hh;
 };
 
+/* Add histogram from to to (the sums of several hosts). */
+void	host_hist_add(struct host_hist *to, const struct host_hist *from);
+
 /* Keep a pointer to cfg (borrowed) for limits of hosts made later. */
 void	host_init(const struct config *cfg);
 

@@ -76,17 +76,6 @@ busiest_first(const void *a, const void *b)
 }
 
 static void
-hist_add(struct host_hist *to, const struct host_hist *from)
-{
-	size_t i;
-
-	for (i = 0; i < HOST_NBUCKETS; i++)
-		to->bucket[i] += from->bucket[i];
-	to->count += from->count;
-	to->sum += from->sum;
-}
-
-static void
 row_add(struct hostrow *r, const struct host_counters *c)
 {
 	size_t i;
@@ -98,8 +87,8 @@ row_add(struct hostrow *r, const struct host_counters *c)
 		r->status_class[i] += c->status_class[i];
 	for (i = 0; i < RESULT_NERRORS; i++)
 		r->errors[i] += c->errors[i];
-	hist_add(&r->duration, &c->duration);
-	hist_add(&r->queue, &c->queue);
+	host_hist_add(&r->duration, &c->duration);
+	host_hist_add(&r->queue, &c->queue);
 }
 
 /* Hosts freed (host_idle_s) and those past metrics_max_hosts: "other". */
