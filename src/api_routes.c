@@ -63,19 +63,20 @@ admit(const struct api_conn *c, struct batch *b, struct admission_refusal *no)
 	struct admission a = { 0 };
 	int i;
 
-	b->gids = xreallocarray(NULL, (size_t)c->ngroups + 1,
-	    sizeof(*b->gids));
-	b->gids[0] = (uint32_t)c->gid;
+	b->owner.gids = xreallocarray(NULL, (size_t)c->ngroups + 1,
+	    sizeof(*b->owner.gids));
+	b->owner.gids[0] = (uint32_t)c->gid;
 	for (i = 0; i < c->ngroups; i++)
-		b->gids[i + 1] = (uint32_t)c->groups[i];
-	b->ngids = (size_t)i + 1;
+		b->owner.gids[i + 1] = (uint32_t)c->groups[i];
+	b->owner.ngids = (size_t)i + 1;
 	a.njobs = b->njobs;
 	a.open = dispatch_queued() + dispatch_inflight();
 	a.max_queued = api.cfg->max_queued_requests;
 	a.user_batches = registry_count_uid(c->uid);
 	a.max_user_batches = api.cfg->max_batches_per_uid;
 	a.user_unfinished = caller_unfinished(c->uid);
-	a.user_cap = dispatch_caller_limit(c->uid, b->gids, b->ngids, 1);
+	a.user_cap = dispatch_caller_limit(c->uid, b->owner.gids,
+	    b->owner.ngids, 1);
 	a.async = b->mode == BATCH_ASYNC;
 	a.retained_full = a.async && registry_admit(&a.retained_retry_s) == -1;
 	return admission_judge(&a, no);
@@ -127,8 +128,8 @@ handle_batch(evhtp_request_t *req, struct api_conn *c)
 		api_reply_error(req, no.status, no.code, no.message, no.path);
 		return;
 	}
-	b->uid = c->uid;
-	b->pid = c->pid;
+	b->owner.uid = c->uid;
+	b->owner.pid = c->pid;
 	registry_add(b);
 	if (b->mode == BATCH_ASYNC)
 		api_submit_async(req, b);
@@ -200,7 +201,7 @@ reply_status(evhtp_request_t *req, const struct batch *b, int with_results)
 {
 	struct jsonw w;
 
-	jsonw_init(&w, with_results ? 256 + b->retained_bytes : 512);
+	jsonw_init(&w, with_results ? 256 + b->reg.retained_bytes : 512);
 	batchview_status(&w, b, with_results, clock_now_us());
 	api_reply_json(req, 200, w.buf, w.len);
 	free(w.buf);

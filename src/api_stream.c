@@ -214,9 +214,9 @@ stream_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 		w->progress_us = clock_now_us();
 	if (w->b == NULL)
 		return;
-	if (len > api.cfg->stream_high_water && !w->b->paused)
+	if (len > api.cfg->stream_high_water && !w->b->run.paused)
 		dispatch_pause(w->b, 1);
-	else if (len <= api.cfg->stream_low_water && w->b->paused)
+	else if (len <= api.cfg->stream_low_water && w->b->run.paused)
 		dispatch_pause(w->b, 0);
 }
 
@@ -228,7 +228,7 @@ stream_progress_cb(evutil_socket_t fd, short kind, void *arg)
 
 	(void)fd;
 	(void)kind;
-	if (b == NULL || w->req == NULL || b->paused)
+	if (b == NULL || w->req == NULL || b->run.paused)
 		return;		/* held back: the client is not reading */
 	stream_view(w, b, batchview_stream_progress);
 }
@@ -385,8 +385,7 @@ api_submit_async(evhtp_request_t *req, struct batch *b)
 {
 	char url[64];
 
-	b->result_cb = async_result;
-	dispatch_submit(b, clock_now_us(), async_done, NULL);
+	dispatch_submit(b, clock_now_us(), async_result, async_done, NULL);
 	snprintf(url, sizeof(url), "/v1/batches/%s", b->id);
 	api_reply_doc(req, 202, json_pack("{s:s,s:s,s:s}", "batch_id", b->id,
 	    "state", "running", "status_url", url));
@@ -418,13 +417,13 @@ api_submit_waiting(evhtp_request_t *req, struct batch *b)
 	    (evhtp_hook)waiter_fini, w);
 	if (b->mode == BATCH_STREAM) {
 		w->stream = 1;
-		b->result_cb = stream_result;
 		if ((w->start_ev = event_new(api.base, -1, 0, stream_start_cb,
 		    w)) == NULL)
 			fatalx("event_new");
 		event_active(w->start_ev, 0, 0);
 	}
-	dispatch_submit(b, clock_now_us(), waiter_done, w);
+	dispatch_submit(b, clock_now_us(), w->stream ? stream_result : NULL,
+	    waiter_done, w);
 	evhtp_request_pause(req);	/* must be the last thing we do */
 	return 0;
 }

@@ -337,7 +337,9 @@ header_is(const char *line, const char *name, size_t n)
 int
 batch_default_skipped(const struct job *job, size_t i)
 {
-	return job->dskip != NULL && (job->dskip[i / 8] & (1u << (i % 8)));
+	const unsigned char *skip = job->spec.dskip;
+
+	return skip != NULL && (skip[i / 8] & (1u << (i % 8)));
 }
 
 static int
@@ -346,8 +348,8 @@ has_header(const struct job *job, const char *name)
 	const struct batch *b = job->batch;
 	size_t i, n = strlen(name);
 
-	for (i = 0; i < job->nheaders; i++)
-		if (header_is(job->headers[i], name, n))
+	for (i = 0; i < job->spec.nheaders; i++)
+		if (header_is(job->spec.headers[i], name, n))
 			return 1;
 	for (i = 0; i < b->ndheaders; i++)
 		if (!batch_default_skipped(job, i) &&
@@ -384,23 +386,24 @@ static void
 merge_headers(struct job *job, json_t *req)
 {
 	const struct batch *b = job->batch;
+	struct job_spec *s = &job->spec;
 	const char *name;
 	size_t i, n = json_object_size(req);
 	json_t *v;
 
 	if (n == 0)
 		return;
-	job->headers = xcalloc(n, sizeof(char *));
+	s->headers = xcalloc(n, sizeof(char *));
 	json_object_foreach(req, name, v) {
-		xasprintf(&job->headers[job->nheaders++], "%s: %s", name,
+		xasprintf(&s->headers[s->nheaders++], "%s: %s", name,
 		    json_string_value(v));
 		n = strlen(name);
 		for (i = 0; i < b->ndheaders; i++) {
 			if (!header_is(b->dheaders[i], name, n))
 				continue;
-			if (job->dskip == NULL)
-				job->dskip = xcalloc((b->ndheaders + 7) / 8, 1);
-			job->dskip[i / 8] |= (unsigned char)(1u << (i % 8));
+			if (s->dskip == NULL)
+				s->dskip = xcalloc((b->ndheaders + 7) / 8, 1);
+			s->dskip[i / 8] |= (unsigned char)(1u << (i % 8));
 		}
 	}
 }
@@ -413,14 +416,14 @@ check_header_limits(const struct job *job, const char *path,
 	const struct batch *b = job->batch;
 	size_t i, bytes = b->dheader_bytes, count = b->ndheaders;
 
-	for (i = 0; i < job->nheaders; i++)
-		bytes += strlen(job->headers[i]);
-	for (i = 0; job->dskip != NULL && i < b->ndheaders; i++)
+	for (i = 0; i < job->spec.nheaders; i++)
+		bytes += strlen(job->spec.headers[i]);
+	for (i = 0; job->spec.dskip != NULL && i < b->ndheaders; i++)
 		if (batch_default_skipped(job, i)) {
 			bytes -= strlen(b->dheaders[i]);
 			count--;
 		}
-	count += job->nheaders;
+	count += job->spec.nheaders;
 	if (count > cfg->max_headers)
 		return INVALID(err, path, "%zu headers; at most %llu "
 		    "(max_headers)", count,
@@ -436,6 +439,7 @@ static int
 parse_body(struct job *job, struct fields *f, const char *path,
     struct batch_error *err)
 {
+	struct job_spec *s = &job->spec;
 	char p[96];
 
 	if (f->body != NULL && !json_is_null(f->body) &&
@@ -447,15 +451,15 @@ parse_body(struct job *job, struct fields *f, const char *path,
 		snprintf(p, sizeof(p), "%s.body", path);
 		if (!json_is_string(f->body))
 			return INVALID(err, p, "must be a string");
-		job->body_len = json_string_length(f->body);
-		job->body = xmemdup(json_string_value(f->body), job->body_len);
+		s->body_len = json_string_length(f->body);
+		s->body = xmemdup(json_string_value(f->body), s->body_len);
 	} else if (f->body_base64 != NULL && !json_is_null(f->body_base64)) {
 		snprintf(p, sizeof(p), "%s.body_base64", path);
 		if (json_is_string(f->body_base64))
-			job->body = base64_decode(
+			s->body = base64_decode(
 			    json_string_value(f->body_base64),
-			    json_string_length(f->body_base64), &job->body_len);
-		if (job->body == NULL)
+			    json_string_length(f->body_base64), &s->body_len);
+		if (s->body == NULL)
 			return INVALID(err, p, "must be valid base64 "
 			    "(RFC 4648, padded)");
 	}
@@ -514,14 +518,14 @@ static int
 parse_defaults(json_t *def, struct job *tmpl, const struct config *cfg,
     struct fields *df, struct batch_error *err)
 {
-	tmpl->opt.timeout_ms = cfg->default_timeout_ms;
-	tmpl->opt.connect_timeout_ms = cfg->default_connect_timeout_ms;
-	tmpl->opt.max_response_bytes = cfg->default_max_response_bytes;
-	tmpl->opt.retry_base_ms = 100;
-	tmpl->opt.retry_max_ms = 10000;
-	tmpl->opt.max_redirects = 5 < cfg->max_redirects_limit ? 5 :
+	tmpl->spec.opt.timeout_ms = cfg->default_timeout_ms;
+	tmpl->spec.opt.connect_timeout_ms = cfg->default_connect_timeout_ms;
+	tmpl->spec.opt.max_response_bytes = cfg->default_max_response_bytes;
+	tmpl->spec.opt.retry_base_ms = 100;
+	tmpl->spec.opt.retry_max_ms = 10000;
+	tmpl->spec.opt.max_redirects = 5 < cfg->max_redirects_limit ? 5 :
 	    cfg->max_redirects_limit;
-	retry_on_default(&tmpl->opt.retry_on);
+	retry_on_default(&tmpl->spec.opt.retry_on);
 	memset(df, 0, sizeof(*df));
 	if (def == NULL)
 		return 0;
@@ -533,7 +537,7 @@ parse_defaults(json_t *def, struct job *tmpl, const struct config *cfg,
 	if (parse_method(df->method, "defaults", err) == -1 ||
 	    check_headers(df->headers, "defaults.headers", err) == -1)
 		return -1;
-	return parse_opts(def, &tmpl->opt, "defaults", cfg, err);
+	return parse_opts(def, &tmpl->spec.opt, "defaults", cfg, err);
 }
 
 static int
@@ -545,7 +549,7 @@ parse_request(struct job *job, json_t *req, const struct job *tmpl,
 	char path[48], p[96], *cause = NULL;
 	json_t *m;
 
-	snprintf(path, sizeof(path), "requests[%zu]", job->index);
+	snprintf(path, sizeof(path), "requests[%zu]", job->spec.index);
 	if (!json_is_object(req))
 		return INVALID(err, path, "must be an object");
 	if (check_keys(req, request_keys, 1, path, err) == -1)
@@ -556,7 +560,7 @@ parse_request(struct job *job, json_t *req, const struct job *tmpl,
 		return INVALID(err, p, "is required");
 	if (!json_is_string(f.url))
 		return INVALID(err, p, "must be a string");
-	if ((job->origin = http_url_origin(json_string_value(f.url),
+	if ((job->spec.origin = http_url_origin(json_string_value(f.url),
 	    &cause)) == NULL) {
 		INVALID(err, p, "%s", cause);
 		free(cause);
@@ -566,28 +570,28 @@ parse_request(struct job *job, json_t *req, const struct job *tmpl,
 		return INVALID(err, p, "URL of %zu bytes; at most %llu "
 		    "(max_url_bytes)", json_string_length(f.url),
 		    (unsigned long long)cfg->max_url_bytes);
-	job->url = xstrdup(json_string_value(f.url));
+	job->spec.url = xstrdup(json_string_value(f.url));
 	snprintf(p, sizeof(p), "%s.id", path);
 	if (f.id != NULL && !json_is_null(f.id) && !json_is_string(f.id))
 		return INVALID(err, p, "must be a string");
 	if (f.id != NULL && json_is_string(f.id))
-		job->id = xstrdup(json_string_value(f.id));
+		job->spec.id = xstrdup(json_string_value(f.id));
 	if (parse_method(f.method, path, err) == -1)
 		return -1;
 	m = f.method ? f.method : df->method;
-	job->method = xstrdup(m ? json_string_value(m) : "GET");
+	job->spec.method = xstrdup(m ? json_string_value(m) : "GET");
 	snprintf(p, sizeof(p), "%s.headers", path);
 	if (check_headers(f.headers, p, err) == -1)
 		return -1;
 	merge_headers(job, f.headers);
 	if (check_header_limits(job, p, cfg, err) == -1)
 		return -1;
-	job->opt = tmpl->opt;		/* then the request's own */
-	if (parse_opts(req, &job->opt, path, cfg, err) == -1)
+	job->spec.opt = tmpl->spec.opt;		/* then the request's own */
+	if (parse_opts(req, &job->spec.opt, path, cfg, err) == -1)
 		return -1;
-	if (retry_method_idempotent(job->method) ||
+	if (retry_method_idempotent(job->spec.method) ||
 	    has_header(job, "Idempotency-Key"))
-		job->opt.may_retry = 1;
+		job->spec.opt.may_retry = 1;
 	return parse_body(job, &f, path, err);
 }
 
@@ -700,7 +704,7 @@ parse_top(json_t *root, const struct config *cfg, struct batch *b,
 	default_headers(b, df.headers);
 	b->jobs = xcalloc(json_array_size(reqs), sizeof(*b->jobs));
 	json_array_foreach(reqs, i, req) {
-		b->jobs[i].index = i;
+		b->jobs[i].spec.index = i;
 		b->jobs[i].batch = b;
 		b->njobs = i + 1;
 		if (parse_request(&b->jobs[i], req, &tmpl, &df, cfg, err) == -1)
@@ -780,17 +784,17 @@ job_clear(struct job *job)
 {
 	size_t i;
 
-	free(job->id);
-	free(job->method);
-	free(job->url);
-	for (i = 0; i < job->nheaders; i++)
-		free(job->headers[i]);
-	free(job->headers);
-	free(job->dskip);
-	free(job->body);
-	free(job->origin);
-	free(job->hop_url);
-	free(job->hop_origin);
+	free(job->spec.id);
+	free(job->spec.method);
+	free(job->spec.url);
+	for (i = 0; i < job->spec.nheaders; i++)
+		free(job->spec.headers[i]);
+	free(job->spec.headers);
+	free(job->spec.dskip);
+	free(job->spec.body);
+	free(job->spec.origin);
+	free(job->hop.url);
+	free(job->hop.origin);
 	free(job->attempts);
 	free(job->encoded);
 	if (job->res != NULL) {
@@ -812,7 +816,7 @@ batch_free(struct batch *b)
 	for (i = 0; i < b->ndheaders; i++)
 		free(b->dheaders[i]);
 	free(b->dheaders);
-	free(b->gids);
+	free(b->owner.gids);
 	b->magic = 0;
 	free(b);
 }
@@ -820,11 +824,11 @@ batch_free(struct batch *b)
 const char *
 batch_state(const struct batch *b)
 {
-	if (b->cancelled)
+	if (b->run.cancelled)
 		return "cancelled";
-	if (b->done == b->njobs)
+	if (b->run.done == b->njobs)
 		return "done";
-	return b->started ? "running" : "queued";
+	return b->run.started ? "running" : "queued";
 }
 
 const char *

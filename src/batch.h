@@ -55,8 +55,8 @@ struct job_opts {
 	uint64_t	 max_redirects;
 };
 
-/* One request of a batch: its spec, then its run-time state. */
-struct job {
+/* What a request asked for, as parsed (batch.c); fixed from then on. */
+struct job_spec {
 	size_t		 index;		/* position in requests[] */
 	char		*id;		/* NULL when the client gave none */
 	char		*method;
@@ -68,22 +68,39 @@ struct job {
 	size_t		 body_len;
 	char		*origin;	/* "scheme://host:port" */
 	struct job_opts	 opt;
+};
+
+/* The redirect being followed (dispatch.c, with redirect.c's rules). */
+struct job_hop {
+	char		*url;		/* NULL: the spec's url itself */
+	char		*origin;
+	const char	*method;	/* static, or the spec's method */
+	int		 no_body;	/* 301/302 POST, 303 */
+	int		 cross_origin;	/* left the url's origin */
+	unsigned	 redirects;	/* followed this attempt */
+};
+
+/* The scheduler's part of a job (sched.c). */
+struct job_sched {
+	struct bhq	*bhq;		/* its queue */
+	struct job	*next;		/* next in that queue */
+};
+
+/*
+ * One request of a batch: its spec, then its run-time state, which is
+ * dispatch.c's but for the parts named after their owners.
+ */
+struct job {
+	struct job_spec		 spec;
 
 	struct batch		*batch;		/* borrowed back pointer */
 	enum job_state		 state;
 	struct host		*host;		/* this hop's (host.c's) */
 	struct host		*home;		/* url's, where retries go */
-	/* The redirect being followed (redirect.c); NULL/0: url itself. */
-	char			*hop_url;
-	char			*hop_origin;
-	const char		*hop_method;	/* static, or method */
-	int			 hop_no_body;	/* 301/302 POST, 303 */
-	int			 cross_origin;	/* left url's origin */
-	unsigned		 redirects;	/* followed this attempt */
+	struct job_hop		 hop;
+	struct job_sched	 sched;
 	double			 try_ms;	/* this attempt's hops */
-	int			 retry_held;	/* counted in home->retries */
-	struct bhq		*bhq;		/* its queue in the scheduler */
-	struct job		*qnext;		/* next in that queue */
+	int			 retry_held;	/* counted in home's retries */
 	int			 probe;		/* the breaker's probe */
 	int			 capped;	/* timeout cut by deadline */
 	int			 capped_connect; /* and the connect timeout */
@@ -106,6 +123,59 @@ struct batch_error {
 	char		 path[96];	/* "" when no single field */
 };
 
+/* Who submitted a batch (the API, from SO_PEERCRED): logs, owner, policy. */
+struct batch_owner {
+	uid_t		 uid;
+	pid_t		 pid;
+	uint32_t	*gids;		/* primary and supplementary groups */
+	size_t		 ngids;
+};
+
+/* A batch's run (dispatch.c). */
+struct batch_run {
+	int		 started;	/* an attempt has started */
+	int		 paused;	/* its reader lags: start none */
+	uint64_t	 accepted_us;	/* monotonic */
+	uint64_t	 deadline_us;	/* 0: none */
+	uint64_t	 finished_us;
+	double		 finished;	/* wall clock; 0 while running */
+	size_t		 done;
+	size_t		 errors;
+	int		 cancelled;
+	enum result_error cancel_code;	/* why, when cancelled */
+	struct runq_entry deadline_wake;
+	struct event	*done_ev;	/* completion, deferred to the loop */
+	void		(*result_cb)(struct batch *, struct job *, void *);
+	void		(*done_cb)(struct batch *, void *);
+	void		*done_arg;
+	TAILQ_ENTRY(batch) entry;	/* every batch in dispatch */
+};
+
+/* A batch in the scheduler (sched.c). */
+struct batch_sched {
+	size_t		 inflight;
+	struct ratelimit ratelimit;
+	struct runq_entry rate_wake;	/* a batch token comes due */
+	struct bhq	*bhqs;		/* its queue per host */
+};
+
+/* A batch among its caller's (caller.c). */
+struct batch_link {
+	struct caller	*caller;	/* while in dispatch */
+	TAILQ_ENTRY(batch) entry;
+};
+
+/* A batch in the registry (registry.c); its hash handle is hh. */
+struct batch_reg {
+	double		 created;	/* wall clock, seconds */
+	size_t		 retained_bytes;	/* encoded results kept */
+	struct event	*expire_ev;	/* async: gone after result_ttl_s */
+};
+
+/*
+ * A batch: what was asked (batch.c, fixed once parsed), then one part per
+ * module that keeps state on it, each written by that module alone.
+ */
 struct batch {
 	uint32_t	 magic;
 	char		 id[33];	/* 128 random bits, hex */
@@ -121,41 +191,12 @@ struct batch {
 	size_t		 ndheaders;
 	size_t		 dheader_bytes;
 
-	/* Caller identity (SO_PEERCRED), for logs, ownership and policy. */
-	uid_t		 uid;
-	pid_t		 pid;
-	uint32_t	*gids;		/* primary and supplementary groups */
-	size_t		 ngids;
-	struct caller	*caller;	/* caller.c's, while in dispatch */
-	TAILQ_ENTRY(batch) caller_entry;
-
-	/* Run-time state, owned by dispatch.c and sched.c. */
-	double		 created;	/* wall clock, seconds */
-	double		 finished;	/* wall clock; 0 while running */
-	int		 started;	/* an attempt has started */
-	int		 paused;	/* its reader lags: start none */
-	uint64_t	 accepted_us;	/* monotonic */
-	uint64_t	 deadline_us;	/* 0: none */
-	uint64_t	 finished_us;
-	size_t		 inflight;
-	size_t		 done;
-	size_t		 errors;
-	int		 cancelled;
-	enum result_error cancel_code;	/* why, when cancelled */
-	struct ratelimit ratelimit;
-	struct runq_entry rate_wake;	/* a batch token comes due */
-	struct runq_entry deadline_wake;
-	struct bhq	*bhqs;		/* its queue per host (sched.c) */
-	struct event	*done_ev;	/* completion, deferred to the loop */
-	void		(*result_cb)(struct batch *, struct job *, void *);
-	void		(*done_cb)(struct batch *, void *);
-	void		*done_arg;
-	TAILQ_ENTRY(batch) all_entry;
-
-	/* The registry's (registry.c). */
-	UT_hash_handle	 hh;		/* by id */
-	size_t		 retained_bytes;	/* encoded results kept */
-	struct event	*expire_ev;	/* async: gone after result_ttl_s */
+	struct batch_owner owner;
+	struct batch_run run;
+	struct batch_sched sched;
+	struct batch_link link;
+	struct batch_reg reg;
+	UT_hash_handle	 hh;		/* registry.c's, by id */
 };
 
 /*

@@ -58,15 +58,15 @@ stamp(struct jsonw *w, const char *k, double t)
 static void
 summary_members(struct jsonw *w, const struct batch *b, uint64_t now_us)
 {
-	uint64_t end = b->finished_us ? b->finished_us : now_us;
+	uint64_t end = b->run.finished_us ? b->run.finished_us : now_us;
 
 	key(w, "total", 1);
 	jsonw_int(w, (long long)b->njobs);
-	num(w, "responses", (long long)(b->done - b->errors));
-	num(w, "errors", (long long)b->errors);
+	num(w, "responses", (long long)(b->run.done - b->run.errors));
+	num(w, "errors", (long long)b->run.errors);
 	key(w, "elapsed_ms", 0);
-	jsonw_ms(w, end > b->accepted_us ?
-	    (double)(end - b->accepted_us) / 1000.0 : 0.0);
+	jsonw_ms(w, end > b->run.accepted_us ?
+	    (double)(end - b->run.accepted_us) / 1000.0 : 0.0);
 }
 
 void
@@ -82,9 +82,10 @@ progress_members(struct jsonw *w, const struct batch *b)
 {
 	key(w, "total", 1);
 	jsonw_int(w, (long long)b->njobs);
-	num(w, "done", (long long)b->done);
-	num(w, "inflight", (long long)b->inflight);
-	num(w, "queued", (long long)(b->njobs - b->done - b->inflight));
+	num(w, "done", (long long)b->run.done);
+	num(w, "inflight", (long long)b->sched.inflight);
+	num(w, "queued",
+	    (long long)(b->njobs - b->run.done - b->sched.inflight));
 }
 
 void
@@ -106,7 +107,7 @@ head(struct jsonw *w, const struct batch *b)
 	key(w, "mode", 0);
 	jsonw_str(w, batch_mode_name(b->mode), strlen(batch_mode_name(
 	    b->mode)));
-	num(w, "owner_uid", (long long)b->uid);
+	num(w, "owner_uid", (long long)b->owner.uid);
 }
 
 void
@@ -121,8 +122,8 @@ batchview_status(struct jsonw *w, const struct batch *b, int with_results,
 	batchview_progress(w, b);
 	key(w, "summary", 0);
 	batchview_summary(w, b, now_us);
-	stamp(w, "created", b->created);
-	stamp(w, "finished", b->finished);
+	stamp(w, "created", b->reg.created);
+	stamp(w, "finished", b->run.finished);
 	if (with_results) {
 		key(w, "results", 0);
 		jsonw_raw(w, "[", 1);
@@ -145,9 +146,9 @@ batchview_list_entry(struct jsonw *w, const struct batch *b)
 	jsonw_raw(w, "{", 1);
 	head(w, b);
 	num(w, "total", (long long)b->njobs);
-	num(w, "done", (long long)b->done);
-	num(w, "errors", (long long)b->errors);
-	stamp(w, "created", b->created);
+	num(w, "done", (long long)b->run.done);
+	num(w, "errors", (long long)b->run.errors);
+	stamp(w, "created", b->reg.created);
 	jsonw_raw(w, "}", 1);
 }
 
@@ -172,7 +173,7 @@ batchview_reply(struct batch *b, struct evbuffer *out)
 	key(&w, "batch_id", 1);
 	jsonw_str(&w, b->id, strlen(b->id));
 	key(&w, "summary", 0);
-	batchview_summary(&w, b, b->finished_us);
+	batchview_summary(&w, b, b->run.finished_us);
 	key(&w, "results", 0);
 	jsonw_raw(&w, "[", 1);
 	s = jsonw_steal(&w, &len);
@@ -233,12 +234,12 @@ batchview_stream_error(struct jsonw *w, const struct batch *b)
 {
 	const char *code, *msg;
 
-	if (!b->cancelled || (b->cancel_code != RESULT_SHUTDOWN &&
-	    b->cancel_code != RESULT_CANCELLED))
+	if (!b->run.cancelled || (b->run.cancel_code != RESULT_SHUTDOWN &&
+	    b->run.cancel_code != RESULT_CANCELLED))
 		return 0;
-	code = result_error_code(b->cancel_code);
-	msg = b->cancel_code == RESULT_SHUTDOWN ? "fanoutd is shutting down" :
-	    "the batch was cancelled";
+	code = result_error_code(b->run.cancel_code);
+	msg = b->run.cancel_code == RESULT_SHUTDOWN ?
+	    "fanoutd is shutting down" : "the batch was cancelled";
 	line_type(w, "error");
 	key(w, "error", 0);
 	jsonw_raw(w, "{", 1);

@@ -37,20 +37,20 @@ caller_attach(struct batch *b, uint32_t uid, size_t max_inflight)
 		HASH_ADD(hh, callers, uid, sizeof(c->uid), c);
 	}
 	c->max_inflight = max_inflight;
-	TAILQ_INSERT_TAIL(&c->batches, b, caller_entry);
+	TAILQ_INSERT_TAIL(&c->batches, b, link.entry);
 	c->nbatches++;
-	b->caller = c;
+	b->link.caller = c;
 }
 
 void
 caller_detach(struct batch *b)
 {
-	struct caller *c = b->caller;
+	struct caller *c = b->link.caller;
 
 	if (c == NULL)
 		return;
-	TAILQ_REMOVE(&c->batches, b, caller_entry);
-	b->caller = NULL;
+	TAILQ_REMOVE(&c->batches, b, link.entry);
+	b->link.caller = NULL;
 	if (--c->nbatches == 0 && c->inflight == 0) {
 		HASH_DEL(callers, c);
 		free(c);
@@ -65,8 +65,8 @@ caller_unfinished(uint32_t uid)
 	size_t n = 0;
 
 	if (c != NULL)
-		TAILQ_FOREACH(b, &c->batches, caller_entry)
-			n += b->njobs - b->done;
+		TAILQ_FOREACH(b, &c->batches, link.entry)
+			n += b->njobs - b->run.done;
 	return n;
 }
 

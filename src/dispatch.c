@@ -114,7 +114,8 @@ dispatch_init(struct event_base *base, const struct config *cfg)
 static int
 section_of(const struct batch *b)
 {
-	return policy_caller(d.policy, b->uid, b->gids, b->ngids);
+	return policy_caller(d.policy, b->owner.uid, b->owner.gids,
+	    b->owner.ngids);
 }
 
 void
@@ -177,20 +178,21 @@ done_ev_cb(evutil_socket_t fd, short kind, void *arg)
 	if (b->magic != BATCH_MAGIC)
 		fatalx("done_ev_cb: bad batch magic");
 	log_info("batch %s uid %u pid %d: %zu requests, %zu responses, "
-	    "%zu errors, %.1f ms%s", b->id, (unsigned)b->uid, (int)b->pid,
-	    b->njobs, b->njobs - b->errors, b->errors,
-	    ms_since(b->accepted_us, b->finished_us),
-	    b->cancelled ? " (cancelled)" : "");
-	event_free(b->done_ev);
-	b->done_ev = NULL;
-	runq_del(&d.rq, &b->deadline_wake);
+	    "%zu errors, %.1f ms%s", b->id, (unsigned)b->owner.uid,
+	    (int)b->owner.pid,
+	    b->njobs, b->njobs - b->run.errors, b->run.errors,
+	    ms_since(b->run.accepted_us, b->run.finished_us),
+	    b->run.cancelled ? " (cancelled)" : "");
+	event_free(b->run.done_ev);
+	b->run.done_ev = NULL;
+	runq_del(&d.rq, &b->run.deadline_wake);
 	sched_forget(b, clock_now_us());
 	arm_timer(clock_now_us());	/* its hosts may be idle now */
 	caller_detach(b);
-	TAILQ_REMOVE(&d.all, b, all_entry);
+	TAILQ_REMOVE(&d.all, b, run.entry);
 	d.nbatches--;
-	d.counts.batches[b->mode][b->cancelled ? 1 : 0]++;
-	b->done_cb(b, b->done_arg);
+	d.counts.batches[b->mode][b->run.cancelled ? 1 : 0]++;
+	b->run.done_cb(b, b->run.done_arg);
 	if (d.nbatches == 0 && d.idle_cb != NULL)
 		d.idle_cb();
 }
@@ -203,9 +205,9 @@ job_finish(struct job *job, uint64_t now_us)
 	struct result *r = job->res;
 
 	if (r->error != RESULT_OK) {
-		b->errors++;
+		b->run.errors++;
 		log_debug("batch %s request %zu %s %s: %s: %s", b->id,
-		    job->index, job->method, job->url,
+		    job->spec.index, job->spec.method, job->spec.url,
 		    result_error_code(r->error), r->error_message);
 	}
 	job->encoded = result_encode(job, r, &job->encoded_len);
@@ -213,13 +215,13 @@ job_finish(struct job *job, uint64_t now_us)
 	free(r);
 	job->res = NULL;
 	job->state = JOB_DONE;
-	b->done++;
-	if (b->result_cb != NULL)	/* before the batch is done */
-		b->result_cb(b, job, b->done_arg);
-	if (b->done == b->njobs) {
-		b->finished_us = now_us;
-		b->finished = clock_wall();
-		event_active(b->done_ev, 0, 0);
+	b->run.done++;
+	if (b->run.result_cb != NULL)	/* before the batch is done */
+		b->run.result_cb(b, job, b->run.done_arg);
+	if (b->run.done == b->njobs) {
+		b->run.finished_us = now_us;
+		b->run.finished = clock_wall();
+		event_active(b->run.done_ev, 0, 0);
 	}
 }
 
@@ -234,10 +236,11 @@ job_fail(struct job *job, enum result_error e, const char *msg,
 	if (job->res == NULL) {
 		job->res = xcalloc(1, sizeof(*job->res));
 		result_init(job->res);
-		job->res->queue_ms = ms_since(job->batch->accepted_us, now_us);
+		job->res->queue_ms = ms_since(job->batch->run.accepted_us,
+		    now_us);
 	}
 	result_replace_error(job->res, e, msg);
-	if (job->hop_url != NULL) {	/* ended waiting to send a hop */
+	if (job->hop.url != NULL) {	/* ended waiting to send a hop */
 		at = &job->attempts[job->nattempts - 1];
 		job->res->total_ms = job->try_ms;
 		at->status = job->res->status;
@@ -259,57 +262,58 @@ static void
 attempt_start(struct job *job, uint64_t now_us)
 {
 	struct batch *b = job->batch;
+	const struct job_opts *o = &job->spec.opt;
 	struct attempt *at;
-	int first = job->hop_url == NULL;
+	int first = job->hop.url == NULL;
 	uint64_t spent = (uint64_t)job->try_ms, left;
 	struct http_request req = {
-		.method = job->hop_method != NULL ? job->hop_method :
-		    job->method,
-		.url = first ? job->url : job->hop_url,
-		.headers = job->headers,
-		.nheaders = job->nheaders,
+		.method = job->hop.method != NULL ? job->hop.method :
+		    job->spec.method,
+		.url = first ? job->spec.url : job->hop.url,
+		.headers = job->spec.headers,
+		.nheaders = job->spec.nheaders,
 		.defaults = b->dheaders,
 		.ndefaults = b->ndheaders,
-		.skip = job->dskip,
-		.body = job->hop_no_body ? NULL : job->body,
-		.body_len = job->hop_no_body ? 0 : job->body_len,
-		.max_response_bytes = job->opt.max_response_bytes,
+		.skip = job->spec.dskip,
+		.body = job->hop.no_body ? NULL : job->spec.body,
+		.body_len = job->hop.no_body ? 0 : job->spec.body_len,
+		.max_response_bytes = o->max_response_bytes,
 		.max_response_headers = (size_t)d.cfg->max_response_headers,
-		.want_redirect = job->opt.follow_redirects,
-		.cross_origin = job->cross_origin,
-		.caller = (uint32_t)b->uid,
+		.want_redirect = o->follow_redirects,
+		.cross_origin = job->hop.cross_origin,
+		.caller = (uint32_t)b->owner.uid,
 		.policy = d.policy,
 		.policy_caller = section_of(b),
-		.origin = first ? job->origin : job->hop_origin,
+		.origin = first ? job->spec.origin : job->hop.origin,
 	};
 
-	left = first || spent < job->opt.timeout_ms ? job->opt.timeout_ms -
+	left = first || spent < o->timeout_ms ? o->timeout_ms -
 	    (first ? 0 : spent) : 1;
-	req.timeout_ms = retry_cap_ms(left, b->deadline_us, now_us);
-	req.connect_timeout_ms = retry_cap_ms(job->opt.connect_timeout_ms,
-	    b->deadline_us, now_us);
+	req.timeout_ms = retry_cap_ms(left, b->run.deadline_us, now_us);
+	req.connect_timeout_ms = retry_cap_ms(o->connect_timeout_ms,
+	    b->run.deadline_us, now_us);
 	job->attempt_timeout_ms = req.timeout_ms;
 	job->attempt_connect_timeout_ms = req.connect_timeout_ms;
 	job->capped = req.timeout_ms < left;
 	job->capped_connect = req.connect_timeout_ms <
-	    job->opt.connect_timeout_ms;
+	    o->connect_timeout_ms;
 	if (job->res != NULL) {		/* the previous hop's or attempt's */
 		result_clear(job->res);
 		free(job->res);
 	}
 	job->res = xcalloc(1, sizeof(*job->res));
 	result_init(job->res);
-	b->started = 1;
+	b->run.started = 1;
 	if (first) {
 		job->attempts = xreallocarray(job->attempts,
 		    job->nattempts + 1, sizeof(*job->attempts));
 		at = &job->attempts[job->nattempts++];
 		memset(at, 0, sizeof(*at));
-		at->started_ms = ms_since(b->accepted_us, now_us);
+		at->started_ms = ms_since(b->run.accepted_us, now_us);
 		job->try_ms = 0;
 	}
 	job->res->queue_ms = job->attempts[job->nattempts - 1].started_ms;
-	job->host->c.requests++;
+	host_count_start(job->host);
 	if ((job->xfer = http_client_start(&req, job->res, attempt_done_cb,
 	    job)) == NULL)
 		attempt_done_cb(job->res, job);
@@ -319,27 +323,27 @@ static void
 record_breaker(struct job *job, const struct result *r, uint64_t now_us)
 {
 	struct host *h = job->host;
-	enum breaker_state before = h->breaker.state;
+	enum breaker_state before = h->dispatch.breaker.state;
 	enum breaker_outcome o;
 
 	o = breaker_classify(r->status, r->error, r->connect_timeout,
 	    job->attempt_timeout_ms, job->attempt_connect_timeout_ms,
 	    d.cfg->breaker_min_timeout_ms);
-	breaker_record(&h->breaker, o, job->probe,
+	breaker_record(&h->dispatch.breaker, o, job->probe,
 	    (unsigned)d.cfg->breaker_failures, d.cfg->breaker_open_ms * 1000,
 	    now_us);
 	job->probe = 0;
-	if (h->breaker.state == before)
+	if (h->dispatch.breaker.state == before)
 		return;
-	if (h->breaker.state == BREAKER_OPEN)
+	if (h->dispatch.breaker.state == BREAKER_OPEN)
 		log_warnx("host %s: circuit open for %llu ms (%s; the last: "
 		    "%s from uid %u, batch %s)", h->key,
 		    (unsigned long long)d.cfg->breaker_open_ms,
 		    before == BREAKER_CLOSED ? "consecutive failures" :
 		    "the probe failed", r->error != RESULT_OK ?
 		    result_error_code(r->error) : "a 5xx response",
-		    (unsigned)job->batch->uid, job->batch->id);
-	else if (h->breaker.state == BREAKER_CLOSED)
+		    (unsigned)job->batch->owner.uid, job->batch->id);
+	else if (h->dispatch.breaker.state == BREAKER_CLOSED)
 		log_info("host %s: circuit closed", h->key);
 	sched_host_changed(h);
 }
@@ -371,8 +375,8 @@ record_retry_after(struct job *job, const struct result *r, uint64_t now_us)
 static void
 retry_hold(struct job *job)
 {
-	job->home->retries++;
-	job->home->c.retries_total++;
+	job->home->dispatch.retries++;
+	host_count_retry(job->home);
 	job->retry_held = 1;
 }
 
@@ -381,7 +385,7 @@ retry_unhold(struct job *job)
 {
 	if (!job->retry_held)
 		return;
-	job->home->retries--;
+	job->home->dispatch.retries--;
 	job->retry_held = 0;
 }
 
@@ -391,36 +395,37 @@ want_retry(struct job *job, const struct result *r, int64_t pause_ms,
     uint64_t now_us, uint64_t *delay_ms)
 {
 	struct host *h = job->home;	/* a retry starts from url again */
+	const struct job_opts *o = &job->spec.opt;
 	uint64_t budget;
 
-	if (job->nattempts > job->opt.retries || !job->opt.may_retry ||
-	    !retry_on_match(&job->opt.retry_on, r->status, r->error))
+	if (job->nattempts > o->retries || !o->may_retry ||
+	    !retry_on_match(&o->retry_on, r->status, r->error))
 		return 0;
-	budget = retry_budget(h->inflight + h->queued,
+	budget = retry_budget(h->sched.inflight + h->sched.queued,
 	    d.cfg->retry_budget_percent, d.cfg->retry_budget_min);
-	if (h->retries >= budget) {
+	if (h->dispatch.retries >= budget) {
 		log_debug("host %s: retry budget (%llu) spent", h->key,
 		    (unsigned long long)budget);
 		return 0;
 	}
-	*delay_ms = backoff_ms(job->opt.retry_base_ms, job->opt.retry_max_ms,
+	*delay_ms = backoff_ms(o->retry_base_ms, o->retry_max_ms,
 	    (unsigned)job->nattempts - 1, random64());
 	if (pause_ms > 0 && (uint64_t)pause_ms > *delay_ms)
 		*delay_ms = (uint64_t)pause_ms;
 	/* A retry that could not start before the deadline is not tried. */
-	return retry_fits(*delay_ms, job->batch->deadline_us, now_us);
+	return retry_fits(*delay_ms, job->batch->run.deadline_us, now_us);
 }
 
 /* Back to the request's own url, for a retry. */
 static void
 hop_reset(struct job *job)
 {
-	free(job->hop_url);
-	free(job->hop_origin);
-	job->hop_url = job->hop_origin = NULL;
-	job->hop_method = NULL;
-	job->hop_no_body = job->cross_origin = 0;
-	job->redirects = 0;
+	free(job->hop.url);
+	free(job->hop.origin);
+	job->hop.url = job->hop.origin = NULL;
+	job->hop.method = NULL;
+	job->hop.no_body = job->hop.cross_origin = 0;
+	job->hop.redirects = 0;
 }
 
 /*
@@ -436,16 +441,16 @@ follow(struct job *job, struct result *r, uint64_t now_us)
 	struct redirect rd = {
 		.status = r->status,
 		.target = r->redirect_url,
-		.method = job->hop_method != NULL ? job->hop_method :
-		    job->method,
-		.first_origin = job->origin,
-		.followed = job->redirects,
-		.max = (unsigned)job->opt.max_redirects,	/* <= 100 */
+		.method = job->hop.method != NULL ? job->hop.method :
+		    job->spec.method,
+		.first_origin = job->spec.origin,
+		.followed = job->hop.redirects,
+		.max = (unsigned)job->spec.opt.max_redirects,	/* <= 100 */
 	};
 	char why[256] = "its origin does not parse", msg[320];
 	struct origin_parts o;
 
-	if (!job->opt.follow_redirects || r->error != RESULT_OK)
+	if (!job->spec.opt.follow_redirects || r->error != RESULT_OK)
 		return 0;
 	switch (redirect_judge(&rd)) {
 	case REDIRECT_NONE:
@@ -456,10 +461,10 @@ follow(struct job *job, struct result *r, uint64_t now_us)
 	case REDIRECT_FOLLOW:
 		break;
 	}
-	if ((uint64_t)job->try_ms >= job->opt.timeout_ms) {
+	if ((uint64_t)job->try_ms >= job->spec.opt.timeout_ms) {
 		snprintf(why, sizeof(why), "request timeout (timeout_ms %llu) "
 		    "spent over %u redirects", (unsigned long long)
-		    job->opt.timeout_ms, job->redirects);
+		    job->spec.opt.timeout_ms, job->hop.redirects);
 		result_replace_error(r, RESULT_TIMEOUT, why);
 	} else if (origin_split(rd.origin, &o) == -1 || !policy_judge(d.policy,
 	    section_of(job->batch), o.host, o.port, NULL, 0, 0, why,
@@ -468,15 +473,15 @@ follow(struct job *job, struct result *r, uint64_t now_us)
 		    why);
 		result_replace_error(r, RESULT_BLOCKED, msg);
 	} else {
-		free(job->hop_url);
-		free(job->hop_origin);
-		job->hop_url = rd.url;
-		job->hop_origin = rd.origin;
-		job->hop_method = rd.next_method;
-		job->hop_no_body |= rd.drop_body;
-		job->cross_origin |= rd.cross_origin;
-		job->redirects++;
-		sched_requeue(job, host_get(job->hop_origin, now_us), now_us);
+		free(job->hop.url);
+		free(job->hop.origin);
+		job->hop.url = rd.url;
+		job->hop.origin = rd.origin;
+		job->hop.method = rd.next_method;
+		job->hop.no_body |= rd.drop_body;
+		job->hop.cross_origin |= rd.cross_origin;
+		job->hop.redirects++;
+		sched_requeue(job, host_get(job->hop.origin, now_us), now_us);
 		return 1;
 	}
 	redirect_clear(&rd);
@@ -496,7 +501,7 @@ attempt_over(struct job *job, struct result *r, int64_t pause,
 	at->error = r->error;
 	at->total_ms = r->total_ms;
 	retry_unhold(job);		/* this attempt was a retry */
-	if (!job->batch->cancelled &&
+	if (!job->batch->run.cancelled &&
 	    want_retry(job, r, pause, now_us, &delay)) {
 		hop_reset(job);
 		job->state = JOB_RETRY_WAIT;
@@ -530,10 +535,10 @@ attempt_end(struct job *job, uint64_t now_us)
 	record_breaker(job, r, now_us);
 	pause = record_retry_after(job, r, now_us);
 	job->try_ms += r->total_ms;
-	r->redirects = job->redirects;
-	if (job->hop_url != NULL)
-		r->final_url = xstrdup(job->hop_url);
-	if (!job->batch->cancelled && follow(job, r, now_us))
+	r->redirects = job->hop.redirects;
+	if (job->hop.url != NULL)
+		r->final_url = xstrdup(job->hop.url);
+	if (!job->batch->run.cancelled && follow(job, r, now_us))
 		return;
 	attempt_over(job, r, pause, now_us);
 }
@@ -621,25 +626,26 @@ pump(void)
 }
 
 void
-dispatch_submit(struct batch *b, uint64_t now_us, dispatch_done_cb cb,
-    void *arg)
+dispatch_submit(struct batch *b, uint64_t now_us, dispatch_result_cb result,
+    dispatch_done_cb done, void *arg)
 {
 	if (b->magic != BATCH_MAGIC)
 		fatalx("dispatch_submit: bad batch magic");
-	b->accepted_us = now_us;
-	b->done_cb = cb;
-	b->done_arg = arg;
-	if ((b->done_ev = event_new(d.base, -1, 0, done_ev_cb, b)) == NULL)
+	b->run.accepted_us = now_us;
+	b->run.result_cb = result;
+	b->run.done_cb = done;
+	b->run.done_arg = arg;
+	if ((b->run.done_ev = event_new(d.base, -1, 0, done_ev_cb, b)) == NULL)
 		fatalx("event_new");
-	TAILQ_INSERT_TAIL(&d.all, b, all_entry);
+	TAILQ_INSERT_TAIL(&d.all, b, run.entry);
 	d.nbatches++;
-	caller_attach(b, b->uid, dispatch_caller_limit(b->uid, b->gids,
-	    b->ngids, 0));
+	caller_attach(b, b->owner.uid, dispatch_caller_limit(b->owner.uid,
+	    b->owner.gids, b->owner.ngids, 0));
 	if (b->deadline_ms != 0) {
-		b->deadline_us = now_us + b->deadline_ms * 1000;
-		b->deadline_wake.kind = WAKE_DEADLINE;
-		b->deadline_wake.obj = b;
-		runq_set(&d.rq, &b->deadline_wake, b->deadline_us);
+		b->run.deadline_us = now_us + b->deadline_ms * 1000;
+		b->run.deadline_wake.kind = WAKE_DEADLINE;
+		b->run.deadline_wake.obj = b;
+		runq_set(&d.rq, &b->run.deadline_wake, b->run.deadline_us);
 	}
 	sched_add(b, now_us);
 	pump();
@@ -666,11 +672,11 @@ dispatch_cancel(struct batch *b, enum result_error e, const char *msg)
 	struct job *job;
 	size_t i;
 
-	if (b->cancelled || b->done == b->njobs)
+	if (b->run.cancelled || b->run.done == b->njobs)
 		return;
-	b->cancelled = 1;
-	b->cancel_code = e;
-	runq_del(&d.rq, &b->deadline_wake);
+	b->run.cancelled = 1;
+	b->run.cancel_code = e;
+	runq_del(&d.rq, &b->run.deadline_wake);
 	sched_drop(b, drop_cb, &fa);
 	for (i = 0; i < b->njobs; i++) {
 		job = &b->jobs[i];
@@ -685,9 +691,9 @@ dispatch_cancel(struct batch *b, enum result_error e, const char *msg)
 void
 dispatch_pause(struct batch *b, int paused)
 {
-	if (b->paused == paused)
+	if (b->run.paused == paused)
 		return;
-	b->paused = paused;
+	b->run.paused = paused;
 	if (!paused) {
 		sched_batch_changed(b);
 		pump();
@@ -699,7 +705,7 @@ dispatch_cancel_all(enum result_error e, const char *msg)
 {
 	struct batch *b;
 
-	TAILQ_FOREACH(b, &d.all, all_entry)
+	TAILQ_FOREACH(b, &d.all, run.entry)
 		dispatch_cancel(b, e, msg);
 }
 

@@ -15,6 +15,8 @@ struct config;
 struct event_base;
 
 typedef void (*dispatch_done_cb)(struct batch *b, void *arg);
+typedef void (*dispatch_result_cb)(struct batch *b, struct job *job,
+    void *arg);
 
 /* Set up on base with cfg (borrowed; see dispatch_set_config()). */
 void	dispatch_init(struct event_base *base, const struct config *cfg);
@@ -23,14 +25,14 @@ void	dispatch_init(struct event_base *base, const struct config *cfg);
 void	dispatch_set_config(const struct config *cfg);
 
 /*
- * Run batch b (steals it until cb is called). now_us is when the batch was
- * accepted (monotonic). If b->result_cb is set it runs as each job's
- * result is encoded (job->encoded is then the callee's to keep or take).
- * cb(b, arg) runs from the event loop, never from inside this call, once
- * every job has a result; the callee then owns b.
+ * Run batch b (steals it until done is called). now_us is when the batch
+ * was accepted (monotonic). result(b, job, arg), unless NULL, runs as each
+ * job's result is encoded (job->encoded is then the callee's to keep or
+ * take). done(b, arg) runs from the event loop, never from inside this
+ * call, once every job has a result; the callee then owns b.
  */
-void	dispatch_submit(struct batch *b, uint64_t now_us, dispatch_done_cb cb,
-	    void *arg);
+void	dispatch_submit(struct batch *b, uint64_t now_us,
+	    dispatch_result_cb result, dispatch_done_cb done, void *arg);
 
 /*
  * End every unfinished job of b now with error e and message msg: queued

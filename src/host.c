@@ -81,31 +81,29 @@ host_get(const char *origin, uint64_t now_us)
 	h = xcalloc(1, sizeof(*h));
 	h->key = xstrdup(origin);
 	parse_origin(h, origin);
-	TAILQ_INIT(&h->ring);
-	h->wake.obj = h;
 	configure(h, host_cfg, now_us);
 	HASH_ADD_KEYPTR(hh, hosts, h->key, strlen(h->key), h);
 	nhosts++;
-	h->idle_since = now_us;		/* until a queue holds it */
-	TAILQ_INSERT_TAIL(&idle, h, idle_entry);
+	h->life.idle_since = now_us;		/* until a queue holds it */
+	TAILQ_INSERT_TAIL(&idle, h, life.idle_entry);
 	return h;
 }
 
 void
 host_hold(struct host *h)
 {
-	if (h->users++ == 0)
-		TAILQ_REMOVE(&idle, h, idle_entry);
+	if (h->life.users++ == 0)
+		TAILQ_REMOVE(&idle, h, life.idle_entry);
 }
 
 void
 host_release(struct host *h, uint64_t now_us)
 {
-	if (h->users == 0)
+	if (h->life.users == 0)
 		fatalx("host_release: %s is not held", h->key);
-	if (--h->users == 0) {
-		h->idle_since = now_us;
-		TAILQ_INSERT_TAIL(&idle, h, idle_entry);
+	if (--h->life.users == 0) {
+		h->life.idle_since = now_us;
+		TAILQ_INSERT_TAIL(&idle, h, life.idle_entry);
 	}
 }
 
@@ -147,6 +145,17 @@ host_free(struct host *h)
 	free(h);
 }
 
+/* Has h anything going on that keeps it? */
+static int
+host_busy(const struct host *h, uint64_t now_us)
+{
+	const struct host_sched *s = &h->sched;
+
+	return s->paused_until > now_us || s->inflight || s->queued ||
+	    h->dispatch.retries ||
+	    breaker_state_at(&h->dispatch.breaker, now_us) == BREAKER_OPEN;
+}
+
 uint64_t
 host_expire(uint64_t now_us, void (*unlink)(struct host *))
 {
@@ -154,14 +163,12 @@ host_expire(uint64_t now_us, void (*unlink)(struct host *))
 	struct host *h;
 
 	while ((h = TAILQ_FIRST(&idle)) != NULL) {
-		if (h->idle_since + idle_us > now_us)
-			return h->idle_since + idle_us;
-		TAILQ_REMOVE(&idle, h, idle_entry);
-		if (h->paused_until > now_us || h->inflight || h->queued ||
-		    h->retries || breaker_state_at(&h->breaker, now_us) ==
-		    BREAKER_OPEN) {
-			h->idle_since = now_us;	/* not idle yet: again later */
-			TAILQ_INSERT_TAIL(&idle, h, idle_entry);
+		if (h->life.idle_since + idle_us > now_us)
+			return h->life.idle_since + idle_us;
+		TAILQ_REMOVE(&idle, h, life.idle_entry);
+		if (host_busy(h, now_us)) {	/* not idle: again later */
+			h->life.idle_since = now_us;
+			TAILQ_INSERT_TAIL(&idle, h, life.idle_entry);
 			continue;
 		}
 		unlink(h);
@@ -227,12 +234,30 @@ host_foreach(void (*fn)(struct host *, void *), void *arg)
 }
 
 void
+host_count_start(struct host *h)
+{
+	h->c.requests++;
+}
+
+void
 host_count(struct host *h, long status, enum result_error e)
 {
 	if (e != RESULT_OK && (unsigned)e < RESULT_NERRORS)
 		h->c.errors[e]++;
 	else if (status >= 100 && status < 600)
 		h->c.status_class[status / 100]++;
+}
+
+void
+host_count_retry(struct host *h)
+{
+	h->c.retries_total++;
+}
+
+void
+host_count_rate_wait(struct host *h)
+{
+	h->c.rate_waits++;
 }
 
 size_t
@@ -268,12 +293,13 @@ one_host(struct host *h, uint64_t now_us)
 		    json_integer((json_int_t)h->c.status_class[i]));
 	}
 	st = json_pack("{s:I,s:I,s:o,s:f,s:s}", "inflight",
-	    (json_int_t)h->inflight, "queued", (json_int_t)h->queued,
+	    (json_int_t)h->sched.inflight,
+	    "queued", (json_int_t)h->sched.queued,
 	    "tokens", h->has_rate ? json_real(ratelimit_tokens(&h->rate,
 	    now_us)) : json_null(),
-	    "paused_ms", h->paused_until > now_us ?
-	    (double)(h->paused_until - now_us) / 1000.0 : 0.0,
-	    "breaker", breaker_state_name(breaker_state_at(&h->breaker,
+	    "paused_ms", h->sched.paused_until > now_us ?
+	    (double)(h->sched.paused_until - now_us) / 1000.0 : 0.0,
+	    "breaker", breaker_state_name(breaker_state_at(&h->dispatch.breaker,
 	    now_us)));
 	o = json_pack("{s:s,s:o,s:o,s:o}", "host", h->key, "limits", lim,
 	    "state", st, "counters", cnt);

@@ -38,6 +38,31 @@ struct host_counters {
 	struct host_hist queue;		/* waiting to start, seconds */
 };
 
+/* A host in the scheduler (sched.c): what runs, what waits, and why. */
+struct host_sched {
+	size_t		 inflight;
+	size_t		 queued;
+	uint64_t	 paused_until;	/* Retry-After; monotonic us */
+	TAILQ_HEAD(bhqring, bhq) ring;	/* batches with work here */
+	TAILQ_ENTRY(host) ready_entry;
+	int		 ready;
+	int		 stalled;	/* only batch limits hold it back */
+	struct runq_entry wake;
+};
+
+/* What the dispatcher learns from a host's outcomes (dispatch.c). */
+struct host_dispatch {
+	size_t		 retries;	/* retries waiting or in flight */
+	struct breaker	 breaker;
+};
+
+/* A host's lifetime (host.c): its users are the batch queues naming it. */
+struct host_life {
+	size_t		 users;
+	uint64_t	 idle_since;	/* monotonic us; while users == 0 */
+	TAILQ_ENTRY(host) idle_entry;	/* oldest idle first */
+};
+
 struct host {
 	char		*key;		/* origin: "scheme://host:port" */
 	char		*name;		/* host, IPv6 without brackets */
@@ -49,26 +74,10 @@ struct host {
 	struct ratelimit rate;
 	int		 rule_line;	/* 0: no section applies */
 
-	/* State. */
-	size_t		 inflight;
-	size_t		 queued;
-	size_t		 retries;	/* retries waiting or in flight */
-	uint64_t	 paused_until;	/* Retry-After; monotonic us */
-	struct breaker	 breaker;
-
-	/* Scheduler links (sched.c). */
-	TAILQ_HEAD(bhqring, bhq) ring;	/* batches with work here */
-	TAILQ_ENTRY(host) ready_entry;
-	int		 ready;
-	int		 stalled;	/* only batch limits hold it back */
-	struct runq_entry wake;
-
-	struct host_counters c;
-
-	/* Lifetime (host.c): users are the batch queues (sched.c) naming it. */
-	size_t		 users;
-	uint64_t	 idle_since;	/* monotonic us; while users == 0 */
-	TAILQ_ENTRY(host) idle_entry;	/* oldest idle first */
+	struct host_sched sched;
+	struct host_dispatch dispatch;
+	struct host_counters c;		/* host.c's: see host_count*() */
+	struct host_life life;
 
 	UT_hash_handle	 hh;
 };
@@ -105,8 +114,14 @@ const struct host_counters *host_retired(void);
 /* Re-apply the configuration's limits to every known host (reload). */
 void	host_reconfigure(const struct config *cfg, uint64_t now_us);
 
-/* Count an attempt's outcome. */
+/*
+ * The counters are host.c's: the other modules count through these. An
+ * attempt started, its outcome, a retry scheduled, a wait for a token.
+ */
+void	host_count_start(struct host *h);
 void	host_count(struct host *h, long status, enum result_error e);
+void	host_count_retry(struct host *h);
+void	host_count_rate_wait(struct host *h);
 
 /* Record an attempt's duration and queue time (milliseconds). */
 void	host_observe(struct host *h, double total_ms, double queue_ms);

@@ -110,7 +110,7 @@ snapshot_take(struct snapshot *s, uint64_t now_us)
 		s->rows[i].name = s->hosts[i]->key;
 		row_add(&s->rows[i], &s->hosts[i]->c);
 		s->rows[i].breaker = (int)breaker_state_at(
-		    &s->hosts[i]->breaker, now_us);
+		    &s->hosts[i]->dispatch.breaker, now_us);
 	}
 	s->nrows = named;
 	if (s->nhosts == named && host_count_expired() == 0)

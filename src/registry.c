@@ -61,7 +61,7 @@ registry_count_uid(uid_t uid)
 	size_t n = 0;
 
 	HASH_ITER(hh, reg.byid, b, tmp)
-		if (b->uid == uid)
+		if (b->owner.uid == uid)
 			n++;
 	return n;
 }
@@ -69,7 +69,7 @@ registry_count_uid(uid_t uid)
 void
 registry_add(struct batch *b)
 {
-	b->created = clock_wall();
+	b->reg.created = clock_wall();
 	HASH_ADD_STR(reg.byid, id, b);
 }
 
@@ -79,7 +79,7 @@ registry_find(const char *id, uid_t uid)
 	struct batch *b;
 
 	HASH_FIND_STR(reg.byid, id, b);
-	if (b == NULL || (uid != 0 && uid != b->uid))
+	if (b == NULL || (uid != 0 && uid != b->owner.uid))
 		return NULL;
 	return b;
 }
@@ -87,7 +87,7 @@ registry_find(const char *id, uid_t uid)
 void
 registry_retain(struct batch *b, size_t len)
 {
-	b->retained_bytes += len;
+	b->reg.retained_bytes += len;
 	reg.retained += len;
 }
 
@@ -95,9 +95,9 @@ void
 registry_remove(struct batch *b)
 {
 	HASH_DEL(reg.byid, b);
-	reg.retained -= b->retained_bytes;
-	if (b->expire_ev != NULL)
-		event_free(b->expire_ev);
+	reg.retained -= b->reg.retained_bytes;
+	if (b->reg.expire_ev != NULL)
+		event_free(b->reg.expire_ev);
 	batch_free(b);
 }
 
@@ -119,9 +119,9 @@ registry_done(struct batch *b)
 
 	if (b->mode != BATCH_ASYNC)
 		return;
-	if ((b->expire_ev = evtimer_new(reg.base, expire_cb, b)) == NULL)
+	if ((b->reg.expire_ev = evtimer_new(reg.base, expire_cb, b)) == NULL)
 		fatalx("evtimer_new");
-	evtimer_add(b->expire_ev, &tv);
+	evtimer_add(b->reg.expire_ev, &tv);
 }
 
 int
@@ -134,8 +134,8 @@ registry_admit(uint64_t *retry_after_s)
 		return 0;
 	/* Room comes when the first finished async batch expires. */
 	HASH_ITER(hh, reg.byid, b, tmp)
-		if (b->mode == BATCH_ASYNC && b->finished > 0) {
-			at = b->finished + (double)reg.cfg->result_ttl_s;
+		if (b->mode == BATCH_ASYNC && b->run.finished > 0) {
+			at = b->run.finished + (double)reg.cfg->result_ttl_s;
 			if (soonest == 0 || at < soonest)
 				soonest = at;
 		}
@@ -153,7 +153,7 @@ registry_list(struct jsonw *w, uid_t uid)
 
 	jsonw_lit(w, "{\"batches\":[");
 	HASH_ITER(hh, reg.byid, b, tmp) {
-		if (uid != 0 && uid != b->uid)
+		if (uid != 0 && uid != b->owner.uid)
 			continue;
 		if (n++ > 0)
 			jsonw_raw(w, ",", 1);

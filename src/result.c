@@ -361,16 +361,16 @@ result_encode(const struct job *job, const struct result *r, size_t *lenp)
 
 	jsonw_init(&w, 512 + r->body_len + r->body_len / 3);
 	jsonw_lit(&w, "{\"index\":");
-	jsonw_int(&w, (long long)job->index);
+	jsonw_int(&w, (long long)job->spec.index);
 	jsonw_lit(&w, ",\"id\":");
-	if (job->id != NULL)
-		jsonw_str(&w, job->id, strlen(job->id));
+	if (job->spec.id != NULL)
+		jsonw_str(&w, job->spec.id, strlen(job->spec.id));
 	else
 		jsonw_lit(&w, "null");
 	jsonw_lit(&w, ",\"method\":");
-	jsonw_str(&w, job->method, strlen(job->method));
+	jsonw_str(&w, job->spec.method, strlen(job->spec.method));
 	jsonw_lit(&w, ",\"url\":");
-	jsonw_str(&w, job->url, strlen(job->url));
+	jsonw_str(&w, job->spec.url, strlen(job->spec.url));
 	jsonw_lit(&w, ",\"status\":");
 	jsonw_int(&w, r->status);
 	jsonw_lit(&w, ",\"headers\":");
@@ -389,7 +389,7 @@ result_encode(const struct job *job, const struct result *r, size_t *lenp)
 	if (r->final_url != NULL)
 		jsonw_netstr(&w, r->final_url, strlen(r->final_url));
 	else
-		jsonw_str(&w, job->url, strlen(job->url));
+		jsonw_str(&w, job->spec.url, strlen(job->spec.url));
 	encode_timings(&w, r);
 	encode_error(&w, r);
 	jsonw_raw(&w, "}", 1);

@@ -43,7 +43,7 @@ struct bhq {
 	size_t		 n;
 	int		 in_ring;
 	TAILQ_ENTRY(bhq) ring_entry;
-	UT_hash_handle	 hh;		/* in b->bhqs, keyed by host */
+	UT_hash_handle	 hh;		/* in b->sched.bhqs, keyed by host */
 };
 
 static void unstall(struct batch *);
@@ -91,19 +91,19 @@ sched_wake_at(void)
 static void
 ready_add(struct host *h)
 {
-	h->stalled = 0;
-	if (!h->ready) {
-		TAILQ_INSERT_TAIL(&s.ready, h, ready_entry);
-		h->ready = 1;
+	h->sched.stalled = 0;
+	if (!h->sched.ready) {
+		TAILQ_INSERT_TAIL(&s.ready, h, sched.ready_entry);
+		h->sched.ready = 1;
 	}
 }
 
 static void
 ready_remove(struct host *h)
 {
-	if (h->ready) {
-		TAILQ_REMOVE(&s.ready, h, ready_entry);
-		h->ready = 0;
+	if (h->sched.ready) {
+		TAILQ_REMOVE(&s.ready, h, sched.ready_entry);
+		h->sched.ready = 0;
 	}
 }
 
@@ -111,7 +111,7 @@ static void
 ring_add(struct bhq *q)
 {
 	if (!q->in_ring) {
-		TAILQ_INSERT_TAIL(&q->h->ring, q, ring_entry);
+		TAILQ_INSERT_TAIL(&q->h->sched.ring, q, ring_entry);
 		q->in_ring = 1;
 	}
 }
@@ -120,7 +120,7 @@ static void
 ring_remove(struct bhq *q)
 {
 	if (q->in_ring) {
-		TAILQ_REMOVE(&q->h->ring, q, ring_entry);
+		TAILQ_REMOVE(&q->h->sched.ring, q, ring_entry);
 		q->in_ring = 0;
 	}
 }
@@ -128,16 +128,16 @@ ring_remove(struct bhq *q)
 static void
 push(struct bhq *q, struct job *job)
 {
-	job->qnext = NULL;
-	job->bhq = q;
+	job->sched.next = NULL;
+	job->sched.bhq = q;
 	job->state = JOB_QUEUED;
 	if (q->tail != NULL)
-		q->tail->qnext = job;
+		q->tail->sched.next = job;
 	else
 		q->head = job;
 	q->tail = job;
 	q->n++;
-	q->h->queued++;
+	q->h->sched.queued++;
 	s.queued++;
 	ring_add(q);
 }
@@ -147,11 +147,11 @@ pop(struct bhq *q)
 {
 	struct job *job = q->head;
 
-	if ((q->head = job->qnext) == NULL)
+	if ((q->head = job->sched.next) == NULL)
 		q->tail = NULL;
-	job->qnext = NULL;
+	job->sched.next = NULL;
 	q->n--;
-	q->h->queued--;
+	q->h->sched.queued--;
 	s.queued--;
 	if (q->n == 0)
 		ring_remove(q);
@@ -163,12 +163,17 @@ bhq_get(struct batch *b, struct host *h)
 {
 	struct bhq *q;
 
-	HASH_FIND_PTR(b->bhqs, &h, q);
+	if (h->sched.wake.obj == NULL) {	/* a new host: zeroed */
+		TAILQ_INIT(&h->sched.ring);
+		h->sched.wake.kind = WAKE_HOST;
+		h->sched.wake.obj = h;
+	}
+	HASH_FIND_PTR(b->sched.bhqs, &h, q);
 	if (q == NULL) {
 		q = xcalloc(1, sizeof(*q));
 		q->b = b;
 		q->h = h;
-		HASH_ADD_PTR(b->bhqs, h, q);
+		HASH_ADD_PTR(b->sched.bhqs, h, q);
 		host_hold(h);
 	}
 	return q;
@@ -182,16 +187,15 @@ sched_add(struct batch *b, uint64_t now_us)
 	size_t i;
 
 	if (b->rate > 0)
-		ratelimit_init(&b->ratelimit, b->rate, b->burst, now_us);
-	b->rate_wake.kind = WAKE_BATCH;
-	b->rate_wake.obj = b;
+		ratelimit_init(&b->sched.ratelimit, b->rate, b->burst, now_us);
+	b->sched.rate_wake.kind = WAKE_BATCH;
+	b->sched.rate_wake.obj = b;
 	for (i = 0; i < b->njobs; i++) {
 		job = &b->jobs[i];
-		job->host = job->home = host_get(job->origin, now_us);
-		job->host->wake.kind = WAKE_HOST;
+		job->host = job->home = host_get(job->spec.origin, now_us);
 		push(bhq_get(b, job->host), job);
 	}
-	HASH_ITER(hh, b->bhqs, q, tmp)
+	HASH_ITER(hh, b->sched.bhqs, q, tmp)
 		ready_add(q->h);
 }
 
@@ -200,7 +204,6 @@ sched_requeue(struct job *job, struct host *h, uint64_t now_us)
 {
 	(void)now_us;
 	job->host = h;
-	h->wake.kind = WAKE_HOST;
 	push(bhq_get(job->batch, h), job);
 	ready_add(h);
 }
@@ -217,8 +220,8 @@ unstall(struct batch *b)
 {
 	struct bhq *q, *tmp;
 
-	HASH_ITER(hh, b->bhqs, q, tmp)
-		if (q->h->stalled && q->n > 0)
+	HASH_ITER(hh, b->sched.bhqs, q, tmp)
+		if (q->h->sched.stalled && q->n > 0)
 			ready_add(q->h);
 }
 
@@ -227,11 +230,11 @@ static int
 may_start(struct batch *b, uint64_t now_us, uint64_t *wait_us)
 {
 	*wait_us = 0;
-	if (b->inflight >= b->concurrency || b->paused ||
-	    (b->caller != NULL && !caller_may_start(b->caller)))
+	if (b->sched.inflight >= b->concurrency || b->run.paused ||
+	    (b->link.caller != NULL && !caller_may_start(b->link.caller)))
 		return 0;
 	if (b->rate > 0 &&
-	    (*wait_us = ratelimit_wait_us(&b->ratelimit, now_us)) > 0)
+	    (*wait_us = ratelimit_wait_us(&b->sched.ratelimit, now_us)) > 0)
 		return 0;
 	return 1;
 }
@@ -240,17 +243,17 @@ may_start(struct batch *b, uint64_t now_us, uint64_t *wait_us)
 static struct bhq *
 pick(struct host *h, uint64_t now_us)
 {
-	struct bhq *q, *last = TAILQ_LAST(&h->ring, bhqring);
+	struct bhq *q, *last = TAILQ_LAST(&h->sched.ring, bhqring);
 	uint64_t wait;
 
-	while ((q = TAILQ_FIRST(&h->ring)) != NULL) {
+	while ((q = TAILQ_FIRST(&h->sched.ring)) != NULL) {
 		if (may_start(q->b, now_us, &wait))
 			return q;
-		if (wait > 0 && (!runq_queued(&q->b->rate_wake) ||
-		    q->b->rate_wake.at > now_us + wait))
-			runq_set(&s.rq, &q->b->rate_wake, now_us + wait);
-		TAILQ_REMOVE(&h->ring, q, ring_entry);
-		TAILQ_INSERT_TAIL(&h->ring, q, ring_entry);
+		if (wait > 0 && (!runq_queued(&q->b->sched.rate_wake) ||
+		    q->b->sched.rate_wake.at > now_us + wait))
+			runq_set(&s.rq, &q->b->sched.rate_wake, now_us + wait);
+		TAILQ_REMOVE(&h->sched.ring, q, ring_entry);
+		TAILQ_INSERT_TAIL(&h->sched.ring, q, ring_entry);
 		if (q == last)
 			break;
 	}
@@ -266,7 +269,7 @@ take(struct host *h, struct bhq *q, int probe, uint64_t now_us)
 	if (h->has_rate)
 		(void)ratelimit_take(&h->rate, now_us);
 	if (q->b->rate > 0)
-		(void)ratelimit_take(&q->b->ratelimit, now_us);
+		(void)ratelimit_take(&q->b->sched.ratelimit, now_us);
 	job = pop(q);
 	if (q->in_ring) {	/* the batch goes to the back of the ring */
 		ring_remove(q);
@@ -274,10 +277,10 @@ take(struct host *h, struct bhq *q, int probe, uint64_t now_us)
 	}
 	job->probe = probe;
 	job->state = JOB_RUNNING;
-	h->inflight++;
-	q->b->inflight++;
-	if (q->b->caller != NULL)
-		q->b->caller->inflight++;
+	h->sched.inflight++;
+	q->b->sched.inflight++;
+	if (q->b->link.caller != NULL)
+		q->b->link.caller->inflight++;
 	s.inflight++;
 	ready_add(h);		/* and the host to the back of the list */
 	return job;
@@ -289,15 +292,15 @@ held_back(struct host *h, uint64_t now_us)
 {
 	uint64_t wait;
 
-	if (h->paused_until > now_us) {
-		runq_set(&s.rq, &h->wake, h->paused_until);
+	if (h->sched.paused_until > now_us) {
+		runq_set(&s.rq, &h->sched.wake, h->sched.paused_until);
 		return 1;
 	}
-	if (h->inflight >= h->inflight_limit)
+	if (h->sched.inflight >= h->inflight_limit)
 		return 1;	/* sched_done() puts it back */
 	if (h->has_rate && (wait = ratelimit_wait_us(&h->rate, now_us)) > 0) {
-		h->c.rate_waits++;
-		runq_set(&s.rq, &h->wake, now_us + wait);
+		host_count_rate_wait(h);
+		runq_set(&s.rq, &h->sched.wake, now_us + wait);
 		return 1;
 	}
 	return 0;
@@ -319,12 +322,12 @@ sched_next(uint64_t now_us, enum sched_verdict *v)
 	}
 	while ((h = TAILQ_FIRST(&s.ready)) != NULL) {
 		if (s.inflight >= s.cfg->max_inflight &&
-		    !breaker_is_open(&h->breaker, now_us))
+		    !breaker_is_open(&h->dispatch.breaker, now_us))
 			break;	/* failing open circuits needs no slot */
 		ready_remove(h);
-		if ((q = TAILQ_FIRST(&h->ring)) == NULL)
+		if ((q = TAILQ_FIRST(&h->sched.ring)) == NULL)
 			continue;
-		if (breaker_is_open(&h->breaker, now_us)) {
+		if (breaker_is_open(&h->dispatch.breaker, now_us)) {
 			ready_add(h);	/* drain the rest next */
 			*v = SCHED_CIRCUIT_OPEN;
 			return pop(q);
@@ -332,10 +335,10 @@ sched_next(uint64_t now_us, enum sched_verdict *v)
 		if (held_back(h, now_us))
 			continue;
 		if ((q = pick(h, now_us)) == NULL) {
-			h->stalled = 1;	/* unstall() puts it back */
+			h->sched.stalled = 1;	/* unstall() puts it back */
 			continue;
 		}
-		if (!breaker_allow(&h->breaker,
+		if (!breaker_allow(&h->dispatch.breaker,
 		    (unsigned)s.cfg->breaker_failures, now_us, &probe))
 			continue;	/* the probe's end puts it back */
 		*v = SCHED_START;
@@ -349,20 +352,20 @@ sched_done(struct job *job, uint64_t now_us)
 {
 	struct host *h = job->host;
 	struct batch *b = job->batch, *cb;
-	struct caller *c = b->caller;
-	int was_full = b->inflight >= b->concurrency;
+	struct caller *c = b->link.caller;
+	int was_full = b->sched.inflight >= b->concurrency;
 	int caller_full = c != NULL && !caller_may_start(c);
 
 	(void)now_us;
-	h->inflight--;
-	b->inflight--;
+	h->sched.inflight--;
+	b->sched.inflight--;
 	s.inflight--;
 	if (c != NULL)
 		c->inflight--;
-	if (!TAILQ_EMPTY(&h->ring))
+	if (!TAILQ_EMPTY(&h->sched.ring))
 		ready_add(h);
 	if (caller_full)	/* each of its batches may go again */
-		TAILQ_FOREACH(cb, &c->batches, caller_entry)
+		TAILQ_FOREACH(cb, &c->batches, link.entry)
 			unstall(cb);
 	else if (was_full)
 		unstall(b);
@@ -371,14 +374,14 @@ sched_done(struct job *job, uint64_t now_us)
 void
 sched_pause_host(struct host *h, uint64_t until_us)
 {
-	if (until_us > h->paused_until)
-		h->paused_until = until_us;
+	if (until_us > h->sched.paused_until)
+		h->sched.paused_until = until_us;
 }
 
 void
 sched_host_changed(struct host *h)
 {
-	if (!TAILQ_EMPTY(&h->ring))
+	if (!TAILQ_EMPTY(&h->sched.ring))
 		ready_add(h);
 }
 
@@ -387,7 +390,7 @@ sched_drop(struct batch *b, void (*fn)(struct job *, void *), void *arg)
 {
 	struct bhq *q, *tmp;
 
-	HASH_ITER(hh, b->bhqs, q, tmp)
+	HASH_ITER(hh, b->sched.bhqs, q, tmp)
 		while (q->n > 0)
 			fn(pop(q), arg);
 }
@@ -397,13 +400,13 @@ sched_forget(struct batch *b, uint64_t now_us)
 {
 	struct bhq *q, *tmp;
 
-	runq_del(&s.rq, &b->rate_wake);
-	HASH_ITER(hh, b->bhqs, q, tmp) {
+	runq_del(&s.rq, &b->sched.rate_wake);
+	HASH_ITER(hh, b->sched.bhqs, q, tmp) {
 		if (q->n != 0)
 			fatalx("sched_forget: batch %s still has queued jobs",
 			    b->id);
 		ring_remove(q);
-		HASH_DEL(b->bhqs, q);
+		HASH_DEL(b->sched.bhqs, q);
 		host_release(q->h, now_us);
 		free(q);
 	}
@@ -414,7 +417,7 @@ static void
 unlink_host(struct host *h)
 {
 	ready_remove(h);
-	runq_del(&s.rq, &h->wake);
+	runq_del(&s.rq, &h->sched.wake);
 }
 
 uint64_t

@@ -53,13 +53,13 @@ START_TEST(test_minimal)
 
 	ck_assert_ptr_nonnull(b);
 	ck_assert_uint_eq(b->njobs, 1);
-	ck_assert_str_eq(b->jobs[0].method, "GET");
-	ck_assert_str_eq(b->jobs[0].url, "http://a/x");
-	ck_assert_ptr_null(b->jobs[0].id);
-	ck_assert_ptr_null(b->jobs[0].body);
-	ck_assert_uint_eq(b->jobs[0].opt.timeout_ms, 30000);
-	ck_assert_uint_eq(b->jobs[0].opt.connect_timeout_ms, 10000);
-	ck_assert_uint_eq(b->jobs[0].opt.max_response_bytes, 1048576);
+	ck_assert_str_eq(b->jobs[0].spec.method, "GET");
+	ck_assert_str_eq(b->jobs[0].spec.url, "http://a/x");
+	ck_assert_ptr_null(b->jobs[0].spec.id);
+	ck_assert_ptr_null(b->jobs[0].spec.body);
+	ck_assert_uint_eq(b->jobs[0].spec.opt.timeout_ms, 30000);
+	ck_assert_uint_eq(b->jobs[0].spec.opt.connect_timeout_ms, 10000);
+	ck_assert_uint_eq(b->jobs[0].spec.opt.max_response_bytes, 1048576);
 	ck_assert_uint_eq(b->concurrency, 32);
 	ck_assert_uint_eq(strlen(b->id), 32);
 	batch_free(b);
@@ -78,23 +78,23 @@ START_TEST(test_defaults_merge)
 	    &err);
 
 	ck_assert_msg(b != NULL, "%s", err.message);
-	ck_assert_str_eq(b->jobs[0].id, "u1");
-	ck_assert_str_eq(b->jobs[0].method, "PUT");
-	ck_assert_uint_eq(b->jobs[0].opt.timeout_ms, 5);
+	ck_assert_str_eq(b->jobs[0].spec.id, "u1");
+	ck_assert_str_eq(b->jobs[0].spec.method, "PUT");
+	ck_assert_uint_eq(b->jobs[0].spec.opt.timeout_ms, 5);
 	/* its own, then the defaults' it does not override (kept once) */
-	ck_assert_uint_eq(b->jobs[0].nheaders, 1);
-	ck_assert_str_eq(b->jobs[0].headers[0], "accept: x");
+	ck_assert_uint_eq(b->jobs[0].spec.nheaders, 1);
+	ck_assert_str_eq(b->jobs[0].spec.headers[0], "accept: x");
 	ck_assert_uint_eq(b->ndheaders, 2);
 	ck_assert_str_eq(b->dheaders[0], "Accept: d");
 	ck_assert_str_eq(b->dheaders[1], "User-Agent: t/1");
 	ck_assert(batch_default_skipped(&b->jobs[0], 0));
 	ck_assert(!batch_default_skipped(&b->jobs[0], 1));
 	ck_assert(!batch_default_skipped(&b->jobs[1], 0));
-	ck_assert_str_eq(b->jobs[1].method, "POST");
-	ck_assert_uint_eq(b->jobs[1].opt.timeout_ms, 700);
-	ck_assert_uint_eq(b->jobs[1].body_len, 2);
-	ck_assert_mem_eq(b->jobs[1].body, "hi", 2);
-	ck_assert_uint_eq(b->jobs[1].index, 1);
+	ck_assert_str_eq(b->jobs[1].spec.method, "POST");
+	ck_assert_uint_eq(b->jobs[1].spec.opt.timeout_ms, 700);
+	ck_assert_uint_eq(b->jobs[1].spec.body_len, 2);
+	ck_assert_mem_eq(b->jobs[1].spec.body, "hi", 2);
+	ck_assert_uint_eq(b->jobs[1].spec.index, 1);
 	ck_assert_uint_eq(b->concurrency, 4);
 	batch_free(b);
 }
@@ -107,13 +107,13 @@ START_TEST(test_body_base64)
 	    "\"body_base64\":\"AAEC/w==\"}]}", &err);
 
 	ck_assert_msg(b != NULL, "%s", err.message);
-	ck_assert_uint_eq(b->jobs[0].body_len, 4);
-	ck_assert_mem_eq(b->jobs[0].body, "\x00\x01\x02\xff", 4);
+	ck_assert_uint_eq(b->jobs[0].spec.body_len, 4);
+	ck_assert_mem_eq(b->jobs[0].spec.body, "\x00\x01\x02\xff", 4);
 	batch_free(b);
 	b = parse("{\"requests\":[{\"url\":\"http://a/\",\"body\":null,"
 	    "\"body_base64\":\"eA==\"}]}", &err);	/* null is absent */
 	ck_assert_msg(b != NULL, "%s", err.message);
-	ck_assert_uint_eq(b->jobs[0].body_len, 1);
+	ck_assert_uint_eq(b->jobs[0].spec.body_len, 1);
 	batch_free(b);
 }
 END_TEST

@@ -29,9 +29,9 @@ two_done(void)
 	b->jobs[0].encoded = strdup("{\"index\":0,\"status\":200,"
 	    "\"odd\":\"\\u00e9\"}");
 	b->jobs[0].encoded_len = strlen(b->jobs[0].encoded);
-	b->done = 1;
-	b->started = 1;
-	b->accepted_us = 1000000;
+	b->run.done = 1;
+	b->run.started = 1;
+	b->run.accepted_us = 1000000;
 	return b;
 }
 
@@ -108,8 +108,8 @@ START_TEST(test_stream_lines)
 	json_decref(j);
 	w.len = 0;
 	ck_assert_int_eq(batchview_stream_error(&w, b), 0);	/* not cut */
-	b->cancelled = 1;
-	b->cancel_code = RESULT_SHUTDOWN;
+	b->run.cancelled = 1;
+	b->run.cancel_code = RESULT_SHUTDOWN;
 	ck_assert_int_eq(batchview_stream_error(&w, b), 1);
 	j = parsed(&w);
 	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j,

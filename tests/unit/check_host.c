@@ -93,10 +93,10 @@ START_TEST(test_paused_and_open_hosts_stay)
 	struct host *q = host_get("http://quiet.test:80", 0);
 	int i;
 
-	p->paused_until = 30 * S;	/* Retry-After */
+	p->sched.paused_until = 30 * S;	/* Retry-After */
 	for (i = 0; i < 3; i++)
-		breaker_record(&o->breaker, BREAKER_FAILURE, 0, 3, 25 * S, 0);
-	ck_assert(breaker_is_open(&o->breaker, 10 * S));
+		breaker_record(&o->dispatch.breaker, BREAKER_FAILURE, 0, 3, 25 * S, 0);
+	ck_assert(breaker_is_open(&o->dispatch.breaker, 10 * S));
 	(void)q;
 	/* At 10 s only the quiet one goes; the others start over. */
 	ck_assert_uint_eq(host_expire(10 * S, count_unlink), 20 * S);

@@ -17,9 +17,9 @@ static void
 setup(void)
 {
 	memset(&job, 0, sizeof(job));
-	job.index = 7;
-	job.method = "GET";
-	job.url = "http://a/x";
+	job.spec.index = 7;
+	job.spec.method = "GET";
+	job.spec.url = "http://a/x";
 }
 
 /* Encode r and parse it back for inspection. */
@@ -51,7 +51,7 @@ START_TEST(test_text_body)
 	result_init(&r);
 	r.status = 200;
 	ck_assert_int_eq(result_add_body(&r, "h\xc3\xa9llo", 6, 100), 0);
-	job.id = "u1";
+	job.spec.id = "u1";
 	j = roundtrip(&r);
 	ck_assert_int_eq(json_integer_value(json_object_get(j, "index")), 7);
 	ck_assert_str_eq(str(j, "id"), "u1");

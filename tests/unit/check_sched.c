@@ -233,7 +233,7 @@ START_TEST(test_pause_and_breaker)
 	b = make("", 3, "http://p", NULL);
 	cfg.breaker_failures = 1;
 	sched_add(b, 3 * S);
-	breaker_record(&b->jobs[0].host->breaker, BREAKER_FAILURE, 0, 1,
+	breaker_record(&b->jobs[0].host->dispatch.breaker, BREAKER_FAILURE, 0, 1,
 	    S, 3 * S);
 	sched_host_changed(b->jobs[0].host);
 	while ((job = sched_next(3 * S, &v)) != NULL) {
@@ -241,7 +241,7 @@ START_TEST(test_pause_and_breaker)
 		job->state = JOB_DONE;
 	}
 	ck_assert_uint_eq(sched_queued(), 0);
-	ck_assert_int_eq(breaker_allow(&b->jobs[0].host->breaker, 1, 4 * S,
+	ck_assert_int_eq(breaker_allow(&b->jobs[0].host->dispatch.breaker, 1, 4 * S,
 	    &probe), 1);
 	ck_assert_int_eq(probe, 1);
 	forget(b);
@@ -271,9 +271,9 @@ START_TEST(test_caller_cap)
 	n = drain(0, started, 64);
 	/* uid 1000: 3 in all; uid 2000: its host limit (8) */
 	ck_assert_uint_eq(n, 3 + 8);
-	ck_assert_uint_eq(a1->inflight + a2->inflight, 3);
-	ck_assert_uint_eq(a1->caller->inflight, 3);
-	ck_assert_uint_eq(b1->inflight, 8);
+	ck_assert_uint_eq(a1->sched.inflight + a2->sched.inflight, 3);
+	ck_assert_uint_eq(a1->link.caller->inflight, 3);
+	ck_assert_uint_eq(b1->sched.inflight, 8);
 	/* one of uid 1000's slots frees: exactly one of its jobs starts */
 	for (i = 0; i < n && started[i]->batch == b1; i++)
 		;
@@ -281,7 +281,7 @@ START_TEST(test_caller_cap)
 	started[i]->state = JOB_DONE;
 	ck_assert_uint_eq(drain(0, other, 64), 1);
 	ck_assert(other[0]->batch == a1 || other[0]->batch == a2);
-	ck_assert_uint_eq(a1->caller->inflight, 3);
+	ck_assert_uint_eq(a1->link.caller->inflight, 3);
 	started[i] = other[0];
 	finish_all(started, n, 0);
 	while ((n = drain(0, started, 64)) > 0)
