@@ -513,19 +513,19 @@ parse_method(json_t *m, const char *path, struct batch_error *err)
 	return 0;
 }
 
-/* Validate the defaults object and load its values into a template job. */
+/* Validate the defaults object and load its settings into *dopt. */
 static int
-parse_defaults(json_t *def, struct job *tmpl, const struct config *cfg,
+parse_defaults(json_t *def, struct job_opts *dopt, const struct config *cfg,
     struct fields *df, struct batch_error *err)
 {
-	tmpl->spec.opt.timeout_ms = cfg->default_timeout_ms;
-	tmpl->spec.opt.connect_timeout_ms = cfg->default_connect_timeout_ms;
-	tmpl->spec.opt.max_response_bytes = cfg->default_max_response_bytes;
-	tmpl->spec.opt.retry_base_ms = 100;
-	tmpl->spec.opt.retry_max_ms = 10000;
-	tmpl->spec.opt.max_redirects = 5 < cfg->max_redirects_limit ? 5 :
+	dopt->timeout_ms = cfg->default_timeout_ms;
+	dopt->connect_timeout_ms = cfg->default_connect_timeout_ms;
+	dopt->max_response_bytes = cfg->default_max_response_bytes;
+	dopt->retry_base_ms = 100;
+	dopt->retry_max_ms = 10000;
+	dopt->max_redirects = 5 < cfg->max_redirects_limit ? 5 :
 	    cfg->max_redirects_limit;
-	retry_on_default(&tmpl->spec.opt.retry_on);
+	retry_on_default(&dopt->retry_on);
 	memset(df, 0, sizeof(*df));
 	if (def == NULL)
 		return 0;
@@ -537,11 +537,11 @@ parse_defaults(json_t *def, struct job *tmpl, const struct config *cfg,
 	if (parse_method(df->method, "defaults", err) == -1 ||
 	    check_headers(df->headers, "defaults.headers", err) == -1)
 		return -1;
-	return parse_opts(def, &tmpl->spec.opt, "defaults", cfg, err);
+	return parse_opts(def, dopt, "defaults", cfg, err);
 }
 
 static int
-parse_request(struct job *job, json_t *req, const struct job *tmpl,
+parse_request(struct job *job, json_t *req, const struct job_opts *dopt,
     const struct fields *df, const struct config *cfg,
     struct batch_error *err)
 {
@@ -586,7 +586,7 @@ parse_request(struct job *job, json_t *req, const struct job *tmpl,
 	merge_headers(job, f.headers);
 	if (check_header_limits(job, p, cfg, err) == -1)
 		return -1;
-	job->spec.opt = tmpl->spec.opt;		/* then the request's own */
+	job->spec.opt = *dopt;		/* then the request's own */
 	if (parse_opts(req, &job->spec.opt, path, cfg, err) == -1)
 		return -1;
 	if (retry_method_idempotent(job->spec.method) ||
@@ -668,7 +668,7 @@ parse_top(json_t *root, const struct config *cfg, struct batch *b,
     struct batch_error *err)
 {
 	json_t *reqs, *req;
-	struct job tmpl;
+	struct job_opts dopt;
 	struct fields df;
 	uint64_t conc = 32;
 	size_t i;
@@ -697,8 +697,8 @@ parse_top(json_t *root, const struct config *cfg, struct batch *b,
 	    parse_rate(json_object_get(root, "rate"), b, err) == -1 ||
 	    parse_mode(root, b, err) == -1)
 		return -1;
-	memset(&tmpl, 0, sizeof(tmpl));
-	if (parse_defaults(json_object_get(root, "defaults"), &tmpl, cfg, &df,
+	memset(&dopt, 0, sizeof(dopt));
+	if (parse_defaults(json_object_get(root, "defaults"), &dopt, cfg, &df,
 	    err) == -1)
 		return -1;
 	default_headers(b, df.headers);
@@ -707,7 +707,7 @@ parse_top(json_t *root, const struct config *cfg, struct batch *b,
 		b->jobs[i].spec.index = i;
 		b->jobs[i].batch = b;
 		b->njobs = i + 1;
-		if (parse_request(&b->jobs[i], req, &tmpl, &df, cfg, err) == -1)
+		if (parse_request(&b->jobs[i], req, &dopt, &df, cfg, err) == -1)
 			return -1;
 	}
 	return 0;
