@@ -457,6 +457,26 @@ read_urls(json_t *reqs)
 	free(line);
 }
 
+/* The POST body of fanout get: the batch, its defaults and requests. */
+static char *
+get_body(json_t *batch, json_t *defs, json_t *hdrs, json_t *reqs)
+{
+	char *body;
+
+	if (json_object_size(hdrs) > 0)
+		json_object_set_new(defs, "headers", hdrs);
+	else
+		json_decref(hdrs);
+	json_object_set_new(batch, "requests", reqs);
+	if (json_object_size(defs) > 0)
+		json_object_set_new(batch, "defaults", defs);
+	else
+		json_decref(defs);
+	body = json_dumps(batch, JSON_COMPACT);
+	json_decref(batch);
+	return body;
+}
+
 static int
 cmd_get(int argc, char **argv)
 {
@@ -520,17 +540,7 @@ cmd_get(int argc, char **argv)
 		    argv[optind]));
 	if (json_array_size(reqs) == 0)
 		read_urls(reqs);
-	if (json_object_size(hdrs) > 0)
-		json_object_set_new(defs, "headers", hdrs);
-	else
-		json_decref(hdrs);
-	json_object_set_new(batch, "requests", reqs);
-	if (json_object_size(defs) > 0)
-		json_object_set_new(batch, "defaults", defs);
-	else
-		json_decref(defs);
-	body = json_dumps(batch, JSON_COMPACT);
-	json_decref(batch);
+	body = get_body(batch, defs, hdrs, reqs);
 	p.bar = !quiet && !p.json && isatty(2);
 	p.started = now_s();
 	r.on_line = get_line;
