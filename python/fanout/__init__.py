@@ -8,6 +8,7 @@
 Standard library only; see docs/python.md.
 """
 
+from ._aio import AsyncClient
 from ._client import Client
 from ._errors import (APIError, DaemonUnavailable, FanoutError,
                       HTTPStatusError, Overloaded, RequestError)
@@ -15,6 +16,6 @@ from ._result import Batch, Headers, Result
 
 __version__ = "0.1.0"
 
-__all__ = ["Client", "Batch", "Headers", "Result", "FanoutError",
+__all__ = ["Client", "AsyncClient", "Batch", "Headers", "Result", "FanoutError",
            "DaemonUnavailable", "APIError", "Overloaded", "RequestError",
            "HTTPStatusError"]
