@@ -86,22 +86,31 @@ class _AReply:
             out.append(p)
 
     async def lines(self) -> AsyncIterator[bytes]:
+        """The body's non-empty lines; each piece is split once, and a
+        long line is joined once (never re-copied per piece)."""
+        partial: List[bytes] = [self._buf] if self._buf else []
+        size = len(self._buf)
+        self._buf = b""
         while True:
-            nl = self._buf.find(b"\n")
-            if nl >= 0:
-                line, self._buf = self._buf[:nl + 1], self._buf[nl + 1:]
-                if line.strip():
-                    yield line
-                continue
             p = await self._piece()
             if not p:
-                if self._buf.strip():
-                    yield self._buf
-                self._buf = b""
+                rest = b"".join(partial)
+                if rest.strip():
+                    yield rest
                 return
-            if len(self._buf) + len(p) > _MAX_LINE:
-                raise FanoutError("a reply line over 1 GiB")
-            self._buf += p
+            if b"\n" not in p:
+                size += len(p)
+                if size > _MAX_LINE:
+                    raise FanoutError("a reply line over 1 GiB")
+                partial.append(p)
+                continue
+            parts = p.split(b"\n")
+            parts[0] = b"".join(partial) + parts[0]
+            last = parts.pop()
+            partial, size = ([last], len(last)) if last else ([], 0)
+            for line in parts:
+                if line.strip():
+                    yield line
 
     def close(self) -> None:
         self.writer.close()
