@@ -4,6 +4,7 @@ test upstream, both started here on temporary sockets and ports."""
 import asyncio
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -268,6 +269,46 @@ class TestSync(unittest.TestCase):
         self.assertEqual(len(rs), 5000)
         self.assertTrue(all(r.ok for r in rs))
         self.assertEqual([r.index for r in rs], list(range(5000)))
+
+
+class TestLimits(unittest.TestCase):
+    def test_ctrl_c_cancels_the_batch(self):
+        c = fanout.Client(socket=D["sock"])
+        prog = ("import sys, fanout; sys.path.insert(0, %r)\n"
+                "fanout.Client(socket=%r).map([%r] * 3)\n" %
+                (os.path.join(TOP, "python"), D["sock"], url("/hang")))
+        p = subprocess.Popen([sys.executable, "-c", prog],
+                             env=dict(os.environ, PYTHONPATH=os.path.join(
+                                 TOP, "python")),
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            wait_until(lambda: c.health()["inflight"] == 3,
+                       what="the three /hang requests to start")
+            p.send_signal(signal.SIGINT)
+            err = p.communicate(timeout=10 * SCALE)[1]
+        finally:
+            if p.poll() is None:
+                p.kill()
+        self.assertIn("KeyboardInterrupt", err)
+        wait_until(lambda: c.health()["inflight"] == 0,
+                   what="the interrupted batch to be cancelled")
+
+    def test_stream_memory_is_flat(self):
+        import tracemalloc
+        c = fanout.Client(socket=D["sock"])
+        n = 20000
+        tracemalloc.start()
+        try:
+            got = 0
+            for r in c.stream((url("/bytes/1000") for _ in range(n)),
+                              concurrency=64):
+                got += len(r.content)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        self.assertEqual(got, n * 1000)
+        # Kept, 20,000 results of 1,000 bytes would be well over 20 MB.
+        self.assertLess(peak, 4 << 20)
 
 
 class TestAsync(unittest.TestCase):
