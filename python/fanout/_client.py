@@ -1,0 +1,301 @@
+"""The synchronous client: one short-lived connection to the Unix socket
+per call, so one Client may be shared by many threads."""
+
+import http.client
+import socket as _socket
+import time
+from typing import (Any, Callable, Dict, Iterable, Iterator, List, Optional,
+                    Tuple)
+from urllib.parse import quote
+
+from ._errors import DaemonUnavailable, FanoutError
+from ._result import Batch, Result
+from ._wire import (RequestSpec, StreamState, api_error,
+                    batch_head, body_chunks, decode, request_defaults,
+                    socket_path, unavailable)
+
+Progress = Callable[[Dict[str, Any]], None]
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    """http.client over AF_UNIX."""
+
+    def __init__(self, path: str, timeout: Optional[float]) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
+        try:
+            s.connect(self._path)
+        except OSError as e:
+            s.close()
+            raise unavailable(self._path, e) from None
+        self.sock = s
+
+
+class _Reply:
+    """An open reply: status, headers, and its body read on demand."""
+
+    def __init__(self, conn: _UnixConnection,
+                 resp: http.client.HTTPResponse) -> None:
+        self.conn = conn
+        self.resp = resp
+        self.status = resp.status
+        self.headers = {k: v for k, v in resp.getheaders()}
+
+    def read(self) -> bytes:
+        try:
+            return self.resp.read()
+        except (OSError, http.client.HTTPException) as e:
+            raise FanoutError(f"connection to fanoutd lost: {e}") from None
+        finally:
+            self.close()
+
+    def lines(self) -> Iterator[bytes]:
+        try:
+            while True:
+                line = self.resp.readline()
+                if not line:
+                    return
+                if line.strip():
+                    yield line
+        except (OSError, http.client.HTTPException) as e:
+            raise FanoutError(f"connection to fanoutd lost: {e}") from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class Client:
+    """A fanoutd client.
+
+    socket: the daemon's Unix socket (default $FANOUT_SOCKET, else
+    /run/fanoutd/fanoutd.sock). timeout: seconds an API call may take to
+    connect and between reads (None: no limit); a batch's own timeouts
+    are request options.
+    """
+
+    def __init__(self, socket: Optional[str] = None,
+                 timeout: Optional[float] = None) -> None:
+        self.socket = socket_path(socket)
+        self.timeout = timeout
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Nothing to release (every call has its own connection)."""
+
+    # The transport.
+    def _open(self, method: str, path: str, body: Any = None,
+              ctype: str = "application/json") -> _Reply:
+        conn = _UnixConnection(self.socket, self.timeout)
+        headers = {"Content-Type": ctype} if body is not None else {}
+        try:
+            if body is None or isinstance(body, bytes):
+                conn.request(method, path, body=body, headers=headers)
+            else:
+                conn.request(method, path, body=body, headers=headers,
+                             encode_chunked=True)
+            resp = conn.getresponse()
+        except DaemonUnavailable:
+            conn.close()
+            raise
+        except (OSError, http.client.HTTPException) as e:
+            conn.close()
+            raise FanoutError(f"connection to fanoutd at {self.socket} "
+                              f"failed: {e}") from None
+        except BaseException:
+            conn.close()         # Ctrl-C: closing cancels the batch
+            raise
+        return _Reply(conn, resp)
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        reply = self._open(method, path, body)
+        data = reply.read()
+        if reply.status >= 400:
+            raise api_error(reply.status, data, reply.headers)
+        return decode(data)
+
+    def _stream(self, requests: Iterable[RequestSpec], head: Dict[str, Any],
+                progress: Optional[Progress], st: StreamState
+                ) -> Iterator[Result]:
+        reply = self._open("POST", "/v1/batches", body_chunks(head, requests))
+        try:
+            if reply.status >= 400:
+                raise api_error(reply.status, reply.read(), reply.headers)
+            for raw in reply.lines():
+                r = st.line(raw, progress)
+                if r is not None:
+                    yield r
+        finally:
+            reply.close()   # early: the daemon cancels what is left
+
+    # Batches.
+    def stream(self, requests: Iterable[RequestSpec],
+               progress: Optional[Progress] = None, **opts: Any
+               ) -> Iterator[Result]:
+        """Results as they finish (stream mode), read lazily.
+
+        requests are URL strings or dicts as the API takes them; opts are
+        the batch's fields (concurrency, rate, deadline_ms, defaults,
+        progress_ms, ...) and the request defaults of map(). progress,
+        if given, is called with each progress line (progress_ms defaults
+        to 1000 then). Leaving the loop early closes the connection, which
+        cancels the rest of the batch.
+        """
+        if progress is not None:
+            opts.setdefault("progress_ms", 1000)
+        head = _head("stream", opts)
+        return self._stream(requests, head, progress, StreamState())
+
+    def submit(self, requests: Iterable[RequestSpec],
+               progress: Optional[Progress] = None, **opts: Any) -> Batch:
+        """Run a batch to its end; its Batch has the results in submission
+        order. Options as stream()."""
+        if progress is not None:
+            opts.setdefault("progress_ms", 1000)
+        st = StreamState()
+        results: List[Optional[Result]] = []
+        for r in self._stream(requests, _head("stream", opts), progress, st):
+            if len(results) < st.total:
+                results.extend([None] * (st.total - len(results)))
+            if 0 <= r.index < len(results):
+                results[r.index] = r
+        if len(results) < st.total:
+            results.extend([None] * (st.total - len(results)))
+        return st.batch(results)
+
+    def map(self, urls: Iterable[RequestSpec], **opts: Any) -> List[Result]:
+        """One Result per URL (or request dict), in input order.
+
+        Keywords: method, timeout (seconds, or (connect, read)),
+        connect_timeout, retries, headers, follow_redirects, and the
+        batch's concurrency, rate, deadline (seconds) or deadline_ms.
+        """
+        return self.submit(urls, **opts).results
+
+    def request(self, method: str, url: str, **kw: Any) -> Result:
+        """One request; kw as a request dict's fields (body, headers,
+        timeout_ms, ...) or map()'s keywords."""
+        req: Dict[str, Any] = {"url": url, "method": method}
+        for k in ("id", "body", "body_base64", "headers"):
+            if k in kw:
+                req[k] = kw.pop(k)
+        if isinstance(req.get("body"), (bytes, bytearray)):
+            import base64
+            req["body_base64"] = base64.b64encode(req.pop("body")).decode()
+        return self.submit([req], **kw).results[0]
+
+    def get(self, url: str, **kw: Any) -> Result:
+        """One GET; see request()."""
+        return self.request("GET", url, **kw)
+
+    def post(self, url: str, **kw: Any) -> Result:
+        """One POST; see request()."""
+        return self.request("POST", url, **kw)
+
+    # Async batches and the resources.
+    def submit_async(self, requests: Iterable[RequestSpec], **opts: Any
+                     ) -> str:
+        """Start an async batch; returns its id (see status, wait)."""
+        doc = self._call("POST", "/v1/batches",
+                         body_chunks(_head("async", opts), requests))
+        return str(doc["batch_id"])
+
+    def status(self, batch_id: str) -> Dict[str, Any]:
+        """GET /v1/batches/ID: state, progress, summary."""
+        return self._call("GET", "/v1/batches/" + quote(batch_id, safe=""))
+
+    def results(self, batch_id: str, after: int = -1,
+                limit: Optional[int] = None) -> List[Result]:
+        """The finished results with index > after (a page of them)."""
+        q = []
+        if after >= 0:
+            q.append(f"after={after}")
+        if limit is not None:
+            q.append(f"limit={int(limit)}")
+        path = "/v1/batches/" + quote(batch_id, safe="") + "/results"
+        reply = self._open("GET", path + ("?" + "&".join(q) if q else ""))
+        if reply.status >= 400:
+            raise api_error(reply.status, reply.read(), reply.headers)
+        try:
+            return [Result(decode(raw)) for raw in reply.lines()]
+        finally:
+            reply.close()
+
+    def wait(self, batch_id: str, timeout: Optional[float] = None,
+             poll: float = 0.1) -> Batch:
+        """Poll until the batch has ended; its Batch with every result.
+        timeout: seconds (None: forever); TimeoutError when passed."""
+        end = None if timeout is None else time.monotonic() + timeout
+        delay = min(poll, 0.01)
+        while True:
+            st = self.status(batch_id)
+            if st.get("state") in ("done", "cancelled"):
+                break
+            if end is not None and time.monotonic() >= end:
+                raise TimeoutError(f"batch {batch_id} still "
+                                   f"{st.get('state')} after {timeout} s")
+            time.sleep(delay if end is None else
+                       max(0.0, min(delay, end - time.monotonic())))
+            delay = min(delay * 2, poll)
+        got: List[Result] = []
+        while True:
+            page = self.results(batch_id, got[-1].index if got else -1)
+            if not page:
+                break
+            got.extend(page)
+        summary = dict(st.get("summary") or {})
+        summary["state"] = st.get("state")
+        return Batch(batch_id, summary, got)
+
+    def cancel(self, batch_id: str) -> Dict[str, Any]:
+        """DELETE /v1/batches/ID; the status after cancelling."""
+        return self._call("DELETE",
+                          "/v1/batches/" + quote(batch_id, safe=""))
+
+    def batches(self) -> List[Dict[str, Any]]:
+        """The batches you may see (GET /v1/batches)."""
+        return list(self._call("GET", "/v1/batches").get("batches", []))
+
+    def health(self) -> Dict[str, Any]:
+        """GET /healthz."""
+        return self._call("GET", "/healthz")
+
+    def ready(self) -> bool:
+        """Does /readyz answer 200 (not draining)?"""
+        reply = self._open("GET", "/readyz")
+        reply.read()
+        return reply.status == 200
+
+    def stats(self) -> Dict[str, Any]:
+        """GET /v1/stats."""
+        return self._call("GET", "/v1/stats")
+
+    def hosts(self) -> Dict[str, Any]:
+        """GET /v1/hosts."""
+        return self._call("GET", "/v1/hosts")
+
+    def config(self) -> Dict[str, Any]:
+        """GET /v1/config."""
+        return self._call("GET", "/v1/config")
+
+
+_DEFAULT_KW = ("method", "timeout", "connect_timeout", "retries", "headers",
+               "follow_redirects")
+
+
+def _head(mode: str, opts: Dict[str, Any]) -> Dict[str, Any]:
+    """The batch head from stream()/submit()/map() keywords."""
+    kw = {k: opts.pop(k) for k in _DEFAULT_KW if k in opts}
+    defaults = request_defaults(defaults=opts.pop("defaults", None), **kw)
+    return batch_head(mode, defaults=defaults, **opts)
+
+
+__all__: Tuple[str, ...] = ("Client",)
