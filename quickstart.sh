@@ -17,7 +17,7 @@ mode=${1:-demo}
 DEPS="autoconf automake make gcc pkg-config libevent-dev libevhtp-dev
 libonig-dev libssl-dev libjansson-dev check libcurl4-openssl-dev
 libinih-dev libidn2-dev uthash-dev libsubunit-dev libsystemd-dev systemd
-ca-certificates curl iproute2 fiu-utils"
+ca-certificates curl iproute2 fiu-utils python3"
 
 say() { printf '==> %s\n' "$*"; }
 
