@@ -4,13 +4,13 @@ asyncio's Unix streams (one connection per call)."""
 import asyncio
 from typing import (Any, AsyncIterator, Dict, Iterable, List, Optional,
                     Tuple)
-from urllib.parse import quote
 
 from ._client import Progress, _head
 from ._errors import DaemonUnavailable, FanoutError
 from ._result import Batch, Result
-from ._wire import (RequestSpec, StreamState, api_error, body_chunks,
-                    decode, socket_path, unavailable)
+from ._wire import (RequestSpec, StreamState, api_error, batch_path,
+                    body_chunks, decode, ended, ended_batch, one_request,
+                    results_path, socket_path, unavailable)
 
 _MAX_LINE = 1 << 30     # a result line may carry a big body
 
@@ -209,17 +209,11 @@ class AsyncClient:
         """As Client.submit()."""
         if progress is not None:
             opts.setdefault("progress_ms", 1000)
-        st = StreamState()
-        results: List[Optional[Result]] = []
-        async for r in self._stream(requests, _head("stream", opts),
+        st = StreamState(keep=True)
+        async for _ in self._stream(requests, _head("stream", opts),
                                     progress, st):
-            if len(results) < st.total:
-                results.extend([None] * (st.total - len(results)))
-            if 0 <= r.index < len(results):
-                results[r.index] = r
-        if len(results) < st.total:
-            results.extend([None] * (st.total - len(results)))
-        return st.batch(results)
+            pass
+        return st.batch()
 
     async def map(self, urls: Iterable[RequestSpec], **opts: Any
                   ) -> List[Result]:
@@ -228,14 +222,8 @@ class AsyncClient:
 
     async def request(self, method: str, url: str, **kw: Any) -> Result:
         """As Client.request()."""
-        req: Dict[str, Any] = {"url": url, "method": method}
-        for k in ("id", "body", "body_base64", "headers"):
-            if k in kw:
-                req[k] = kw.pop(k)
-        if isinstance(req.get("body"), (bytes, bytearray)):
-            import base64
-            req["body_base64"] = base64.b64encode(req.pop("body")).decode()
-        return (await self.submit([req], **kw)).results[0]
+        return (await self.submit([one_request(method, url, kw)],
+                                  **kw)).results[0]
 
     async def get(self, url: str, **kw: Any) -> Result:
         """As Client.get()."""
@@ -254,20 +242,12 @@ class AsyncClient:
 
     async def status(self, batch_id: str) -> Dict[str, Any]:
         """As Client.status()."""
-        return await self._call("GET", "/v1/batches/" +
-                                quote(batch_id, safe=""))
+        return await self._call("GET", batch_path(batch_id))
 
     async def results(self, batch_id: str, after: int = -1,
                       limit: Optional[int] = None) -> List[Result]:
         """As Client.results()."""
-        q = []
-        if after >= 0:
-            q.append(f"after={after}")
-        if limit is not None:
-            q.append(f"limit={int(limit)}")
-        path = "/v1/batches/" + quote(batch_id, safe="") + "/results"
-        reply = await self._open("GET", path + ("?" + "&".join(q)
-                                                if q else ""))
+        reply = await self._open("GET", results_path(batch_id, after, limit))
         try:
             if reply.status >= 400:
                 raise api_error(reply.status, await reply.read(),
@@ -284,7 +264,7 @@ class AsyncClient:
         delay = min(poll, 0.01)
         while True:
             st = await self.status(batch_id)
-            if st.get("state") in ("done", "cancelled"):
+            if ended(st):
                 break
             if end is not None and loop.time() >= end:
                 raise TimeoutError(f"batch {batch_id} still "
@@ -298,14 +278,11 @@ class AsyncClient:
             if not page:
                 break
             got.extend(page)
-        summary = dict(st.get("summary") or {})
-        summary["state"] = st.get("state")
-        return Batch(batch_id, summary, got)
+        return ended_batch(batch_id, st, got)
 
     async def cancel(self, batch_id: str) -> Dict[str, Any]:
         """As Client.cancel()."""
-        return await self._call("DELETE", "/v1/batches/" +
-                                quote(batch_id, safe=""))
+        return await self._call("DELETE", batch_path(batch_id))
 
     async def batches(self) -> List[Dict[str, Any]]:
         """As Client.batches()."""

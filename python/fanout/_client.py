@@ -6,12 +6,12 @@ import socket as _socket
 import time
 from typing import (Any, Callable, Dict, Iterable, Iterator, List, Optional,
                     Tuple)
-from urllib.parse import quote
 
 from ._errors import DaemonUnavailable, FanoutError
 from ._result import Batch, Result
-from ._wire import (RequestSpec, StreamState, api_error,
-                    batch_head, body_chunks, decode, request_defaults,
+from ._wire import (RequestSpec, StreamState, api_error, batch_head,
+                    batch_path, body_chunks, decode, ended, ended_batch,
+                    one_request, request_defaults, results_path,
                     socket_path, unavailable)
 
 Progress = Callable[[Dict[str, Any]], None]
@@ -160,16 +160,10 @@ class Client:
         order. Options as stream()."""
         if progress is not None:
             opts.setdefault("progress_ms", 1000)
-        st = StreamState()
-        results: List[Optional[Result]] = []
-        for r in self._stream(requests, _head("stream", opts), progress, st):
-            if len(results) < st.total:
-                results.extend([None] * (st.total - len(results)))
-            if 0 <= r.index < len(results):
-                results[r.index] = r
-        if len(results) < st.total:
-            results.extend([None] * (st.total - len(results)))
-        return st.batch(results)
+        st = StreamState(keep=True)
+        for _ in self._stream(requests, _head("stream", opts), progress, st):
+            pass
+        return st.batch()
 
     def map(self, urls: Iterable[RequestSpec], **opts: Any) -> List[Result]:
         """One Result per URL (or request dict), in input order.
@@ -183,14 +177,7 @@ class Client:
     def request(self, method: str, url: str, **kw: Any) -> Result:
         """One request; kw as a request dict's fields (body, headers,
         timeout_ms, ...) or map()'s keywords."""
-        req: Dict[str, Any] = {"url": url, "method": method}
-        for k in ("id", "body", "body_base64", "headers"):
-            if k in kw:
-                req[k] = kw.pop(k)
-        if isinstance(req.get("body"), (bytes, bytearray)):
-            import base64
-            req["body_base64"] = base64.b64encode(req.pop("body")).decode()
-        return self.submit([req], **kw).results[0]
+        return self.submit([one_request(method, url, kw)], **kw).results[0]
 
     def get(self, url: str, **kw: Any) -> Result:
         """One GET; see request()."""
@@ -210,18 +197,12 @@ class Client:
 
     def status(self, batch_id: str) -> Dict[str, Any]:
         """GET /v1/batches/ID: state, progress, summary."""
-        return self._call("GET", "/v1/batches/" + quote(batch_id, safe=""))
+        return self._call("GET", batch_path(batch_id))
 
     def results(self, batch_id: str, after: int = -1,
                 limit: Optional[int] = None) -> List[Result]:
         """The finished results with index > after (a page of them)."""
-        q = []
-        if after >= 0:
-            q.append(f"after={after}")
-        if limit is not None:
-            q.append(f"limit={int(limit)}")
-        path = "/v1/batches/" + quote(batch_id, safe="") + "/results"
-        reply = self._open("GET", path + ("?" + "&".join(q) if q else ""))
+        reply = self._open("GET", results_path(batch_id, after, limit))
         if reply.status >= 400:
             raise api_error(reply.status, reply.read(), reply.headers)
         try:
@@ -237,7 +218,7 @@ class Client:
         delay = min(poll, 0.01)
         while True:
             st = self.status(batch_id)
-            if st.get("state") in ("done", "cancelled"):
+            if ended(st):
                 break
             if end is not None and time.monotonic() >= end:
                 raise TimeoutError(f"batch {batch_id} still "
@@ -251,14 +232,11 @@ class Client:
             if not page:
                 break
             got.extend(page)
-        summary = dict(st.get("summary") or {})
-        summary["state"] = st.get("state")
-        return Batch(batch_id, summary, got)
+        return ended_batch(batch_id, st, got)
 
     def cancel(self, batch_id: str) -> Dict[str, Any]:
         """DELETE /v1/batches/ID; the status after cancelling."""
-        return self._call("DELETE",
-                          "/v1/batches/" + quote(batch_id, safe=""))
+        return self._call("DELETE", batch_path(batch_id))
 
     def batches(self) -> List[Dict[str, Any]]:
         """The batches you may see (GET /v1/batches)."""

@@ -1,11 +1,13 @@
 """What the sync and async clients share: the socket path, batch bodies,
 option names, reply decoding and the error for a failed connect."""
 
+import base64
 import errno
 import json
 import os
 from typing import (Any, Dict, Iterable, Iterator, List, Mapping, Optional,
-                    Sequence, Tuple, Union)
+                    Tuple, Union)
+from urllib.parse import quote
 
 from ._errors import APIError, DaemonUnavailable, FanoutError
 from ._result import Batch, Result
@@ -169,11 +171,13 @@ def decode(body: bytes) -> Any:
 class StreamState:
     """Reads stream lines: results, progress, summary and the final error."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: bool = False) -> None:
         self.batch_id = ""
         self.total = 0
         self.summary: Dict[str, Any] = {}
         self.error: Optional[Dict[str, Any]] = None
+        self.keep = keep        # submit(): hold the results by index
+        self.results: List[Optional[Result]] = []
 
     def line(self, raw: bytes, progress: Any = None) -> Optional[Result]:
         """One line: a Result, or None for the others (progress calls
@@ -181,10 +185,15 @@ class StreamState:
         doc = decode(raw)
         kind = doc.pop("type", None) if isinstance(doc, dict) else None
         if kind == "result":
-            return Result(doc)
+            r = Result(doc)
+            if self.keep and 0 <= r.index < self.total:
+                self.results[r.index] = r
+            return r
         if kind == "batch":
             self.batch_id = str(doc.get("batch_id", ""))
             self.total = int(doc.get("total", 0))
+            if self.keep:
+                self.results = [None] * self.total
         elif kind == "progress":
             if progress is not None:
                 progress(doc)
@@ -194,8 +203,9 @@ class StreamState:
             self.error = doc.get("error")
         return None
 
-    def batch(self, results: Sequence[Optional[Result]]) -> Batch:
-        """The Batch once the stream has ended, results by index."""
+    def batch(self) -> Batch:
+        """The Batch once a kept stream has ended, results by index."""
+        results = self.results
         missing = [i for i, r in enumerate(results) if r is None]
         if missing:
             raise FanoutError(f"the stream of batch {self.batch_id} ended "
@@ -205,3 +215,44 @@ class StreamState:
         if self.error:
             summary["error"] = self.error
         return Batch(self.batch_id, summary, list(results))  # type: ignore
+
+
+def one_request(method: str, url: str, kw: Dict[str, Any]) -> Dict[str, Any]:
+    """request()'s request dict, taking its fields out of kw (the rest
+    are map()'s keywords); a bytes body is sent as body_base64."""
+    req: Dict[str, Any] = {"url": url, "method": method}
+    for k in ("id", "body", "body_base64", "headers"):
+        if k in kw:
+            req[k] = kw.pop(k)
+    if isinstance(req.get("body"), (bytes, bytearray)):
+        req["body_base64"] = base64.b64encode(req.pop("body")).decode()
+    return req
+
+
+def batch_path(batch_id: str, rest: str = "") -> str:
+    """/v1/batches/ID plus rest, the id quoted."""
+    return "/v1/batches/" + quote(batch_id, safe="") + rest
+
+
+def results_path(batch_id: str, after: int, limit: Optional[int]) -> str:
+    """GET /v1/batches/ID/results with its after and limit."""
+    q = []
+    if after >= 0:
+        q.append(f"after={after}")
+    if limit is not None:
+        q.append(f"limit={int(limit)}")
+    return batch_path(batch_id, "/results") + ("?" + "&".join(q) if q
+                                               else "")
+
+
+def ended_batch(batch_id: str, status: Mapping[str, Any],
+                results: List[Result]) -> Batch:
+    """wait()'s Batch: the results, and the status's summary and state."""
+    summary = dict(status.get("summary") or {})
+    summary["state"] = status.get("state")
+    return Batch(batch_id, summary, results)
+
+
+def ended(status: Mapping[str, Any]) -> bool:
+    """Has the batch of this status ended?"""
+    return status.get("state") in ("done", "cancelled")
