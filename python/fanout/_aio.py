@@ -7,110 +7,69 @@ from typing import (Any, AsyncIterator, Dict, Iterable, List, Optional,
 
 from ._client import Progress, _head
 from ._errors import DaemonUnavailable, FanoutError
+from ._http import READ, LineSplitter, ReplyParser, chunk, request_head
 from ._result import Batch, Result
 from ._wire import (RequestSpec, StreamState, api_error, batch_path,
                     body_chunks, decode, ended, ended_batch, one_request,
                     results_path, socket_path, unavailable)
 
-_MAX_LINE = 1 << 30     # a result line may carry a big body
-
-
 class _AReply:
     """A reply being read: status, headers, then the body in pieces."""
 
     def __init__(self, reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter) -> None:
+                 writer: asyncio.StreamWriter,
+                 timeout: Optional[float]) -> None:
         self.reader = reader
         self.writer = writer
+        self.timeout = timeout      # seconds each read may take
+        self.parser = ReplyParser()
         self.status = 0
         self.headers: Dict[str, str] = {}
-        self._chunked = False
-        self._left: Optional[int] = None     # Content-Length still to read
-        self._buf = b""
-        self._eof = False
+        self._pending: List[bytes] = []     # body read with the head
+
+    async def _recv(self) -> List[bytes]:
+        if self.timeout is None:
+            data = await self.reader.read(READ)
+        else:
+            try:
+                data = await asyncio.wait_for(self.reader.read(READ),
+                                              self.timeout)
+            except asyncio.TimeoutError:
+                raise FanoutError(f"fanoutd sent nothing for "
+                                  f"{self.timeout} s") from None
+        if not data:
+            self.parser.eof()
+            return []
+        return self.parser.feed(data)
 
     async def head(self) -> None:
-        line = await self.reader.readline()
-        parts = line.split(None, 2)
-        if len(parts) < 2 or not parts[0].startswith(b"HTTP/"):
-            raise FanoutError(f"fanoutd sent no HTTP status line: {line!r}")
-        self.status = int(parts[1])
-        while True:
-            line = await self.reader.readline()
-            if line in (b"\r\n", b"\n", b""):
-                break
-            k, _, v = line.decode("latin-1").partition(":")
-            self.headers[k.strip().title()] = v.strip()
-        te = self.headers.get("Transfer-Encoding", "").lower()
-        self._chunked = "chunked" in te
-        if not self._chunked:
-            cl = self.headers.get("Content-Length")
-            self._left = int(cl) if cl is not None else None
+        while not self.parser.head_done:
+            self._pending += await self._recv()
+        self.status = self.parser.status
+        self.headers = self.parser.headers
 
-    async def _piece(self) -> bytes:
-        """The next piece of body, b"" at its end."""
-        if self._eof:
-            return b""
-        if self._chunked:
-            size_line = await self.reader.readline()
-            size = int(size_line.split(b";")[0].strip() or b"0", 16)
-            if size == 0:
-                while (await self.reader.readline()) not in (b"\r\n", b"\n",
-                                                             b""):
-                    pass
-                self._eof = True
-                return b""
-            data = await self.reader.readexactly(size)
-            await self.reader.readexactly(2)
-            return data
-        if self._left is None:
-            data = await self.reader.read(65536)
-            self._eof = not data
-            return data
-        if self._left == 0:
-            self._eof = True
-            return b""
-        data = await self.reader.read(min(self._left, 65536))
-        if not data:
-            raise FanoutError("fanoutd closed the connection mid-reply")
-        self._left -= len(data)
-        return data
+    async def blocks(self) -> AsyncIterator[List[bytes]]:
+        """The body: per read, the pieces it held."""
+        try:
+            if self._pending:
+                yield self._pending
+                self._pending = []
+            while not self.parser.done:
+                yield await self._recv()
+        except OSError as e:
+            raise FanoutError(f"connection to fanoutd lost: {e}") from None
 
     async def read(self) -> bytes:
-        out = [self._buf]
-        self._buf = b""
-        while True:
-            p = await self._piece()
-            if not p:
-                return b"".join(out)
-            out.append(p)
+        return b"".join([p async for b in self.blocks() for p in b])
 
     async def lines(self) -> AsyncIterator[bytes]:
-        """The body's non-empty lines; each piece is split once, and a
-        long line is joined once (never re-copied per piece)."""
-        partial: List[bytes] = [self._buf] if self._buf else []
-        size = len(self._buf)
-        self._buf = b""
-        while True:
-            p = await self._piece()
-            if not p:
-                rest = b"".join(partial)
-                if rest.strip():
-                    yield rest
-                return
-            if b"\n" not in p:
-                size += len(p)
-                if size > _MAX_LINE:
-                    raise FanoutError("a reply line over 1 GiB")
-                partial.append(p)
-                continue
-            parts = p.split(b"\n")
-            parts[0] = b"".join(partial) + parts[0]
-            last = parts.pop()
-            partial, size = ([last], len(last)) if last else ([], 0)
-            for line in parts:
-                if line.strip():
-                    yield line
+        """The body's non-blank lines, as they arrive."""
+        split = LineSplitter()
+        async for block in self.blocks():
+            for line in split.feed(block):
+                yield line
+        for line in split.end():
+            yield line
 
     def close(self) -> None:
         self.writer.close()
@@ -144,21 +103,21 @@ class AsyncClient:
             raise unavailable(self.socket, e) from None
         except asyncio.TimeoutError:
             raise DaemonUnavailable(self.socket, "timed out") from None
-        reply = _AReply(reader, writer)
+        reply = _AReply(reader, writer, self.timeout)
         try:
-            head = f"{method} {path} HTTP/1.1\r\nHost: localhost\r\n"
-            if chunks is not None:
-                head += ("Content-Type: application/json\r\n"
-                         "Transfer-Encoding: chunked\r\n")
-            writer.write((head + "\r\n").encode("latin-1"))
-            if chunks is not None:
-                for c in chunks:
-                    writer.write(b"%x\r\n%s\r\n" % (len(c), c))
-                    await writer.drain()
-                writer.write(b"0\r\n\r\n")
-            await writer.drain()
-            await asyncio.wait_for(reply.head(), self.timeout)
-        except (OSError, asyncio.IncompleteReadError, ValueError) as e:
+            try:
+                writer.write(request_head(method, path,
+                                          chunked=chunks is not None))
+                if chunks is not None:
+                    for c in chunks:
+                        writer.write(chunk(c))
+                        await writer.drain()
+                    writer.write(chunk(b""))
+                await writer.drain()
+            except (BrokenPipeError, ConnectionResetError):
+                pass    # refused early (413, 429): its reply is read next
+            await reply.head()
+        except OSError as e:
             reply.close()
             raise FanoutError(f"connection to fanoutd at {self.socket} "
                               f"failed: {e}") from None
@@ -252,7 +211,8 @@ class AsyncClient:
             if reply.status >= 400:
                 raise api_error(reply.status, await reply.read(),
                                 reply.headers)
-            return [Result(decode(raw)) async for raw in reply.lines()]
+            return [Result(decode(raw), raw)
+                    async for raw in reply.lines()]
         finally:
             reply.close()
 

@@ -1,13 +1,14 @@
 """The synchronous client: one short-lived connection to the Unix socket
 per call, so one Client may be shared by many threads."""
 
-import http.client
 import socket as _socket
 import time
 from typing import (Any, Callable, Dict, Iterable, Iterator, List, Optional,
                     Tuple)
 
-from ._errors import DaemonUnavailable, FanoutError
+from ._errors import FanoutError
+from ._http import (READ, LineSplitter, ReplyParser, chunk,
+                    request_head)
 from ._result import Batch, Result
 from ._wire import (RequestSpec, StreamState, api_error, batch_head,
                     batch_path, body_chunks, decode, ended, ended_batch,
@@ -17,55 +18,84 @@ from ._wire import (RequestSpec, StreamState, api_error, batch_head,
 Progress = Callable[[Dict[str, Any]], None]
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    """http.client over AF_UNIX."""
+class _Reply:
+    """One call's connection and its reply: status and headers once
+    open() returns, then the body read on demand."""
 
     def __init__(self, path: str, timeout: Optional[float]) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
+        self.path = path
+        self.sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.parser = ReplyParser()
+        self.status = 0
+        self.headers: Dict[str, str] = {}
+        self._pending: List[bytes] = []     # body read with the head
 
-    def connect(self) -> None:
-        s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
+    def open(self, method: str, path: str, body: Any) -> None:
+        """Connect, send the request, read the reply's head."""
         try:
-            s.connect(self._path)
+            self.sock.connect(self.path)
         except OSError as e:
-            s.close()
-            raise unavailable(self._path, e) from None
-        self.sock = s
+            raise unavailable(self.path, e) from None
+        try:
+            if body is None or isinstance(body, bytes):
+                self.sock.sendall(request_head(method, path, body))
+            else:
+                self._send_chunked(method, path, body)
+            while not self.parser.head_done:
+                self._pending += self._recv()
+        except FanoutError:
+            raise
+        except OSError as e:
+            raise FanoutError(f"connection to fanoutd at {self.path} "
+                              f"failed: {e}") from None
+        self.status = self.parser.status
+        self.headers = self.parser.headers
 
+    def _send_chunked(self, method: str, path: str,
+                      body: Iterable[bytes]) -> None:
+        try:
+            self.sock.sendall(request_head(method, path, chunked=True))
+            for piece in body:
+                self.sock.sendall(chunk(piece))
+            self.sock.sendall(chunk(b""))
+        except (BrokenPipeError, ConnectionResetError):
+            pass    # refused early (413, 429): its reply is read next
 
-class _Reply:
-    """An open reply: status, headers, and its body read on demand."""
+    def _recv(self) -> List[bytes]:
+        data = self.sock.recv(READ)
+        if not data:
+            self.parser.eof()
+            return []
+        return self.parser.feed(data)
 
-    def __init__(self, conn: _UnixConnection,
-                 resp: http.client.HTTPResponse) -> None:
-        self.conn = conn
-        self.resp = resp
-        self.status = resp.status
-        self.headers = {k: v for k, v in resp.getheaders()}
+    def blocks(self) -> Iterator[List[bytes]]:
+        """The body: per read from the socket, the pieces it held."""
+        try:
+            if self._pending:
+                yield self._pending
+                self._pending = []
+            while not self.parser.done:
+                yield self._recv()
+        except OSError as e:
+            raise FanoutError(f"connection to fanoutd lost: {e}") from None
 
     def read(self) -> bytes:
+        """The whole body; closes the connection."""
         try:
-            return self.resp.read()
-        except (OSError, http.client.HTTPException) as e:
-            raise FanoutError(f"connection to fanoutd lost: {e}") from None
+            return b"".join(p for b in self.blocks() for p in b)
         finally:
             self.close()
 
     def lines(self) -> Iterator[bytes]:
-        try:
-            while True:
-                line = self.resp.readline()
-                if not line:
-                    return
-                if line.strip():
-                    yield line
-        except (OSError, http.client.HTTPException) as e:
-            raise FanoutError(f"connection to fanoutd lost: {e}") from None
+        """The body's non-blank lines, as they arrive."""
+        split = LineSplitter()
+        for block in self.blocks():
+            yield from split.feed(block)
+        yield from split.end()
 
     def close(self) -> None:
-        self.conn.close()
+        self.sock.close()
 
 
 class Client:
@@ -92,28 +122,14 @@ class Client:
         """Nothing to release (every call has its own connection)."""
 
     # The transport.
-    def _open(self, method: str, path: str, body: Any = None,
-              ctype: str = "application/json") -> _Reply:
-        conn = _UnixConnection(self.socket, self.timeout)
-        headers = {"Content-Type": ctype} if body is not None else {}
+    def _open(self, method: str, path: str, body: Any = None) -> _Reply:
+        reply = _Reply(self.socket, self.timeout)
         try:
-            if body is None or isinstance(body, bytes):
-                conn.request(method, path, body=body, headers=headers)
-            else:
-                conn.request(method, path, body=body, headers=headers,
-                             encode_chunked=True)
-            resp = conn.getresponse()
-        except DaemonUnavailable:
-            conn.close()
-            raise
-        except (OSError, http.client.HTTPException) as e:
-            conn.close()
-            raise FanoutError(f"connection to fanoutd at {self.socket} "
-                              f"failed: {e}") from None
+            reply.open(method, path, body)
         except BaseException:
-            conn.close()         # Ctrl-C: closing cancels the batch
+            reply.close()       # Ctrl-C too: closing cancels the batch
             raise
-        return _Reply(conn, resp)
+        return reply
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         reply = self._open(method, path, body)
@@ -206,7 +222,7 @@ class Client:
         if reply.status >= 400:
             raise api_error(reply.status, reply.read(), reply.headers)
         try:
-            return [Result(decode(raw)) for raw in reply.lines()]
+            return [Result(decode(raw), raw) for raw in reply.lines()]
         finally:
             reply.close()
 

@@ -2,6 +2,7 @@
 
 import base64
 import json
+import sys
 from typing import (Any, Dict, Iterator, List, Mapping, Optional)
 
 from ._errors import HTTPStatusError, RequestError
@@ -54,93 +55,95 @@ def _charset(content_type: Optional[str]) -> Optional[str]:
 
 
 class Result:
-    """One request's result. Built from the API's dict (``raw``); the body,
-    headers and error are decoded only when asked for."""
+    """One request's result.
 
-    __slots__ = ("raw", "_headers", "_content")
+    The plain fields are attributes, read once from the API's dict:
+    ``index`` (position in the batch, from 0), ``id`` (the request's id or
+    None), ``method``, ``url`` (as given), ``final_url`` (of the last
+    response, after redirects), ``status`` (0 when no status line
+    arrived), ``attempts`` (1 plus retries; 0 if it never started),
+    ``redirects`` (followed by the last attempt), ``truncated`` (was the
+    body cut at max_response_bytes?) and ``elapsed`` (the last attempt's
+    total time, in seconds). The body, headers, error, timings and
+    ``raw`` are decoded only when asked for: a Result made from a stream
+    line keeps that line (one bytes object) rather than the dict and its
+    dozen containers, so holding 100,000 of them is cheap.
+    """
 
-    def __init__(self, raw: Dict[str, Any]) -> None:
-        self.raw = raw
+    __slots__ = ("index", "id", "method", "url", "final_url", "status",
+                 "attempts", "redirects", "truncated", "elapsed",
+                 "_line", "_raw", "_body", "_body_enc", "_err",
+                 "_headers", "_content")
+
+    def __init__(self, raw: Dict[str, Any],
+                 line: Optional[bytes] = None) -> None:
+        """raw: the result as the API sent it; line: the JSON text it was
+        parsed from, kept instead of raw when given."""
+        g = raw.get
+        self.index = int(g("index") or 0)
+        self.id: Optional[str] = g("id")
+        self.method = sys.intern(str(g("method") or ""))
+        self.url = str(g("url") or "")
+        fu = g("final_url")
+        # One string when they are equal, as they mostly are.
+        self.final_url = self.url if not fu or fu == self.url else str(fu)
+        self.status = int(g("status") or 0)
+        self.attempts = int(g("attempts") or 0)
+        self.redirects = int(g("redirects") or 0)
+        self.truncated = bool(g("truncated"))
+        t = g("timings")
+        self.elapsed = float(t.get("total_ms") or 0.0) / 1000.0 \
+            if isinstance(t, dict) else 0.0
+        self._body: Optional[str] = g("body")
+        self._body_enc = g("body_encoding")
+        self._err = g("error") or None
+        self._line = line
+        self._raw = None if line is not None else raw
         self._headers: Optional[Headers] = None
         self._content: Optional[bytes] = None
 
-    # The plain fields.
-    @property
-    def index(self) -> int:
-        """Position of the request in the batch, from 0."""
-        return int(self.raw.get("index", 0))
+    def _doc(self) -> Dict[str, Any]:
+        """The API's dict: raw, or the kept line parsed afresh."""
+        if self._raw is not None:
+            return self._raw
+        d = json.loads(self._line or b"{}")
+        d.pop("type", None)
+        return d
 
     @property
-    def id(self) -> Optional[str]:
-        """The request's id, or None when it had none."""
-        return self.raw.get("id")
-
-    @property
-    def method(self) -> str:
-        """The method used."""
-        return str(self.raw.get("method", ""))
-
-    @property
-    def url(self) -> str:
-        """The URL as given."""
-        return str(self.raw.get("url", ""))
-
-    @property
-    def final_url(self) -> str:
-        """The URL of the last response (after redirects)."""
-        return str(self.raw.get("final_url") or self.url)
-
-    @property
-    def status(self) -> int:
-        """HTTP status, or 0 when no status line arrived."""
-        return int(self.raw.get("status") or 0)
-
-    @property
-    def attempts(self) -> int:
-        """Attempts made (1 plus retries; 0 if it never started)."""
-        return int(self.raw.get("attempts") or 0)
+    def raw(self) -> Dict[str, Any]:
+        """The result's dict as the API sent it (without "type")."""
+        if self._raw is None:
+            self._raw = self._doc()
+            self._line = None
+        return self._raw
 
     @property
     def attempt_log(self) -> List[Dict[str, Any]]:
         """One dict per attempt: started_ms, status, error, total_ms."""
-        return list(self.raw.get("attempt_log") or [])
+        return list(self._doc().get("attempt_log") or [])
 
     @property
     def timings(self) -> Dict[str, float]:
         """queue_ms, dns_ms, connect_ms, tls_ms, ttfb_ms, total_ms."""
-        return dict(self.raw.get("timings") or {})
-
-    @property
-    def elapsed(self) -> float:
-        """The last attempt's total time, in seconds."""
-        return float(self.timings.get("total_ms", 0.0)) / 1000.0
-
-    @property
-    def truncated(self) -> bool:
-        """Was the body cut at max_response_bytes?"""
-        return bool(self.raw.get("truncated"))
-
-    @property
-    def redirects(self) -> int:
-        """Redirects followed by the last attempt."""
-        return int(self.raw.get("redirects") or 0)
+        return dict(self._doc().get("timings") or {})
 
     # Decoded on demand.
     @property
     def headers(self) -> Headers:
         """The response headers (case-insensitive)."""
         if self._headers is None:
-            self._headers = Headers(self.raw.get("headers"))
+            self._headers = Headers(self._doc().get("headers"))
         return self._headers
 
     @property
     def content(self) -> bytes:
         """The body as bytes (base64 decoded when it came so)."""
         if self._content is None:
-            body = self.raw.get("body")
+            body = self._body
             if body is None:
                 self._content = b""
-            elif self.raw.get("body_encoding") == "base64":
+            elif self._body_enc == "base64":
                 self._content = base64.b64decode(body)
             else:
                 self._content = body.encode("utf-8")
@@ -154,9 +157,9 @@ class Result:
     @property
     def text(self) -> str:
         """The body as text: Content-Type's charset, else UTF-8."""
-        body = self.raw.get("body")
+        body = self._body
         cs = self.encoding
-        if body is not None and self.raw.get("body_encoding") != "base64" \
+        if body is not None and self._body_enc != "base64" \
                 and (cs is None or cs.lower().replace("_", "-") in
                      ("utf-8", "utf8", "us-ascii", "ascii")):
             return str(body)     # the daemon sent it as valid UTF-8
@@ -172,8 +175,8 @@ class Result:
     @property
     def error(self) -> Optional[RequestError]:
         """None, or the RequestError the request ended with."""
-        e = self.raw.get("error")
-        if not e:
+        e = self._err
+        if not isinstance(e, dict):
             return None
         return RequestError(str(e.get("code", "")), str(e.get("message", "")),
                             self)
@@ -181,7 +184,7 @@ class Result:
     @property
     def ok(self) -> bool:
         """No error and a status below 400."""
-        return not self.raw.get("error") and 0 < self.status < 400
+        return not self._err and 0 < self.status < 400
 
     def raise_for_status(self) -> "Result":
         """Raise the RequestError, or HTTPStatusError for a 4xx/5xx;
@@ -194,8 +197,8 @@ class Result:
         return self
 
     def __repr__(self) -> str:
-        e = self.raw.get("error")
-        what = e["code"] if e else self.status
+        e = self._err
+        what = e.get("code") if isinstance(e, dict) else self.status
         return f"<Result {self.index} {self.method} {self.url} {what}>"
 
 

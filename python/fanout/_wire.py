@@ -185,7 +185,7 @@ class StreamState:
         doc = decode(raw)
         kind = doc.pop("type", None) if isinstance(doc, dict) else None
         if kind == "result":
-            r = Result(doc)
+            r = Result(doc, raw)
             if self.keep and 0 <= r.index < self.total:
                 self.results[r.index] = r
             return r

@@ -311,6 +311,25 @@ class TestLimits(unittest.TestCase):
         self.assertLess(peak, 4 << 20)
 
 
+    def test_map_holds_less_than_two_copies(self):
+        import tracemalloc
+        c = fanout.Client(socket=D["sock"])
+        n = 20000
+        tracemalloc.start()
+        try:
+            rs = c.map([url("/ok")] * n, concurrency=64)
+            held = tracemalloc.get_traced_memory()[0]
+        finally:
+            tracemalloc.stop()
+        self.assertEqual(sum(r.status == 200 and r.content == b"ok"
+                             for r in rs), n)
+        reply = sum(len(r._line) for r in rs)
+        # Results kept as parsed dicts would hold ~7 times the reply.
+        self.assertLess(held, 2 * reply)
+        self.assertEqual(rs[5].raw["status"], 200)     # still all there
+        self.assertEqual(rs[5].headers["content-type"], "text/plain")
+
+
 class TestAsync(unittest.TestCase):
     def run_async(self, coro):
         return asyncio.run(coro)
