@@ -361,6 +361,34 @@ class Throughput:
         return out
 
 
+    def python(self) -> list[str]:
+        """The Python section: fanout-py against aiohttp and requests in
+        each scenario where it ran, and each one's client CPU per request
+        (CSV column 11 is the client's CPU seconds, 8 its requests)."""
+        out = ["| scenario | peer | req/s | fanout-py ÷ peer | wall s |"
+               " client CPU µs/request | client peak RSS MiB |"
+               " good runs |", "|---|---|--:|--:|--:|--:|--:|--:|"]
+        rows = 0
+        for s in self.order:
+            f = self.runs.get((s, "fanout-py"))
+            if not f or not f.good:
+                continue
+            for p in ("fanout-py", "aiohttp", "requests"):
+                k = self.runs.get((s, p))
+                if not k or not k.good:
+                    continue
+                per = median([num(r[11]) / num(r[8]) * 1e6
+                              for r in k.good if num(r[8]) > 0])
+                ratio = "" if p == "fanout-py" else \
+                    divide(f.med(10), k.med(10), "%.2f")
+                out.append(f"| {self.title(s)} | {p} | {self.rate(s, p)} |"
+                           f" {ratio} | {k.cell(9, '%.2f')} | {per:.0f} |"
+                           f" {k.cell(14, '%.1f', 1024)} |"
+                           f" {len(k.good)}/{k.total} |")
+                rows += 1
+        return out if rows else []
+
+
 # --- the fanoutd-only tables ------------------------------------------
 
 
@@ -734,8 +762,12 @@ def how(f: dict[str, str], workers_how: str) -> list[str]:
   requests: ThreadPoolExecutor(C), a requests.Session per thread. Both
   read every body; their wall time and CPU cover the requests only
   (interpreter start and imports excluded), their peak RSS is the
-  process's. aiohttp and requests are skipped above N={f['SLOW_MAX']}, and
-  requests runs at most {f['REQUESTS_MAX']} requests (REQUESTS_MAX).
+  process's. fanout-py (bench/peers/fanout_py.py): one
+  fanout.Client().map() of the N URLs with concurrency C, through a
+  fanoutd configured as for fanoutd; every Result made and its body read;
+  its clock and CPU as aiohttp's. The Python peers are skipped above
+  N={f['SLOW_MAX']}, and requests runs at most {f['REQUESTS_MAX']}
+  requests (REQUESTS_MAX).
 - wrk: `wrk -t1 -c C -d {f['WRK_S']}s`, the ceiling: it runs for a fixed
   time, not N requests, and does nothing with a response but parse it.
 - Client CPU and peak RSS of curl and wrk: /usr/bin/time. nginx CPU: its
@@ -830,6 +862,14 @@ def cmd_report(a: argparse.Namespace) -> None:
     else:
         md.append(f"(no chart: {why})")
     md += [""] + tp.tables()
+    py = tp.python()
+    if py:
+        md += ["## Python programs", "",
+               "The same GETs sent by a Python program three ways:"
+               " fanout-py is fanout.Client().map() through fanoutd (every"
+               " Result made, its body read), against aiohttp and requests +"
+               " threads. Client CPU is the Python process's own; fanoutd's"
+               " is in the tables above.", ""] + py + [""]
     md += ["## Scheduler cost", "",
            f"The /tiny batch, N={f['N']}, C={f['C']}, through fanoutd alone,"
            " with and without a [host] section whose limits never bind: its"
