@@ -16,8 +16,9 @@ mode=${1:-demo}
 # Debian packages the build and the tests need.
 DEPS="autoconf automake make gcc pkg-config libevent-dev libevhtp-dev
 libonig-dev libssl-dev libjansson-dev check libcurl4-openssl-dev
-libinih-dev libidn2-dev uthash-dev libsubunit-dev libsystemd-dev systemd
-ca-certificates curl iproute2 fiu-utils python3"
+libinih-dev libidn2-dev libhiredis-dev uthash-dev libsubunit-dev
+libsystemd-dev systemd ca-certificates curl iproute2 fiu-utils python3
+redis-server"
 
 say() { printf '==> %s\n' "$*"; }
 

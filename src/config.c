@@ -306,6 +306,25 @@ check_caps(const struct config *cfg, const struct load_ctx *ctx,
 	return 0;
 }
 
+/* fleet_* in a [host] section needs redis. */
+static int
+check_fleet(const struct config *cfg, const char *path, char **cause)
+{
+	size_t i;
+
+	if (*cfg->redis != '\0')
+		return 0;
+	for (i = 0; i < cfg->nhosts; i++)
+		if (cfg->hosts[i].fleet_rate > 0 ||
+		    cfg->hosts[i].fleet_burst > 0) {
+			xasprintf(cause, "%s:%d: [host %s] sets fleet limits "
+			    "but redis is not set in [fanoutd]", path,
+			    cfg->hosts[i].line, cfg->hosts[i].name);
+			return -1;
+		}
+	return 0;
+}
+
 int
 config_load(struct config *cfg, const char *path, char **cause)
 {
@@ -330,6 +349,8 @@ config_load(struct config *cfg, const char *path, char **cause)
 	} else {
 		derive(cfg);
 		rc = check_caps(cfg, &ctx, cause);
+		if (rc == 0)
+			rc = check_fleet(cfg, path, cause);
 	}
 	free(ctx.lines);
 	return rc;
@@ -363,6 +384,10 @@ config_clear(struct config *cfg)
 	egress_clear(&cfg->egress);
 	free(cfg->proxy);
 	cfg->proxy = NULL;
+	free(cfg->redis);
+	cfg->redis = NULL;
+	free(cfg->redis_prefix);
+	cfg->redis_prefix = NULL;
 }
 
 /* [user] and [group] sections, for GET /v1/config. */
@@ -421,6 +446,13 @@ config_json(const struct config *cfg)
 		if (cfg->hosts[i].inflight)
 			json_object_set_new(h, "inflight", json_integer(
 			    (json_int_t)cfg->hosts[i].inflight));
+		if (cfg->hosts[i].fleet_rate > 0) {
+			json_object_set_new(h, "fleet_rate_per_second",
+			    json_real(cfg->hosts[i].fleet_rate));
+			json_object_set_new(h, "fleet_burst", json_real(
+			    cfg->hosts[i].fleet_burst ?
+			    cfg->hosts[i].fleet_burst : 1));
+		}
 		json_array_append_new(hosts, h);
 	}
 	json_object_set_new(o, "hosts", hosts);

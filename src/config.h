@@ -67,6 +67,9 @@ struct config {
 	uint64_t	 host_idle_s;		/* unused hosts are freed */
 	uint64_t	 log_format;		/* 0 text, 1 json */
 	char		*proxy;			/* "" or scheme://host:port */
+	char		*redis;			/* "" or unix:/p, tcp://... */
+	char		*redis_prefix;
+	uint64_t	 redis_timeout_ms;
 	uint64_t	 max_inflight_per_uid;	/* 0: no cap of its own */
 	uint64_t	 max_queued_per_uid;
 	uint64_t	 max_json_keys;		/* members of one object */

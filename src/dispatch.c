@@ -626,6 +626,13 @@ pump(void)
 }
 
 void
+dispatch_host_changed(struct host *h)
+{
+	sched_host_changed(h);
+	pump();
+}
+
+void
 dispatch_submit(struct batch *b, uint64_t now_us, dispatch_result_cb result,
     dispatch_done_cb done, void *arg)
 {

@@ -12,6 +12,7 @@
 
 struct batch;
 struct config;
+struct host;
 struct event_base;
 
 typedef void (*dispatch_done_cb)(struct batch *b, void *arg);
@@ -73,6 +74,9 @@ size_t	dispatch_caller_limit(uint32_t uid, const uint32_t *gids, size_t ngids,
 	    int queued);
 
 /* Forget everything (batches must be done); the base is still the caller's. */
+/* h's limits or tokens changed: start what now may. */
+void	dispatch_host_changed(struct host *h);
+
 void	dispatch_shutdown(void);
 
 #endif

@@ -56,6 +56,9 @@ configure(struct host *h, const struct config *cfg, uint64_t now_us)
 		h->has_rate = 1;
 	} else
 		h->has_rate = 0;
+	fleet_setup(&h->fleet, &(struct fleet_limits){
+	    .rate = r != NULL ? r->fleet_rate : 0,
+	    .burst = r != NULL ? r->fleet_burst : 1 }, now_us);
 }
 
 /* Split an origin (origin.c) into h's name and port. */
@@ -68,6 +71,15 @@ parse_origin(struct host *h, const char *origin)
 		fatalx("host: bad origin %s", origin);
 	h->name = xstrdup(o.host);
 	h->port = o.port;
+}
+
+struct host *
+host_find(const char *origin)
+{
+	struct host *h;
+
+	HASH_FIND_STR(hosts, origin, h);
+	return h;
 }
 
 struct host *
@@ -308,6 +320,8 @@ one_host(struct host *h, uint64_t now_us)
 	if (h->rule_line)
 		json_object_set_new(json_object_get(o, "limits"),
 		    "config_line", json_integer(h->rule_line));
+	if (fleet_on(&h->fleet))
+		json_object_set_new(o, "fleet", fleet_json(&h->fleet, now_us));
 	return o;
 }
 

@@ -11,6 +11,7 @@
 #include "hash.h"
 
 #include "breaker.h"
+#include "fleet.h"
 #include "ratelimit.h"
 #include "result.h"
 #include "runq.h"
@@ -76,6 +77,7 @@ struct host {
 
 	struct host_sched sched;
 	struct host_dispatch dispatch;
+	struct host_fleet fleet;	/* fleet.c's and fleet_link.c's */
 	struct host_counters c;		/* host.c's: see host_count*() */
 	struct host_life life;
 
@@ -125,6 +127,9 @@ void	host_count_rate_wait(struct host *h);
 
 /* Record an attempt's duration and queue time (milliseconds). */
 void	host_observe(struct host *h, double total_ms, double queue_ms);
+
+/* The host for origin if it is known; NULL otherwise. */
+struct host *host_find(const char *origin);
 
 /* Call fn on every known host. */
 void	host_foreach(void (*fn)(struct host *, void *), void *arg);

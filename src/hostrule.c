@@ -93,11 +93,13 @@ hostrule_set(struct host_rule *r, const char *key, const char *value,
 
 	if (strcmp(key, "rate") == 0)
 		return ratelimit_parse(value, &r->rate, why);
-	if (strcmp(key, "burst") == 0) {
+	if (strcmp(key, "fleet_rate") == 0)
+		return ratelimit_parse(value, &r->fleet_rate, why);
+	if (strcmp(key, "burst") == 0 || strcmp(key, "fleet_burst") == 0) {
 		d = strtod(value, &end);
 		if (end == value || *end != '\0' || !(d >= 1 && d <= 1e6))
 			return (*why = "must be 1..1000000", -1);
-		r->burst = d;
+		*(key[0] == 'b' ? &r->burst : &r->fleet_burst) = d;
 		return 0;
 	}
 	if (strcmp(key, "inflight") == 0) {
@@ -109,7 +111,8 @@ hostrule_set(struct host_rule *r, const char *key, const char *value,
 		r->inflight = n;
 		return 0;
 	}
-	*why = "unknown key in a [host] section (rate, burst, inflight)";
+	*why = "unknown key in a [host] section (rate, burst, inflight, "
+	    "fleet_rate, fleet_burst)";
 	return -1;
 }
 

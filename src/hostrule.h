@@ -15,6 +15,8 @@ struct host_rule {
 	double		 rate;		/* requests per second; 0: unlimited */
 	double		 burst;		/* 0: 1 */
 	uint64_t	 inflight;	/* 0: the daemon's host_inflight */
+	double		 fleet_rate;	/* across the fleet (Redis); 0: none */
+	double		 fleet_burst;	/* 0: 1 */
 };
 
 /*
@@ -25,7 +27,8 @@ struct host_rule {
 int	hostrule_parse_title(const char *title, struct host_rule *r,
 	    const char **why);
 
-/* Set rate, burst or inflight from text. -1 with *why on a bad value. */
+/* Set a key of the section (rate, burst, inflight, fleet_rate,
+ * fleet_burst) from text. -1 with *why on a bad value. */
 int	hostrule_set(struct host_rule *r, const char *key, const char *value,
 	    const char **why);
 

@@ -36,6 +36,7 @@
 #include "notify.h"
 #include "registry.h"
 #include "reload.h"
+#include "fleet_link.h"
 #include "xmalloc.h"
 
 #define SHUTDOWN_GRACE_S	5	/* at most this long to flush replies */
@@ -259,6 +260,7 @@ run(struct config *cfg)
 	if (http_client_init(m.base, (unsigned)cfg->workers, &cause) == -1)
 		fatalx("%s", cause);
 	dispatch_init(m.base, cfg);
+	fleet_link_init(m.base, cfg);
 	registry_init(m.base, cfg);
 	metrics_init(cfg, clock_now_us());
 	if ((fd = open_socket(&cause)) == -1 ||
@@ -297,6 +299,7 @@ run(struct config *cfg)
 	/* Run completions that closing connections triggered, then free. */
 	event_base_loop(m.base, EVLOOP_NONBLOCK);
 	http_client_stop();	/* threads stop before jobs are freed */
+	fleet_link_shutdown();
 	registry_shutdown();
 	dispatch_shutdown();
 	http_client_shutdown();

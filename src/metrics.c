@@ -19,9 +19,11 @@
 
 #include "config.h"
 #include "dispatch.h"
+#include "fleet_link.h"
 #include "host.h"
 #include "http_client.h"
 #include "metrics.h"
+#include "redis.h"
 #include "registry.h"
 #include "xmalloc.h"
 
@@ -315,6 +317,74 @@ loops_json(void)
 	return a;
 }
 
+/* Fleet limits: Redis's state, its calls and their latency. */
+static void
+render_fleet(struct evbuffer *out)
+{
+	struct fleet_link_stats f = fleet_link_stats();
+	const struct redis_stats *r = f.redis;
+	uint64_t cum = 0;
+	size_t i;
+
+	if (!f.configured)
+		return;
+	gauge(out, "fanoutd_fleet_redis_up", "1 when Redis is reachable "
+	    "and fleet limits are shared; 0: local shares.", f.up);
+	gauge(out, "fanoutd_fleet_peers", "Daemons of the fleet last seen "
+	    "alive (this one included).", f.peers);
+	family(out, "fanoutd_fleet_degraded_seconds_total", "counter",
+	    "Seconds spent on local shares with Redis out of reach.");
+	evbuffer_add_printf(out, "fanoutd_fleet_degraded_seconds_total "
+	    "%.3f\n", f.degraded_s);
+	family(out, "fanoutd_fleet_leases_total", "counter",
+	    "Lease calls made to Redis for tokens.");
+	evbuffer_add_printf(out, "fanoutd_fleet_leases_total %llu\n",
+	    (unsigned long long)f.leases);
+	family(out, "fanoutd_fleet_tokens_total", "counter",
+	    "Tokens the fleet's leases granted this daemon.");
+	evbuffer_add_printf(out, "fanoutd_fleet_tokens_total %llu\n",
+	    (unsigned long long)f.tokens);
+	family(out, "fanoutd_fleet_redis_errors_total", "counter",
+	    "Redis calls that failed, timeouts included.");
+	evbuffer_add_printf(out, "fanoutd_fleet_redis_errors_total %llu\n",
+	    (unsigned long long)r->errors);
+	family(out, "fanoutd_fleet_redis_timeouts_total", "counter",
+	    "Redis calls or connects slower than redis_timeout_ms.");
+	evbuffer_add_printf(out, "fanoutd_fleet_redis_timeouts_total %llu\n",
+	    (unsigned long long)r->timeouts);
+	family(out, "fanoutd_fleet_redis_call_seconds", "histogram",
+	    "Time Redis took to answer a call.");
+	for (i = 0; i < REDIS_NBUCKETS; i++) {
+		cum += r->bucket[i];
+		evbuffer_add_printf(out, "fanoutd_fleet_redis_call_seconds_"
+		    "bucket{le=\"%g\"} %llu\n", redis_buckets[i],
+		    (unsigned long long)cum);
+	}
+	evbuffer_add_printf(out, "fanoutd_fleet_redis_call_seconds_bucket"
+	    "{le=\"+Inf\"} %llu\nfanoutd_fleet_redis_call_seconds_sum "
+	    "%.17g\nfanoutd_fleet_redis_call_seconds_count %llu\n",
+	    (unsigned long long)r->count, r->sum,
+	    (unsigned long long)r->count);
+}
+
+/* The same for /v1/stats; null without redis. */
+static json_t *
+fleet_json_stats(void)
+{
+	struct fleet_link_stats f = fleet_link_stats();
+	const struct redis_stats *r = f.redis;
+
+	if (!f.configured)
+		return json_null();
+	return json_pack("{s:s,s:I,s:f,s:I,s:I,s:I,s:I,s:I,s:I}",
+	    "redis", f.up ? "up" : "down", "peers", (json_int_t)f.peers,
+	    "degraded_s", f.degraded_s, "leases", (json_int_t)f.leases,
+	    "tokens", (json_int_t)f.tokens, "redis_calls",
+	    (json_int_t)r->calls, "redis_errors", (json_int_t)r->errors,
+	    "redis_timeouts", (json_int_t)r->timeouts, "redis_connects",
+	    (json_int_t)r->connects);
+}
+
 void
 metrics_render(struct evbuffer *out, const struct metrics_api *api,
     uint64_t now_us)
@@ -372,6 +442,7 @@ metrics_render(struct evbuffer *out, const struct metrics_api *api,
 	evbuffer_add_printf(out, "fanoutd_api_memory_refused_total %llu\n",
 	    (unsigned long long)api->mem_refused);
 	render_loops(out);
+	render_fleet(out);
 	render_hosts(out, &s);
 	gauge(out, "process_resident_memory_bytes", "Resident memory size "
 	    "in bytes.", (double)rss);
@@ -449,7 +520,7 @@ metrics_stats(const struct metrics_api *api, uint64_t now_us)
 	    (json_int_t)dispatch_batches());
 	snapshot_free(&s);
 	return json_pack("{s:s,s:s,s:f,s:o,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I},"
-	    "s:{s:I,s:I,s:I,s:I,s:I},s:o,s:o}",
+	    "s:{s:I,s:I,s:I,s:I,s:I},s:o,s:o,s:o}",
 	    "version", PACKAGE_VERSION, "curl", http_client_version(),
 	    "uptime_s", (double)(now_us - mstarted) / 1e6, "batches", batches,
 	    "inflight", (json_int_t)dispatch_inflight(), "queued",
@@ -462,5 +533,5 @@ metrics_stats(const struct metrics_api *api, uint64_t now_us)
 	    (json_int_t)api->cut, "memory_bytes", (json_int_t)api->mem_used,
 	    "memory_peak_bytes", (json_int_t)api->mem_peak, "memory_refused",
 	    (json_int_t)api->mem_refused, "loops", loops_json(),
-	    "hosts", hosts);
+	    "fleet", fleet_json_stats(), "hosts", hosts);
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fleet.h"
 #include "log.h"
 #include "option.h"
 #include "xmalloc.h"
@@ -196,6 +197,18 @@ static const struct option options[] = {
 	  .help = "Send every request through this proxy (http://, "
 	  "https:// or socks5h://HOST:PORT); empty: direct. The policy "
 	  "judges the proxy's address and each target's name." },
+	{ .name = "redis", .type = OPT_REDIS, .def = "", .offset = OFF(redis),
+	  .help = "Redis for fleet-wide limits (fleet_rate in [host] "
+	  "sections): unix:/PATH or tcp://IP:PORT[/DB]; empty: none. "
+	  "Daemons sharing it and redis_prefix are one fleet." },
+	{ .name = "redis_prefix", .type = OPT_PREFIX, .def = "fanoutd:",
+	  .max = 64, .offset = OFF(redis_prefix),
+	  .help = "Prefix of every key fanoutd writes in Redis." },
+	{ .name = "redis_timeout_ms", .type = OPT_NUMBER, .def = "200",
+	  .min = 10, .max = 60000, .offset = OFF(redis_timeout_ms),
+	  .help = "A Redis call (or connect) slower than this counts as a "
+	  "failure: limits fall back to this daemon's share until Redis "
+	  "answers again." },
 	{ .name = "max_inflight_per_uid", .type = OPT_NUMBER, .def = "0",
 	  .max = 65536, .offset = OFF(max_inflight_per_uid),
 	  .help = "Transfers one user may have in flight; 0: no cap but "
@@ -508,6 +521,40 @@ parse_proxy(struct config *cfg, const struct option *o, const char *s,
 	return NULL;
 }
 
+static const char *
+parse_redis(struct config *cfg, const struct option *o, const char *s,
+    char *why, size_t len)
+{
+	struct fleet_addr a;
+	const char *bad;
+
+	(void)why;
+	(void)len;
+	if (*s != '\0' && fleet_addr_parse(s, &a, &bad) == -1)
+		return bad;
+	set_string(cfg, o, s);
+	return NULL;
+}
+
+/* A Redis key prefix: printable, no space, no {} (the hash tags). */
+static const char *
+parse_prefix(struct config *cfg, const struct option *o, const char *s,
+    char *why, size_t len)
+{
+	const char *p;
+
+	(void)why;
+	(void)len;
+	if (strlen(s) > o->max)
+		return "too long";
+	for (p = s; *p != '\0'; p++)
+		if (*p <= ' ' || *p > '~' || *p == '{' || *p == '}')
+			return "may hold printable characters but no space, "
+			    "{ or }";
+	set_string(cfg, o, s);
+	return NULL;
+}
+
 /* "alice, 1001 bob": names resolved now, so a typo fails at load time. */
 static const char *
 parse_ids(struct config *cfg, const struct option *o, const char *value,
@@ -644,6 +691,8 @@ static const struct {
 	[OPT_PATH] =	{ parse_path, format_string, 0 },
 	[OPT_LISTEN] =	{ parse_listen, format_string, 0 },
 	[OPT_PROXY] =	{ parse_proxy, format_string, 0 },
+	[OPT_REDIS] =	{ parse_redis, format_string, 0 },
+	[OPT_PREFIX] =	{ parse_prefix, format_string, 0 },
 	[OPT_UIDS] =	{ parse_ids, format_ids, 0 },
 	[OPT_GIDS] =	{ parse_ids, format_ids, 0 },
 	[OPT_RULES] =	{ parse_rules, format_rules, 0 },

@@ -20,6 +20,8 @@ enum opt_type {
 	OPT_PATH,	/* absolute path of at most max bytes */
 	OPT_LISTEN,	/* "" or a loopback ADDR:PORT */
 	OPT_PROXY,	/* "" or http|https|socks5h://host:port */
+	OPT_REDIS,	/* "" or unix:/path or tcp://IP:PORT[/DB] */
+	OPT_PREFIX,	/* printable, no spaces or braces, up to max bytes */
 	OPT_UIDS,	/* user names or uids, space or comma separated */
 	OPT_GIDS,	/* group names or gids; at most max of them if set */
 	OPT_RULES,	/* egress rules, added to the policy's list */

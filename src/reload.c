@@ -27,6 +27,7 @@
 #include "notify.h"
 #include "registry.h"
 #include "reload.h"
+#include "fleet_link.h"
 #include "xmalloc.h"
 
 static struct {
@@ -136,6 +137,7 @@ reload_run(void)
 	log_setlevel((enum log_level)rl.live->log_level);
 	log_setjson(rl.live->log_format == 1);
 	dispatch_set_config(rl.live);
+	fleet_link_configure(rl.live);
 	registry_set_config(rl.live);
 	record(1, NULL);
 	log_info("reloaded %s", rl.loaded ? rl.loaded : "(defaults)");

@@ -27,6 +27,7 @@
 #include "batch.h"
 #include "caller.h"
 #include "config.h"
+#include "fleet.h"
 #include "host.h"
 #include "log.h"
 #include "runq.h"
@@ -47,6 +48,7 @@ struct bhq {
 };
 
 static void unstall(struct batch *);
+static int fleet_held_back(struct host *, uint64_t);
 
 static struct {
 	const struct config	*cfg;
@@ -54,6 +56,7 @@ static struct {
 	struct runq		 rq;
 	size_t			 inflight;
 	size_t			 queued;
+	void			(*lease_cb)(struct host *, uint64_t);
 } s;
 
 void
@@ -268,6 +271,8 @@ take(struct host *h, struct bhq *q, int probe, uint64_t now_us)
 
 	if (h->has_rate)
 		(void)ratelimit_take(&h->rate, now_us);
+	if (fleet_on(&h->fleet))
+		fleet_take(&h->fleet, fleet_view()->degraded, now_us);
 	if (q->b->rate > 0)
 		(void)ratelimit_take(&q->b->sched.ratelimit, now_us);
 	job = pop(q);
@@ -303,7 +308,27 @@ held_back(struct host *h, uint64_t now_us)
 		runq_set(&s.rq, &h->sched.wake, now_us + wait);
 		return 1;
 	}
-	return 0;
+	return fleet_on(&h->fleet) && fleet_held_back(h, now_us);
+}
+
+/* Is h waiting for a fleet token? Asks for a lease when it needs one. */
+static int
+fleet_held_back(struct host *h, uint64_t now_us)
+{
+	const struct fleet_view *fv = fleet_view();
+	uint64_t wait;
+
+	if (fleet_ready(&h->fleet, fv->degraded, fv->peers, now_us, &wait))
+		return 0;
+	if (wait == 0 && fleet_wants(&h->fleet, now_us) && s.lease_cb != NULL)
+		s.lease_cb(h, now_us);	/* its reply puts h back */
+	if (wait == 0 && !h->fleet.asking && h->fleet.ask_after > now_us)
+		wait = h->fleet.ask_after - now_us;	/* the call failed */
+	if (wait > 0) {
+		host_count_rate_wait(h);
+		runq_set(&s.rq, &h->sched.wake, now_us + wait);
+	}
+	return 1;
 }
 
 struct job *
@@ -376,6 +401,12 @@ sched_pause_host(struct host *h, uint64_t until_us)
 {
 	if (until_us > h->sched.paused_until)
 		h->sched.paused_until = until_us;
+}
+
+void
+sched_set_lease_cb(void (*cb)(struct host *h, uint64_t now_us))
+{
+	s.lease_cb = cb;
 }
 
 void

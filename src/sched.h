@@ -48,6 +48,12 @@ void	sched_pause_host(struct host *h, uint64_t until_us);
 /* Something about h changed (its breaker): look at it again. */
 void	sched_host_changed(struct host *h);
 
+/*
+ * cb(h, now) is called when h, held back by its fleet rate, needs a lease
+ * of tokens (fleet.h); the lease's arrival calls sched_host_changed(h).
+ */
+void	sched_set_lease_cb(void (*cb)(struct host *h, uint64_t now_us));
+
 /* Take every queued job of b out of the scheduler, calling fn on each. */
 void	sched_drop(struct batch *b, void (*fn)(struct job *, void *),
 	    void *arg);

@@ -117,6 +117,63 @@ now_ms(void)
 	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
+static int
+redis_answers(const struct redis *r)
+{
+	char *out = NULL;
+	int ok = redis_cli(r, "ping", &out) == 0 && out != NULL &&
+	    strstr(out, "PONG") != NULL;
+
+	free(out);
+	return ok;
+}
+
+int
+redis_start(struct redis *r)
+{
+	if (access("/usr/bin/redis-server", X_OK) != 0)
+		return -1;
+	if (r->dir[0] == '\0') {
+		snprintf(r->dir, sizeof(r->dir), "/tmp/fanoutd-redis.XXXXXX");
+		ck_assert_ptr_nonnull(mkdtemp(r->dir));
+		snprintf(r->sock, sizeof(r->sock), "%s/redis.sock", r->dir);
+	}
+	if ((r->pid = fork()) == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		dup2(fd, 1);
+		execl("/usr/bin/redis-server", "redis-server", "--port", "0",
+		    "--unixsocket", r->sock, "--unixsocketperm", "700",
+		    "--save", "", "--appendonly", "no", "--dir", r->dir,
+		    "--enable-debug-command", "local", (char *)NULL);
+		_exit(127);
+	}
+	wait_until(redis_answers(r), 10000);
+	return 0;
+}
+
+void
+redis_stop(struct redis *r)
+{
+	int status;
+
+	if (r->pid <= 0)
+		return;
+	kill(r->pid, SIGTERM);
+	waitpid(r->pid, &status, 0);
+	r->pid = 0;
+	unlink(r->sock);
+}
+
+int
+redis_cli(const struct redis *r, const char *args, char **out)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "redis-cli -s '%s' %s", r->sock, args);
+	return run_cmd(cmd, out);
+}
+
 void
 upstream_start(struct upstream *u)
 {

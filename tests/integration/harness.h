@@ -56,6 +56,26 @@ struct daemon {
 	char	log[128];
 };
 
+/* A private redis-server on a Unix socket in a temporary directory. */
+struct redis {
+	pid_t	pid;
+	char	dir[64];
+	char	sock[128];
+};
+
+/*
+ * Start redis-server (no port, no files: --save '' --appendonly no;
+ * DEBUG allowed, for DEBUG SLEEP) on
+ * r->sock, in a fresh directory unless r->dir is already set (a restart
+ * on the same path); wait until it answers PING. Returns -1 when
+ * redis-server is not installed (the test then skips).
+ */
+int	redis_start(struct redis *r);
+/* Stop it (SIGTERM) and wait; the directory stays for a restart. */
+void	redis_stop(struct redis *r);
+/* Run redis-cli -s r->sock ARGS; its exit status, output in *out. */
+int	redis_cli(const struct redis *r, const char *args, char **out);
+
 /* Start tests/upstream on an ephemeral loopback port. */
 void	upstream_start(struct upstream *u);
 void	upstream_stop(struct upstream *u);

@@ -195,6 +195,38 @@ START_TEST(test_host_sections)
 }
 END_TEST
 
+/* Fleet limits: redis and its address; fleet_* needs redis. */
+START_TEST(test_fleet)
+{
+	struct config cfg;
+	char *cause = load("[host api.example.com]\nfleet_rate = 100/s\n"
+	    "fleet_burst = 20\n[fanoutd]\nredis = unix:/run/r.sock\n"
+	    "redis_prefix = a:b:\n", &cfg);
+
+	ck_assert_msg(cause == NULL, "%s", cause);
+	ck_assert(cfg.hosts[0].fleet_rate == 100);
+	ck_assert(cfg.hosts[0].fleet_burst == 20);
+	ck_assert_str_eq(cfg.redis, "unix:/run/r.sock");
+	ck_assert_str_eq(cfg.redis_prefix, "a:b:");
+	ck_assert_uint_eq(cfg.redis_timeout_ms, 200);
+	config_clear(&cfg);
+
+	load_fails("[fanoutd]\nlog_level = info\n\n[host a.com]\n"
+	    "fleet_rate = 5/s\n", 4, "[host a.com] sets fleet limits but "
+	    "redis is not set");
+	load_fails("[fanoutd]\nredis = tcp://localhost:6379\n", 2, "redis");
+	load_fails("[fanoutd]\nredis = 127.0.0.1:6379\n", 2, "redis");
+	load_fails("[fanoutd]\nredis_prefix = a b\n", 2, "redis_prefix");
+	load_fails("[fanoutd]\nredis_prefix = {x}\n", 2, "redis_prefix");
+	load_fails("[fanoutd]\nredis_timeout_ms = 1\n", 2,
+	    "redis_timeout_ms");
+	load_fails("[fanoutd]\nredis = unix:/r\n[host a.com]\n"
+	    "fleet_rate = fast\n", 4, "fleet_rate");
+	load_fails("[fanoutd]\nredis = unix:/r\n[host a.com]\n"
+	    "fleet_burst = 0\n", 4, "fleet_burst");
+}
+END_TEST
+
 /* allow/deny add up over lines; proxy is checked; [user]/[group] parse. */
 START_TEST(test_egress_and_callers)
 {
@@ -458,6 +490,7 @@ config_suite(void)
 	check_add(s, test_load_values);
 	check_add(s, test_errors_name_line_and_key);
 	check_add(s, test_host_sections);
+	check_add(s, test_fleet);
 	check_add(s, test_missing_file);
 	check_add(s, test_egress_and_callers);
 	check_add(s, test_set_socket_too_long);
