@@ -115,7 +115,8 @@ class AsyncClient:
                     writer.write(chunk(b""))
                 await writer.drain()
             except (BrokenPipeError, ConnectionResetError):
-                pass    # refused early (413, 429): its reply is read next
+                pass    # refused early: try to read why (asyncio may
+                #         report the closed connection instead)
             await reply.head()
         except OSError as e:
             reply.close()

@@ -24,8 +24,8 @@ class _Reply:
 
     def __init__(self, path: str, timeout: Optional[float]) -> None:
         self.path = path
-        self.sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
+        self.timeout = timeout
+        self.sock: Optional[_socket.socket] = None
         self.parser = ReplyParser()
         self.status = 0
         self.headers: Dict[str, str] = {}
@@ -33,6 +33,12 @@ class _Reply:
 
     def open(self, method: str, path: str, body: Any) -> None:
         """Connect, send the request, read the reply's head."""
+        try:
+            self.sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+            self.sock.settimeout(self.timeout)
+        except OSError as e:
+            raise FanoutError(f"cannot make a socket for {self.path}: "
+                              f"{e}") from None
         try:
             self.sock.connect(self.path)
         except OSError as e:
@@ -95,7 +101,8 @@ class _Reply:
         yield from split.end()
 
     def close(self) -> None:
-        self.sock.close()
+        if self.sock is not None:
+            self.sock.close()
 
 
 class Client:

@@ -54,7 +54,7 @@ class APIError(FanoutError):
                 code = str(err.get("code") or code)
                 message = str(err.get("message") or "")
                 path = str(err.get("path") or "")
-        except ValueError:
+        except (ValueError, RecursionError):
             message = body[:200].decode("utf-8", "replace")
         if not message:
             message = f"HTTP status {status}"

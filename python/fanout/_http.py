@@ -6,9 +6,13 @@ StreamReader), so both read replies with one piece of code.
 Reading a big reply costs one parse per received block, not one call per
 chunk or per line: the daemon sends each stream line as its own chunk."""
 
+import re
 from typing import Dict, List, Optional
 
 from ._errors import FanoutError
+
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
+_DIGITS = re.compile(r"[0-9]{1,18}")
 
 MAX_HEAD = 64 * 1024        # bytes of status line and headers
 MAX_SIZE_LINE = 1024        # bytes of one chunk-size line
@@ -50,29 +54,35 @@ class ReplyParser:
         self.headers: Dict[str, str] = {}
         self.head_done = False
         self.done = False
-        self._buf = b""             # bytes not yet parsed
+        self._hbuf = bytearray()    # the head, until it is whole
+        self._scanned = 0           # of _hbuf, searched for its end
+        self._buf = b""             # body bytes not yet parsed
         self._chunked = False
         self._left: Optional[int] = None   # body (or chunk) bytes to come
         self._crlf = 0              # bytes of a chunk's CRLF still to skip
 
     def feed(self, data: bytes) -> List[bytes]:
         """Parse data; the body pieces it held, in order."""
-        if self._buf:
-            data, self._buf = self._buf + data, b""
         if not self.head_done:
-            end = data.find(b"\r\n\r\n")
-            if end < 0:
-                if len(data) > MAX_HEAD:
+            # A head trickled in byte by byte is appended and searched
+            # once, not copied and searched again from its start.
+            self._hbuf += data
+            end = self._hbuf.find(b"\r\n\r\n", max(0, self._scanned - 3))
+            if end < 0 or end > MAX_HEAD:
+                if end > MAX_HEAD or len(self._hbuf) > MAX_HEAD:
                     raise FanoutError("fanoutd sent a reply head over "
                                       "64 KiB")
-                self._buf = data
+                self._scanned = len(self._hbuf)
                 return []
-            self._head(data[:end])
-            data = data[end + 4:]
+            self._head(bytes(self._hbuf[:end]))
+            data = bytes(self._hbuf[end + 4:])
+            self._hbuf = bytearray()
             if self.done:
                 return []
         if self.done:
             return []
+        if self._buf:
+            data, self._buf = self._buf + data, b""
         if not self._chunked:
             return self._plain(data)
         return self._chunks(data)
@@ -90,7 +100,7 @@ class ReplyParser:
         lines = head.decode("latin-1").split("\r\n")
         parts = lines[0].split(None, 2)
         if len(parts) < 2 or not parts[0].startswith("HTTP/") or \
-                not parts[1].isdigit():
+                not _DIGITS.fullmatch(parts[1]):
             raise FanoutError(f"fanoutd sent no HTTP status line: "
                               f"{lines[0][:80]!r}")
         self.status = int(parts[1])
@@ -103,7 +113,7 @@ class ReplyParser:
         if not self._chunked:
             cl = self.headers.get("Content-Length")
             if cl is not None:
-                if not cl.isdigit():
+                if not _DIGITS.fullmatch(cl):
                     raise FanoutError(f"fanoutd sent a bad Content-Length:"
                                       f" {cl!r}")
                 self._left = int(cl)
@@ -121,10 +131,14 @@ class ReplyParser:
         out: List[bytes] = []
         pos, n = 0, len(data)
         while pos < n:
-            if self._crlf:                  # after a chunk's data
-                skip = min(self._crlf, n - pos)
-                pos += skip
-                self._crlf -= skip
+            if self._crlf:                  # the CRLF after a chunk's data
+                want = b"\r\n"[2 - self._crlf:]
+                got = data[pos:pos + len(want)]
+                if not want.startswith(got):
+                    raise FanoutError("fanoutd sent a chunk longer than "
+                                      "its size")
+                pos += len(got)
+                self._crlf -= len(got)
                 continue
             if self._left:                  # inside a chunk
                 take = min(self._left, n - pos)
@@ -134,19 +148,18 @@ class ReplyParser:
                 if not self._left:
                     self._crlf = 2
                 continue
-            eol = data.find(b"\r\n", pos)   # a chunk-size line
-            if eol < 0:
-                if n - pos > MAX_SIZE_LINE:
+            eol = data.find(b"\r\n", pos, pos + MAX_SIZE_LINE)
+            if eol < 0:                     # a chunk-size line
+                if n - pos >= MAX_SIZE_LINE:
                     raise FanoutError("fanoutd sent a chunk-size line over "
                                       "1 KiB")
                 self._buf = data[pos:]
                 break
-            size_s = data[pos:eol].split(b";", 1)[0].strip()
-            try:
-                size = int(size_s, 16)
-            except ValueError:
+            size_s = data[pos:eol].split(b";", 1)[0].strip(b" \t")
+            if not _HEX.fullmatch(size_s):
                 raise FanoutError(f"fanoutd sent a bad chunk size: "
-                                  f"{size_s[:20]!r}") from None
+                                  f"{size_s[:20]!r}")
+            size = int(size_s, 16)
             pos = eol + 2
             if size == 0:                   # the last chunk; no trailers
                 self.done = True

@@ -7,6 +7,9 @@ from typing import (Any, Dict, Iterator, List, Mapping, Optional)
 
 from ._errors import HTTPStatusError, RequestError
 
+# A stream line longer than this keeps its body only in the line.
+_SMALL_LINE = 4096
+
 
 class Headers(Mapping[str, str]):
     """A response's headers: a case-insensitive, read-only mapping.
@@ -67,13 +70,14 @@ class Result:
     total time, in seconds). The body, headers, error, timings and
     ``raw`` are decoded only when asked for: a Result made from a stream
     line keeps that line (one bytes object) rather than the dict and its
-    dozen containers, so holding 100,000 of them is cheap.
+    dozen containers, so holding 100,000 of them is cheap. A body is kept
+    once: in the line, unless the line is small.
     """
 
     __slots__ = ("index", "id", "method", "url", "final_url", "status",
                  "attempts", "redirects", "truncated", "elapsed",
                  "_line", "_raw", "_body", "_body_enc", "_err",
-                 "_headers", "_content")
+                 "_meta", "_headers", "_content")
 
     def __init__(self, raw: Dict[str, Any],
                  line: Optional[bytes] = None) -> None:
@@ -94,11 +98,14 @@ class Result:
         t = g("timings")
         self.elapsed = float(t.get("total_ms") or 0.0) / 1000.0 \
             if isinstance(t, dict) else 0.0
-        self._body: Optional[str] = g("body")
+        # A big body stays in the line alone; a small one is kept as is.
+        in_line = line is not None and len(line) > _SMALL_LINE
+        self._body: Optional[str] = None if in_line else g("body")
         self._body_enc = g("body_encoding")
         self._err = g("error") or None
         self._line = line
         self._raw = None if line is not None else raw
+        self._meta: Optional[Dict[str, Any]] = None
         self._headers: Optional[Headers] = None
         self._content: Optional[bytes] = None
 
@@ -110,37 +117,56 @@ class Result:
         d.pop("type", None)
         return d
 
+    def _part(self, name: str) -> Any:
+        """headers, timings or attempt_log: one parse of the line for all
+        three, kept."""
+        if self._raw is not None:
+            return self._raw.get(name)
+        if self._meta is None:
+            d = self._doc()
+            self._meta = {k: d.get(k) for k in
+                          ("headers", "timings", "attempt_log")}
+        return self._meta.get(name)
+
+    def _body_text(self) -> Optional[str]:
+        """The body as the API sent it (text or base64)."""
+        if self._body is not None or self._line is None:
+            return self._body
+        return self._doc().get("body")
+
     @property
     def raw(self) -> Dict[str, Any]:
         """The result's dict as the API sent it (without "type")."""
         if self._raw is None:
             self._raw = self._doc()
             self._line = None
+            self._meta = None
+            self._body = self._raw.get("body")
         return self._raw
 
     @property
     def attempt_log(self) -> List[Dict[str, Any]]:
         """One dict per attempt: started_ms, status, error, total_ms."""
-        return list(self._doc().get("attempt_log") or [])
+        return list(self._part("attempt_log") or [])
 
     @property
     def timings(self) -> Dict[str, float]:
         """queue_ms, dns_ms, connect_ms, tls_ms, ttfb_ms, total_ms."""
-        return dict(self._doc().get("timings") or {})
+        return dict(self._part("timings") or {})
 
     # Decoded on demand.
     @property
     def headers(self) -> Headers:
         """The response headers (case-insensitive)."""
         if self._headers is None:
-            self._headers = Headers(self._doc().get("headers"))
+            self._headers = Headers(self._part("headers"))
         return self._headers
 
     @property
     def content(self) -> bytes:
         """The body as bytes (base64 decoded when it came so)."""
         if self._content is None:
-            body = self._body
+            body = self._body_text()
             if body is None:
                 self._content = b""
             elif self._body_enc == "base64":
@@ -163,9 +189,11 @@ class Result:
                 and (cs is None or cs.lower().replace("_", "-") in
                      ("utf-8", "utf8", "us-ascii", "ascii")):
             return str(body)     # the daemon sent it as valid UTF-8
-        try:
+        try:                     # (a big body: from content, kept)
             return self.content.decode(cs or "utf-8", "replace")
-        except LookupError:      # a charset Python does not know
+        except (LookupError, UnicodeError):
+            # A charset Python does not know, or one (idna) that cannot
+            # replace what it cannot decode.
             return self.content.decode("utf-8", "replace")
 
     def json(self, **kw: Any) -> Any:

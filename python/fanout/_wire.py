@@ -163,7 +163,7 @@ def decode(body: bytes) -> Any:
     """An API reply's JSON; a broken one is a FanoutError."""
     try:
         return json.loads(body)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         raise FanoutError(f"fanoutd sent a reply that is not JSON: {e}") \
             from None
 

@@ -330,6 +330,24 @@ class TestLimits(unittest.TestCase):
         self.assertEqual(rs[5].headers["content-type"], "text/plain")
 
 
+    def test_big_bodies_are_kept_once(self):
+        import tracemalloc
+        c = fanout.Client(socket=D["sock"])
+        tracemalloc.start()
+        try:
+            rs = c.map([url("/bytes/100000")] * 30, concurrency=8)
+            held = tracemalloc.get_traced_memory()[0]
+        finally:
+            tracemalloc.stop()
+        reply = sum(len(r._line) for r in rs)
+        # In the line only (the parsed body beside it held twice that).
+        self.assertLess(held, 1.3 * reply)
+        self.assertEqual([len(r.content) for r in rs], [100000] * 30)
+        t = rs[0].timings
+        self.assertIn("total_ms", t)
+        self.assertEqual(len(rs[0].attempt_log), 1)
+
+
 class TestAsync(unittest.TestCase):
     def run_async(self, coro):
         return asyncio.run(coro)

@@ -75,6 +75,39 @@ class TestReplyParser(unittest.TestCase):
             with self.assertRaises(FanoutError, msg=data):
                 ReplyParser().feed(data)
 
+    def test_hostile_sizes_are_errors(self):
+        # int(x, 16) takes all of these; a negative size looped forever.
+        head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        for size in (b"-6", b"+6", b"0x6", b"1_0", b"\xb2", b" "):
+            with self.assertRaises(FanoutError, msg=size):
+                ReplyParser().feed(head + size + b"\r\nabcdef\r\n0\r\n\r\n")
+        # str.isdigit() takes superscripts, int() does not
+        for bad in (b"HTTP/1.1 \xb2\xb9\xb3 OK\r\n\r\n",
+                    b"HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\n\r\n"):
+            with self.assertRaises(FanoutError, msg=bad):
+                ReplyParser().feed(bad)
+        # a chunk longer than its size
+        with self.assertRaises(FanoutError):
+            ReplyParser().feed(head + b"3\r\nabcXY5\r\nhello\r\n0\r\n\r\n")
+
+    def test_bounds_hold_in_one_read(self):
+        with self.assertRaises(FanoutError):
+            ReplyParser().feed(b"HTTP/1.1 200 OK\r\nX: " + b"a" * 100000 +
+                               b"\r\n\r\n")
+        p = ReplyParser()
+        p.feed(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        with self.assertRaises(FanoutError):
+            p.feed(b"1" * 5000 + b"\r\n")
+
+    def test_trickled_head(self):
+        p = ReplyParser()
+        data = b"HTTP/1.1 200 OK\r\n" + b"X: y\r\n" * 8000 + \
+            b"Content-Length: 2\r\n\r\nok"
+        out = []
+        for i in range(len(data)):
+            out += p.feed(data[i:i + 1])
+        self.assertEqual(b"".join(out), b"ok")
+
     def test_bounded_head_and_size_line(self):
         with self.assertRaises(FanoutError):
             ReplyParser().feed(b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70000)
