@@ -316,13 +316,30 @@ check_fleet(const struct config *cfg, const char *path, char **cause)
 		return 0;
 	for (i = 0; i < cfg->nhosts; i++)
 		if (cfg->hosts[i].fleet_rate > 0 ||
-		    cfg->hosts[i].fleet_burst > 0) {
+		    cfg->hosts[i].fleet_burst > 0 ||
+		    cfg->hosts[i].fleet_inflight > 0) {
 			xasprintf(cause, "%s:%d: [host %s] sets fleet limits "
 			    "but redis is not set in [fanoutd]", path,
 			    cfg->hosts[i].line, cfg->hosts[i].name);
 			return -1;
 		}
 	return 0;
+}
+
+/* redis_user needs redis_password_file (AUTH takes both). */
+static int
+check_redis_auth(const struct config *cfg, const struct load_ctx *ctx,
+    char **cause)
+{
+	const struct option *o;
+
+	if (*cfg->redis_user == '\0' || cfg->redis_password != NULL)
+		return 0;
+	o = option_find("redis_user");
+	xasprintf(cause, "%s:%d: redis_user: needs redis_password_file (AUTH "
+	    "takes a user and a password)", ctx->path,
+	    ctx->lines[o - option_at(0)]);
+	return -1;
 }
 
 int
@@ -351,6 +368,8 @@ config_load(struct config *cfg, const char *path, char **cause)
 		rc = check_caps(cfg, &ctx, cause);
 		if (rc == 0)
 			rc = check_fleet(cfg, path, cause);
+		if (rc == 0)
+			rc = check_redis_auth(cfg, &ctx, cause);
 	}
 	free(ctx.lines);
 	return rc;
@@ -388,6 +407,15 @@ config_clear(struct config *cfg)
 	cfg->redis = NULL;
 	free(cfg->redis_prefix);
 	cfg->redis_prefix = NULL;
+	free(cfg->redis_user);
+	cfg->redis_user = NULL;
+	free(cfg->redis_password_file);
+	cfg->redis_password_file = NULL;
+	if (cfg->redis_password != NULL)
+		explicit_bzero(cfg->redis_password,
+		    strlen(cfg->redis_password));
+	free(cfg->redis_password);
+	cfg->redis_password = NULL;
 }
 
 /* [user] and [group] sections, for GET /v1/config. */
@@ -453,6 +481,9 @@ config_json(const struct config *cfg)
 			    cfg->hosts[i].fleet_burst ?
 			    cfg->hosts[i].fleet_burst : 1));
 		}
+		if (cfg->hosts[i].fleet_inflight)
+			json_object_set_new(h, "fleet_inflight", json_integer(
+			    (json_int_t)cfg->hosts[i].fleet_inflight));
 		json_array_append_new(hosts, h);
 	}
 	json_object_set_new(o, "hosts", hosts);

@@ -70,6 +70,10 @@ struct config {
 	char		*redis;			/* "" or unix:/p, tcp://... */
 	char		*redis_prefix;
 	uint64_t	 redis_timeout_ms;
+	char		*redis_user;		/* "": the default user */
+	char		*redis_password_file;	/* "": no AUTH */
+	char		*redis_password;	/* read from it; NULL: none */
+	uint64_t	 fleet_lease_ms;
 	uint64_t	 max_inflight_per_uid;	/* 0: no cap of its own */
 	uint64_t	 max_queued_per_uid;
 	uint64_t	 max_json_keys;		/* members of one object */

@@ -103,6 +103,7 @@ fleet_setup(struct host_fleet *f, const struct fleet_limits *lim,
 	if (f->lim.burst < 1)
 		f->lim.burst = 1;
 	f->share_peers = 0;	/* the share is cut again when next used */
+	fleet_slots_setup(&f->slots, lim->inflight);
 	(void)now_us;
 }
 
@@ -110,6 +111,12 @@ int
 fleet_on(const struct host_fleet *f)
 {
 	return f->lim.rate > 0;
+}
+
+void
+fleet_free(struct host_fleet *f)
+{
+	fleet_slots_free(&f->slots);
 }
 
 double
@@ -256,19 +263,34 @@ fleet_tokens_held(struct host_fleet *f, uint64_t now_us)
 json_t *
 fleet_json(struct host_fleet *f, uint64_t now_us)
 {
+	const struct fleet_slots *sl = &f->slots;
 	json_t *o;
 
-	o = json_pack("{s:f,s:f,s:s,s:I,s:I,s:I,s:I,s:I}",
-	    "rate_per_second", f->lim.rate, "burst", f->lim.burst,
-	    "state", view.degraded ? "degraded" : "shared",
-	    "peers", (json_int_t)view.peers,
-	    "tokens", (json_int_t)fleet_tokens_held(f, now_us),
-	    "leased", (json_int_t)f->leased, "taken", (json_int_t)f->taken,
-	    "dropped", (json_int_t)f->dropped);
+	o = json_pack("{s:s,s:I}", "state", view.degraded ? "degraded" :
+	    "shared", "peers", (json_int_t)view.peers);
 	if (o == NULL)
 		fatalx("fleet_json: out of memory");
-	if (view.degraded)
-		json_object_set_new(o, "share_per_second",
-		    json_real(fleet_share(f->lim.rate, view.peers)));
+	if (fleet_on(f)) {
+		json_object_update_new(o, json_pack("{s:f,s:f,s:I,s:I,s:I,"
+		    "s:I}", "rate_per_second", f->lim.rate, "burst",
+		    f->lim.burst, "tokens",
+		    (json_int_t)fleet_tokens_held(f, now_us),
+		    "leased", (json_int_t)f->leased, "taken",
+		    (json_int_t)f->taken, "dropped", (json_int_t)f->dropped));
+		if (view.degraded)
+			json_object_set_new(o, "share_per_second",
+			    json_real(fleet_share(f->lim.rate, view.peers)));
+	}
+	if (sl->limit > 0 || sl->n > 0) {
+		json_object_update_new(o, json_pack("{s:I,s:I,s:I,s:I,s:I,"
+		    "s:I}", "inflight", (json_int_t)sl->limit, "slots",
+		    (json_int_t)sl->n, "waiting", (json_int_t)sl->waiting,
+		    "slots_acquired", (json_int_t)sl->acquired,
+		    "slots_released", (json_int_t)sl->released,
+		    "slots_lost", (json_int_t)sl->lost));
+		if (view.degraded)
+			json_object_set_new(o, "share_inflight", json_integer(
+			    fleet_slots_share(sl->limit, view.peers)));
+	}
 	return o;
 }

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fleet_slots.h"
 #include "ratelimit.h"
 
 /* How far ahead one lease may reserve, and the most tokens in one. */
@@ -28,6 +29,7 @@
 struct fleet_limits {
 	double		 rate;		/* fleet_rate, per second; 0: none */
 	double		 burst;		/* fleet_burst, at least 1 */
+	uint32_t	 inflight;	/* fleet_inflight; 0: none */
 };
 
 /* Tokens in hand: n, token i usable from at + i * step. */
@@ -49,6 +51,7 @@ struct host_fleet {
 	uint64_t	 taken;		/* tokens used, shared or local */
 	uint64_t	 leased;	/* tokens received from Redis */
 	uint64_t	 dropped;	/* leased, never used */
+	struct fleet_slots slots;	/* fleet_inflight (fleet_slots.h) */
 };
 
 /*
@@ -82,6 +85,9 @@ void	fleet_setup(struct host_fleet *f, const struct fleet_limits *lim,
 
 /* Does f have a fleet rate at all? */
 int	fleet_on(const struct host_fleet *f);
+
+/* Free what f holds (the host is going). */
+void	fleet_free(struct host_fleet *f);
 
 /*
  * May a transfer start now? Shared (Redis up): a leased token is due.

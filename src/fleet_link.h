@@ -24,6 +24,10 @@ struct fleet_link_stats {
 	double		 degraded_s;	/* seconds spent on local shares */
 	uint64_t	 leases;	/* lease calls made */
 	uint64_t	 tokens;	/* tokens those leases brought */
+	uint64_t	 slot_calls;	/* fleet_inflight calls made */
+	uint64_t	 slots_held;	/* in-flight slots held now */
+	uint64_t	 slots_lost;	/* expired before renewal, current
+					 * hosts */
 	const struct redis_stats *redis;
 };
 

@@ -58,7 +58,8 @@ configure(struct host *h, const struct config *cfg, uint64_t now_us)
 		h->has_rate = 0;
 	fleet_setup(&h->fleet, &(struct fleet_limits){
 	    .rate = r != NULL ? r->fleet_rate : 0,
-	    .burst = r != NULL ? r->fleet_burst : 1 }, now_us);
+	    .burst = r != NULL ? r->fleet_burst : 1,
+	    .inflight = r != NULL ? (uint32_t)r->fleet_inflight : 0 }, now_us);
 }
 
 /* Split an origin (origin.c) into h's name and port. */
@@ -152,6 +153,7 @@ host_free(struct host *h)
 {
 	HASH_DEL(hosts, h);
 	nhosts--;
+	fleet_free(&h->fleet);
 	free(h->key);
 	free(h->name);
 	free(h);
@@ -164,6 +166,7 @@ host_busy(const struct host *h, uint64_t now_us)
 	const struct host_sched *s = &h->sched;
 
 	return s->paused_until > now_us || s->inflight || s->queued ||
+	    h->fleet.slots.n > 0 ||
 	    h->dispatch.retries ||
 	    breaker_state_at(&h->dispatch.breaker, now_us) == BREAKER_OPEN;
 }
@@ -320,7 +323,8 @@ one_host(struct host *h, uint64_t now_us)
 	if (h->rule_line)
 		json_object_set_new(json_object_get(o, "limits"),
 		    "config_line", json_integer(h->rule_line));
-	if (fleet_on(&h->fleet))
+	if (fleet_on(&h->fleet) || h->fleet.slots.limit > 0 ||
+	    h->fleet.slots.n > 0)
 		json_object_set_new(o, "fleet", fleet_json(&h->fleet, now_us));
 	return o;
 }

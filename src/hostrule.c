@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fleet_slots.h"
 #include "hostrule.h"
 #include "origin.h"
 #include "ratelimit.h"
@@ -102,17 +103,22 @@ hostrule_set(struct host_rule *r, const char *key, const char *value,
 		*(key[0] == 'b' ? &r->burst : &r->fleet_burst) = d;
 		return 0;
 	}
-	if (strcmp(key, "inflight") == 0) {
+	if (strcmp(key, "inflight") == 0 ||
+	    strcmp(key, "fleet_inflight") == 0) {
 		errno = 0;
 		n = strtoull(value, &end, 10);
-		if (!isdigit((unsigned char)*value) || *end != '\0' ||
-		    errno != 0 || n < 1 || n > 65536)
+		if (key[0] == 'i' && (!isdigit((unsigned char)*value) ||
+		    *end != '\0' || errno != 0 || n < 1 || n > 65536))
 			return (*why = "must be an integer 1..65536", -1);
-		r->inflight = n;
+		if (key[0] == 'f' && (!isdigit((unsigned char)*value) ||
+		    *end != '\0' || errno != 0 || n < 1 ||
+		    n > FLEET_INFLIGHT_MAX))
+			return (*why = "must be an integer 1..10000", -1);
+		*(key[0] == 'i' ? &r->inflight : &r->fleet_inflight) = n;
 		return 0;
 	}
 	*why = "unknown key in a [host] section (rate, burst, inflight, "
-	    "fleet_rate, fleet_burst)";
+	    "fleet_rate, fleet_burst, fleet_inflight)";
 	return -1;
 }
 

@@ -17,6 +17,7 @@ struct host_rule {
 	uint64_t	 inflight;	/* 0: the daemon's host_inflight */
 	double		 fleet_rate;	/* across the fleet (Redis); 0: none */
 	double		 fleet_burst;	/* 0: 1 */
+	uint64_t	 fleet_inflight; /* across the fleet; 0: none */
 };
 
 /*
@@ -28,7 +29,7 @@ int	hostrule_parse_title(const char *title, struct host_rule *r,
 	    const char **why);
 
 /* Set a key of the section (rate, burst, inflight, fleet_rate,
- * fleet_burst) from text. -1 with *why on a bad value. */
+ * fleet_burst, fleet_inflight) from text. -1 with *why on a bad value. */
 int	hostrule_set(struct host_rule *r, const char *key, const char *value,
 	    const char **why);
 

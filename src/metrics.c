@@ -344,6 +344,12 @@ render_fleet(struct evbuffer *out)
 	    "Tokens the fleet's leases granted this daemon.");
 	evbuffer_add_printf(out, "fanoutd_fleet_tokens_total %llu\n",
 	    (unsigned long long)f.tokens);
+	gauge(out, "fanoutd_fleet_slots_held", "fleet_inflight slots (leases "
+	    "in Redis) this daemon holds now.", f.slots_held);
+	family(out, "fanoutd_fleet_slot_calls_total", "counter",
+	    "fleet_inflight calls made to Redis (acquire, renew, release).");
+	evbuffer_add_printf(out, "fanoutd_fleet_slot_calls_total %llu\n",
+	    (unsigned long long)f.slot_calls);
 	family(out, "fanoutd_fleet_redis_errors_total", "counter",
 	    "Redis calls that failed, timeouts included.");
 	evbuffer_add_printf(out, "fanoutd_fleet_redis_errors_total %llu\n",
@@ -376,10 +382,13 @@ fleet_json_stats(void)
 
 	if (!f.configured)
 		return json_null();
-	return json_pack("{s:s,s:I,s:f,s:I,s:I,s:I,s:I,s:I,s:I}",
-	    "redis", f.up ? "up" : "down", "peers", (json_int_t)f.peers,
-	    "degraded_s", f.degraded_s, "leases", (json_int_t)f.leases,
-	    "tokens", (json_int_t)f.tokens, "redis_calls",
+	return json_pack("{s:s,s:I,s:f,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+	    "s:I}", "redis", f.up ? "up" : "down", "peers",
+	    (json_int_t)f.peers, "degraded_s", f.degraded_s, "leases",
+	    (json_int_t)f.leases, "tokens", (json_int_t)f.tokens,
+	    "slots_held", (json_int_t)f.slots_held, "slot_calls",
+	    (json_int_t)f.slot_calls, "slots_lost",
+	    (json_int_t)f.slots_lost, "redis_calls",
 	    (json_int_t)r->calls, "redis_errors", (json_int_t)r->errors,
 	    "redis_timeouts", (json_int_t)r->timeouts, "redis_connects",
 	    (json_int_t)r->connects);

@@ -198,17 +198,32 @@ static const struct option options[] = {
 	  "https:// or socks5h://HOST:PORT); empty: direct. The policy "
 	  "judges the proxy's address and each target's name." },
 	{ .name = "redis", .type = OPT_REDIS, .def = "", .offset = OFF(redis),
-	  .help = "Redis for fleet-wide limits (fleet_rate in [host] "
-	  "sections): unix:/PATH or tcp://IP:PORT[/DB]; empty: none. "
-	  "Daemons sharing it and redis_prefix are one fleet." },
+	  .help = "Redis for fleet-wide limits (fleet_rate, "
+	  "fleet_inflight in [host] sections): unix:/PATH or "
+	  "tcp://IP:PORT[/DB]; empty: none. Daemons sharing it and "
+	  "redis_prefix are one fleet." },
 	{ .name = "redis_prefix", .type = OPT_PREFIX, .def = "fanoutd:",
 	  .max = 64, .offset = OFF(redis_prefix),
 	  .help = "Prefix of every key fanoutd writes in Redis." },
+	{ .name = "redis_user", .type = OPT_PREFIX, .def = "", .max = 64,
+	  .offset = OFF(redis_user),
+	  .help = "The Redis ACL user fanoutd authenticates as (AUTH) with "
+	  "the password in redis_password_file; empty: the default user." },
+	{ .name = "redis_password_file", .type = OPT_SECRET, .def = "",
+	  .max = 4096, .offset = OFF(redis_password_file),
+	  .help = "A file whose first line is the Redis password, read at "
+	  "start and at each reload (so it may be mode 0600 for the "
+	  "daemon's user); empty: no AUTH." },
 	{ .name = "redis_timeout_ms", .type = OPT_NUMBER, .def = "200",
 	  .min = 10, .max = 60000, .offset = OFF(redis_timeout_ms),
 	  .help = "A Redis call (or connect) slower than this counts as a "
 	  "failure: limits fall back to this daemon's share until Redis "
 	  "answers again." },
+	{ .name = "fleet_lease_ms", .type = OPT_NUMBER, .def = "10000",
+	  .min = 300, .max = 600000, .offset = OFF(fleet_lease_ms),
+	  .help = "How long a fleet_inflight slot is held in Redis without "
+	  "renewal (renewed every third of it): a daemon that dies or "
+	  "loses Redis gives its slots back to the fleet this long after." },
 	{ .name = "max_inflight_per_uid", .type = OPT_NUMBER, .def = "0",
 	  .max = 65536, .offset = OFF(max_inflight_per_uid),
 	  .help = "Transfers one user may have in flight; 0: no cap but "
@@ -536,6 +551,48 @@ parse_redis(struct config *cfg, const struct option *o, const char *s,
 	return NULL;
 }
 
+/*
+ * A secret's file: "" (none) or an absolute path, read now; its first line
+ * (without the line end) is the secret, kept in cfg->redis_password.
+ */
+static const char *
+parse_secret(struct config *cfg, const struct option *o, const char *s,
+    char *why, size_t len)
+{
+	char buf[1024];
+	size_t n;
+	FILE *fp;
+
+	if (cfg->redis_password != NULL) {
+		explicit_bzero(cfg->redis_password,
+		    strlen(cfg->redis_password));
+		free(cfg->redis_password);
+		cfg->redis_password = NULL;
+	}
+	if (*s == '\0') {
+		set_string(cfg, o, s);
+		return NULL;
+	}
+	if (s[0] != '/' || strlen(s) > o->max)
+		return "must be an absolute path";
+	if ((fp = fopen(s, "re")) == NULL) {
+		snprintf(why, len, "cannot read it: %s", strerror(errno));
+		return why;
+	}
+	if (fgets(buf, sizeof(buf), fp) == NULL)
+		buf[0] = '\0';
+	fclose(fp);
+	n = strcspn(buf, "\r\n");
+	if (n == 0 || n >= sizeof(buf) - 1) {
+		explicit_bzero(buf, sizeof(buf));
+		return "its first line must hold the secret (1 to 1022 bytes)";
+	}
+	cfg->redis_password = xstrndup(buf, n);
+	explicit_bzero(buf, sizeof(buf));
+	set_string(cfg, o, s);
+	return NULL;
+}
+
 /* A Redis key prefix: printable, no space, no {} (the hash tags). */
 static const char *
 parse_prefix(struct config *cfg, const struct option *o, const char *s,
@@ -693,6 +750,7 @@ static const struct {
 	[OPT_PROXY] =	{ parse_proxy, format_string, 0 },
 	[OPT_REDIS] =	{ parse_redis, format_string, 0 },
 	[OPT_PREFIX] =	{ parse_prefix, format_string, 0 },
+	[OPT_SECRET] =	{ parse_secret, format_string, 0 },
 	[OPT_UIDS] =	{ parse_ids, format_ids, 0 },
 	[OPT_GIDS] =	{ parse_ids, format_ids, 0 },
 	[OPT_RULES] =	{ parse_rules, format_rules, 0 },

@@ -22,6 +22,7 @@ enum opt_type {
 	OPT_PROXY,	/* "" or http|https|socks5h://host:port */
 	OPT_REDIS,	/* "" or unix:/path or tcp://IP:PORT[/DB] */
 	OPT_PREFIX,	/* printable, no spaces or braces, up to max bytes */
+	OPT_SECRET,	/* "" or the absolute path of a file read now */
 	OPT_UIDS,	/* user names or uids, space or comma separated */
 	OPT_GIDS,	/* group names or gids; at most max of them if set */
 	OPT_RULES,	/* egress rules, added to the policy's list */

@@ -29,14 +29,14 @@
 #include "redis.h"
 #include "xmalloc.h"
 
-#define MAX_SCRIPTS	4
+#define MAX_SCRIPTS	8
 #define RETRY_BASE_MS	100
 #define RETRY_MAX_MS	1000
 
 const double redis_buckets[REDIS_NBUCKETS] = { 0.0005, 0.001, 0.002,
 	0.005, 0.01, 0.05, 0.1, 0.5 };
 
-enum call_kind { CALL_EVAL, CALL_LOAD, CALL_SELECT };
+enum call_kind { CALL_EVAL, CALL_LOAD, CALL_SELECT, CALL_AUTH };
 enum state { R_OFF, R_DOWN, R_CONNECTING, R_LOADING, R_UP };
 
 struct call {
@@ -46,7 +46,8 @@ struct call {
 	int		 retried;	/* sent again as EVAL after NOSCRIPT */
 	redis_cb	*cb;
 	void		*arg;
-	int		 argc;		/* key and arguments, for a retry */
+	int		 nkeys;		/* argv's first nkeys are keys */
+	int		 argc;		/* keys and arguments, for a retry */
 	char		**argv;
 	uint64_t	 at;		/* sent; monotonic us */
 };
@@ -57,6 +58,8 @@ static struct {
 	redisAsyncContext *ac;
 	enum state	 state;
 	char		 addr_s[256];
+	char		*user;		/* NULL: the default user */
+	char		*password;	/* NULL: no AUTH */
 	struct fleet_addr addr;
 	uint64_t	 timeout_us;
 	uint64_t	 since;		/* connecting since */
@@ -114,13 +117,14 @@ observe(uint64_t at_us)
 
 static void reply_cb(redisAsyncContext *ac, void *reply, void *privdata);
 
-/* Send c: EVALSHA (EVAL once after NOSCRIPT), SCRIPT LOAD or SELECT. */
+/* Send c: EVALSHA (EVAL once after NOSCRIPT), SCRIPT LOAD, SELECT or
+ * AUTH. */
 static int
 send_call(struct call *c)
 {
 	const char *argv[4 + 16];
 	size_t lens[4 + 16];
-	char nkeys[] = "1", db[16];
+	char nkeys[16], db[16];
 	int n = 0, i;
 
 	switch (c->kind) {
@@ -130,6 +134,7 @@ send_call(struct call *c)
 		argv[n++] = c->retried ? "EVAL" : "EVALSHA";
 		argv[n++] = c->retried ? r.scripts[c->id].lua :
 		    r.scripts[c->id].sha;
+		snprintf(nkeys, sizeof(nkeys), "%d", c->nkeys);
 		argv[n++] = nkeys;
 		for (i = 0; i < c->argc; i++)
 			argv[n++] = c->argv[i];
@@ -143,6 +148,12 @@ send_call(struct call *c)
 		snprintf(db, sizeof(db), "%u", r.addr.db);
 		argv[n++] = "SELECT";
 		argv[n++] = db;
+		break;
+	case CALL_AUTH:
+		argv[n++] = "AUTH";
+		if (r.user != NULL)
+			argv[n++] = r.user;
+		argv[n++] = r.password;
 		break;
 	}
 	for (i = 0; i < n; i++)
@@ -240,6 +251,7 @@ reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
 		loaded(c, x);
 		break;
 	case CALL_SELECT:
+	case CALL_AUTH:
 		call_free(c);
 		break;
 	case CALL_EVAL:
@@ -257,6 +269,15 @@ start_loading(void)
 	int i;
 
 	r.state = R_LOADING;
+	if (r.password != NULL) {	/* first: nothing else runs before */
+		c = xcalloc(1, sizeof(*c));
+		c->kind = CALL_AUTH;
+		if (send_call(c) == -1) {
+			call_free(c);
+			go_down("AUTH could not be sent");
+			return;
+		}
+	}
 	if (r.addr.db != 0) {
 		c = xcalloc(1, sizeof(*c));
 		c->kind = CALL_SELECT;
@@ -444,13 +465,38 @@ redis_script(const char *lua)
 	return r.nscripts++;
 }
 
+/* Set *dst to a copy of src ("" or NULL: none); 1 if it changed. */
+static int
+set_secret(char **dst, const char *src)
+{
+	int changed;
+
+	if (src != NULL && *src == '\0')
+		src = NULL;
+	changed = (*dst == NULL) != (src == NULL) ||
+	    (src != NULL && strcmp(*dst, src) != 0);
+	if (!changed)
+		return 0;
+	if (*dst != NULL) {
+		explicit_bzero(*dst, strlen(*dst));
+		free(*dst);
+	}
+	*dst = src != NULL ? xstrdup(src) : NULL;
+	return 1;
+}
+
 void
-redis_configure(const char *addr, uint64_t timeout_ms)
+redis_configure(const char *addr, uint64_t timeout_ms, const char *user,
+    const char *password)
 {
 	const char *why;
+	int auth;
 
 	r.timeout_us = timeout_ms * 1000;
-	if (strcmp(addr, r.addr_s) == 0 && (r.state != R_OFF || !*addr))
+	auth = set_secret(&r.user, password != NULL ? user : NULL);
+	auth |= set_secret(&r.password, password);
+	if (strcmp(addr, r.addr_s) == 0 && !auth &&
+	    (r.state != R_OFF || !*addr))
 		return;
 	if (r.state != R_OFF) {
 		r.state = R_OFF;	/* no reconnect to the old one */
@@ -482,25 +528,27 @@ redis_up(void)
 }
 
 int
-redis_eval(int id, const char *key, int argc, const char **argv,
-    redis_cb *cb, void *arg)
+redis_eval(int id, int nkeys, const char **keys, int argc,
+    const char **argv, redis_cb *cb, void *arg)
 {
 	struct call *c;
 	int i;
 
 	if (r.state != R_UP || r.ac == NULL || id < 0 || id >= r.nscripts ||
-	    argc > 15)
+	    nkeys < 1 || argc < 0 || nkeys + argc > 16)
 		return -1;
 	c = xcalloc(1, sizeof(*c));
 	c->kind = CALL_EVAL;
 	c->id = id;
 	c->cb = cb;
 	c->arg = arg;
-	c->argc = argc + 1;
+	c->nkeys = nkeys;
+	c->argc = nkeys + argc;
 	c->argv = xcalloc((size_t)c->argc, sizeof(*c->argv));
-	c->argv[0] = xstrdup(key);
+	for (i = 0; i < nkeys; i++)
+		c->argv[i] = xstrdup(keys[i]);
 	for (i = 0; i < argc; i++)
-		c->argv[i + 1] = xstrdup(argv[i]);
+		c->argv[nkeys + i] = xstrdup(argv[i]);
 	if (send_call(c) == -1) {
 		call_free(c);
 		return -1;
@@ -528,4 +576,6 @@ redis_shutdown(void)
 	for (i = 0; i < r.nscripts; i++)
 		free(r.scripts[i].lua);
 	r.nscripts = 0;
+	(void)set_secret(&r.user, NULL);
+	(void)set_secret(&r.password, NULL);
 }

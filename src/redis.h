@@ -45,10 +45,12 @@ int	redis_script(const char *lua);
 
 /*
  * Connect to addr ("unix:/path" or "tcp://IP:PORT[/DB]"; "" for none)
- * with timeout_ms for every call and connect. A changed address drops
- * the connection and its calls; the same one keeps it.
+ * with timeout_ms for every call and connect, authenticating (AUTH
+ * [user] password) first when password is set. A changed address or
+ * credentials drop the connection and its calls; the same keep it.
  */
-void	redis_configure(const char *addr, uint64_t timeout_ms);
+void	redis_configure(const char *addr, uint64_t timeout_ms,
+	    const char *user, const char *password);
 
 /* Called with 1 when Redis becomes usable, 0 when it stops being so. */
 void	redis_on_state(void (*cb)(int up));
@@ -57,12 +59,13 @@ void	redis_on_state(void (*cb)(int up));
 int	redis_up(void);
 
 /*
- * Run script id with one key and argc arguments (copied). cb runs once,
- * later, never from inside this call: with the reply, or ok = 0.
- * Returns -1 (cb never runs) when Redis is not up.
+ * Run script id with nkeys keys (KEYS) and argc arguments (ARGV), all
+ * copied; 16 in all at most. cb runs once, later, never from inside this
+ * call: with the reply, or ok = 0. Returns -1 (cb never runs) when Redis
+ * is not up.
  */
-int	redis_eval(int id, const char *key, int argc, const char **argv,
-	    redis_cb *cb, void *arg);
+int	redis_eval(int id, int nkeys, const char **keys, int argc,
+	    const char **argv, redis_cb *cb, void *arg);
 
 const struct redis_stats *redis_stats(void);
 

@@ -49,6 +49,7 @@ struct bhq {
 
 static void unstall(struct batch *);
 static int fleet_held_back(struct host *, uint64_t);
+static int slots_held_back(struct host *, uint64_t);
 
 static struct {
 	const struct config	*cfg;
@@ -56,7 +57,7 @@ static struct {
 	struct runq		 rq;
 	size_t			 inflight;
 	size_t			 queued;
-	void			(*lease_cb)(struct host *, uint64_t);
+	struct sched_fleet	 fleet;
 } s;
 
 void
@@ -308,7 +309,33 @@ held_back(struct host *h, uint64_t now_us)
 		runq_set(&s.rq, &h->sched.wake, now_us + wait);
 		return 1;
 	}
+	if ((h->fleet.slots.limit > 0 || h->fleet.slots.n > 0) &&
+	    slots_held_back(h, now_us))
+		return 1;
 	return fleet_on(&h->fleet) && fleet_held_back(h, now_us);
+}
+
+/* Is h waiting for a fleet in-flight slot? Asks for some if it needs. */
+static int
+slots_held_back(struct host *h, uint64_t now_us)
+{
+	const struct fleet_view *fv = fleet_view();
+	struct fleet_slots *fs = &h->fleet.slots;
+	uint32_t want;
+
+	if (fs->limit == 0)	/* reloaded away: the rest goes back */
+		return 0;
+	if (fleet_slots_ready(fs, h->sched.inflight, fv->degraded, fv->peers))
+		return 0;
+	if (fv->degraded)
+		return 1;	/* sched_done() puts it back */
+	want = fleet_slots_want(fs, h->sched.inflight, h->sched.queued,
+	    now_us);
+	if (want > 0 && s.fleet.acquire != NULL)
+		s.fleet.acquire(h, want, now_us);	/* its reply: back */
+	else if (!fs->asking && fs->ask_after > now_us)
+		runq_set(&s.rq, &h->sched.wake, fs->ask_after);
+	return 1;
 }
 
 /* Is h waiting for a fleet token? Asks for a lease when it needs one. */
@@ -320,8 +347,9 @@ fleet_held_back(struct host *h, uint64_t now_us)
 
 	if (fleet_ready(&h->fleet, fv->degraded, fv->peers, now_us, &wait))
 		return 0;
-	if (wait == 0 && fleet_wants(&h->fleet, now_us) && s.lease_cb != NULL)
-		s.lease_cb(h, now_us);	/* its reply puts h back */
+	if (wait == 0 && fleet_wants(&h->fleet, now_us) &&
+	    s.fleet.lease != NULL)
+		s.fleet.lease(h, now_us);	/* its reply puts h back */
 	if (wait == 0 && !h->fleet.asking && h->fleet.ask_after > now_us)
 		wait = h->fleet.ask_after - now_us;	/* the call failed */
 	if (wait > 0) {
@@ -380,13 +408,18 @@ sched_done(struct job *job, uint64_t now_us)
 	struct caller *c = b->link.caller;
 	int was_full = b->sched.inflight >= b->concurrency;
 	int caller_full = c != NULL && !caller_may_start(c);
+	uint32_t excess;
 
-	(void)now_us;
 	h->sched.inflight--;
 	b->sched.inflight--;
 	s.inflight--;
 	if (c != NULL)
 		c->inflight--;
+	if (h->fleet.slots.n > 0 && !fleet_view()->degraded &&
+	    s.fleet.release != NULL && (excess = fleet_slots_excess(
+	    &h->fleet.slots, h->sched.inflight, h->sched.queued,
+	    fleet_view()->peers, now_us)) > 0)
+		s.fleet.release(h, excess, now_us);
 	if (!TAILQ_EMPTY(&h->sched.ring))
 		ready_add(h);
 	if (caller_full)	/* each of its batches may go again */
@@ -404,9 +437,9 @@ sched_pause_host(struct host *h, uint64_t until_us)
 }
 
 void
-sched_set_lease_cb(void (*cb)(struct host *h, uint64_t now_us))
+sched_set_fleet(const struct sched_fleet *f)
 {
-	s.lease_cb = cb;
+	s.fleet = *f;
 }
 
 void

@@ -49,10 +49,18 @@ void	sched_pause_host(struct host *h, uint64_t until_us);
 void	sched_host_changed(struct host *h);
 
 /*
- * cb(h, now) is called when h, held back by its fleet rate, needs a lease
- * of tokens (fleet.h); the lease's arrival calls sched_host_changed(h).
+ * How the scheduler asks for fleet limits (fleet.h, fleet_slots.h); each
+ * reply calls sched_host_changed(h). lease: h, held back by its fleet
+ * rate, needs tokens. acquire: h needs want more in-flight slots.
+ * release: n of h's slots are idle and not needed (an attempt ended).
  */
-void	sched_set_lease_cb(void (*cb)(struct host *h, uint64_t now_us));
+struct sched_fleet {
+	void	(*lease)(struct host *h, uint64_t now_us);
+	void	(*acquire)(struct host *h, uint32_t want, uint64_t now_us);
+	void	(*release)(struct host *h, uint32_t n, uint64_t now_us);
+};
+
+void	sched_set_fleet(const struct sched_fleet *f);
 
 /* Take every queued job of b out of the scheduler, calling fn on each. */
 void	sched_drop(struct batch *b, void (*fn)(struct job *, void *),

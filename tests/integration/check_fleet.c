@@ -1,8 +1,9 @@
 /*
  * check_fleet.c: fleet-wide limits on a real redis-server (started here on
  * a Unix socket in a temporary directory, never the system's), with
- * several daemons against the test upstream: the aggregate rate, Redis
- * stopped, slow and flushed, a wrong address, and reload.
+ * several daemons against the test upstream: the aggregate rate and
+ * in-flight limit, a daemon killed holding slots, Redis stopped, slow and
+ * flushed, a wrong address, and reload.
  */
 #include <check.h>
 #include <signal.h>
@@ -115,6 +116,19 @@ state_is(const struct daemon *d, const char *want)
 	return ok;
 }
 
+/* Slots the daemon holds for the upstream's host (-1: no such host). */
+static long long
+host_slots(const struct daemon *d)
+{
+	json_t *j = get(d, "/v1/hosts");
+	json_t *h = json_array_get(json_object_get(j, "hosts"), 0);
+	long long n = h != NULL ? jnum(json_object_get(h, "fleet"), "slots") :
+	    -1;
+
+	json_decref(j);
+	return n;
+}
+
 /* Every result of reply is a 200 and there are n of them. */
 static void
 all_ok(json_t *reply, size_t n)
@@ -181,6 +195,148 @@ START_TEST(test_rate_across_daemons)
 	ck_assert(state_is(&dm[0], "shared"));
 	/* one call per lease, not per request: here 20/s leaves 1 a lease */
 	ck_assert_int_ge(fleet_num(&dm[0], "tokens"), 50);
+}
+END_TEST
+
+/* Daemon i of the fleet: the upstream's host at fleet_inflight n. */
+static void
+start_slots(int i, int n, const char *extra)
+{
+	char conf[1024];
+
+	snprintf(conf, sizeof(conf), "redis = unix:%s\nhost_inflight = 64\n"
+	    "%s\n[host 127.0.0.1]\nfleet_inflight = %d\n", rd.sock,
+	    extra ? extra : "", n);
+	daemon_start(&dm[i], conf);
+}
+
+static long long
+up_stat(const char *key)
+{
+	return upstream_count(&up, key);
+}
+
+/*
+ * fleet_inflight = 4 across three daemons, each with 12 requests that
+ * take 300 ms: the upstream never sees more than 4 at once, and sees 4
+ * (not 4 per daemon, not 1 in all); every daemon gets slots.
+ */
+START_TEST(test_inflight_across_daemons)
+{
+	struct bg_client bg[NDAEMONS];
+	json_t *j;
+	char *batch;
+	int i;
+
+	if (!start_redis())
+		return;
+	for (i = 0; i < NDAEMONS; i++)
+		start_slots(i, 4, NULL);
+	for (i = 0; i < NDAEMONS; i++)
+		wait_until(fleet_is(&dm[i], "redis", "up") &&
+		    fleet_num(&dm[i], "peers") == NDAEMONS, 5000);
+	upstream_reset(&up);
+	batch = batch_of("", 12, upstream_url(&up, "/delay/300"));
+	for (i = 0; i < NDAEMONS; i++)
+		bg_submit(&bg[i], dm[i].sock, batch);
+	for (i = 0; i < NDAEMONS; i++) {
+		json_t *r = bg_reply(&bg[i]);
+
+		all_ok(r, 12);
+		json_decref(r);
+	}
+	free(batch);
+	ck_assert_int_eq(up_stat("max_inflight"), 4);
+	ck_assert_int_eq(up_stat("requests"), 36);
+	for (i = 0; i < NDAEMONS; i++) {
+		j = get(&dm[i], "/v1/hosts");
+		ck_assert_int_ge(jnum(json_object_get(json_array_get(
+		    json_object_get(j, "hosts"), 0), "fleet"),
+		    "slots_acquired"), 1);
+		json_decref(j);
+	}
+	/* Done: every slot went back (nothing queued), none is held. */
+	for (i = 0; i < NDAEMONS; i++)
+		wait_until(host_slots(&dm[i]) == 0, 3000);
+}
+END_TEST
+
+/*
+ * A daemon killed (SIGKILL) while it holds all 4 slots: another gets them
+ * when the leases expire, within fleet_lease_ms (here 1500), not before
+ * the dead one's last renewal ran out.
+ */
+START_TEST(test_inflight_killed_daemon)
+{
+	char *batch, cmd[200];
+	json_t *r;
+	double t0, took;
+	int fd, status;
+
+	if (!start_redis())
+		return;
+	for (fd = 0; fd < 2; fd++)
+		start_slots(fd, 4, "fleet_lease_ms = 1500");
+	for (fd = 0; fd < 2; fd++)
+		wait_until(fleet_num(&dm[fd], "peers") == 2, 5000);
+	batch = batch_of("", 4, upstream_url(&up, "/delay/20000"));
+	fd = raw_post(dm[0].sock, batch);
+	free(batch);
+	wait_until(up_stat("inflight") == 4, 5000);
+	kill(dm[0].pid, SIGKILL);
+	waitpid(dm[0].pid, &status, 0);
+	dm[0].pid = 0;
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dm[0].dir);
+	ck_assert_int_eq(system(cmd), 0);
+	batch = batch_of("", 4, upstream_url(&up, "/ok"));
+	t0 = now_ms();
+	r = api_submit(dm[1].sock, batch);
+	took = now_ms() - t0;
+	all_ok(r, 4);
+	json_decref(r);
+	free(batch);
+	/* renewed at most 500 ms before the kill: 1000 ms at least */
+	ck_assert_msg(took >= 900, "slots back after %.0f ms: they were "
+	    "not held", took);
+	ck_assert_msg(took < scaled_ms(1500) + 1000, "slots back after "
+	    "%.0f ms, more than fleet_lease_ms", took);
+}
+END_TEST
+
+/*
+ * Redis stopped: two daemons of fleet_inflight 4 run 2 at once each (the
+ * share), and go back to the shared semaphore when Redis is back.
+ */
+START_TEST(test_inflight_degraded_share)
+{
+	char *batch;
+	json_t *r;
+	int i;
+
+	if (!start_redis())
+		return;
+	for (i = 0; i < 2; i++)
+		start_slots(i, 4, NULL);
+	for (i = 0; i < 2; i++)
+		wait_until(fleet_num(&dm[i], "peers") == 2, 5000);
+	redis_stop(&rd);
+	wait_until(fleet_is(&dm[0], "redis", "down"), 3000);
+	upstream_reset(&up);
+	batch = batch_of("", 6, upstream_url(&up, "/delay/200"));
+	r = api_submit(dm[0].sock, batch);
+	all_ok(r, 6);
+	json_decref(r);
+	ck_assert_int_eq(up_stat("max_inflight"), 2);
+	ck_assert(state_is(&dm[0], "degraded"));
+	ck_assert_int_eq(redis_start(&rd), 0);
+	wait_until(fleet_is(&dm[0], "redis", "up"), 3000);
+	upstream_reset(&up);
+	r = api_submit(dm[0].sock, batch);
+	all_ok(r, 6);
+	json_decref(r);
+	free(batch);
+	ck_assert_int_eq(up_stat("max_inflight"), 4);
 }
 END_TEST
 
@@ -372,6 +528,63 @@ START_TEST(test_reload_applies)
 }
 END_TEST
 
+/* The ACL docs/fleet.md gives the fleet's user, quoted for the shell. */
+#define FLEET_ACL "acl setuser fl on '>s3cret' resetkeys '~fanoutd:*' " \
+    "resetchannels -@all +evalsha +eval '+script|load' +select +time " \
+    "+get +set +zadd +zrem +zcard +zrank +zscore +zrangebyscore " \
+    "+zremrangebyscore +pexpire"
+
+/*
+ * AUTH as a Redis ACL user limited to the prefix, with the ACL line of
+ * docs/fleet.md: both limits work under it. A wrong password is a clear
+ * log line and local shares, not a crash.
+ */
+START_TEST(test_acl_user)
+{
+	char conf[1024], pw[128], *out = NULL, *batch, *log;
+	json_t *r;
+
+	if (!start_redis())
+		return;
+	ck_assert_int_eq(redis_cli(&rd, FLEET_ACL, &out), 0);
+	ck_assert_msg(strstr(out, "OK") != NULL, "ACL SETUSER: %s", out);
+	free(out);
+	snprintf(pw, sizeof(pw), "%s.pw", rd.sock);
+	write_file(pw, "s3cret\n");
+	snprintf(conf, sizeof(conf), "redis = unix:%s\nredis_user = fl\n"
+	    "redis_password_file = %s\n[host 127.0.0.1]\n"
+	    "fleet_rate = 1000/s\nfleet_inflight = 2\n", rd.sock, pw);
+	daemon_start(&dm[0], conf);
+	wait_until(fleet_is(&dm[0], "redis", "up"), 5000);
+	batch = batch_of("", 8, upstream_url(&up, "/ok"));
+	r = api_submit(dm[0].sock, batch);
+	all_ok(r, 8);
+	json_decref(r);
+	ck_assert_int_eq(fleet_num(&dm[0], "redis_errors"), 0);
+	ck_assert(state_is(&dm[0], "shared"));
+	/* the password never shows; its file's path does */
+	ck_assert_int_eq(api_call(dm[0].sock, "GET", "/v1/config", NULL,
+	    &out), 200);
+	ck_assert_ptr_null(strstr(out, "s3cret"));
+	ck_assert_ptr_nonnull(strstr(out, pw));
+	free(out);
+	write_file(pw, "wrong\n");
+	snprintf(conf, sizeof(conf), "redis = unix:%s\nredis_user = fl\n"
+	    "redis_password_file = %s\n[host 127.0.0.1]\n"
+	    "fleet_rate = 1000/s\n", rd.sock, pw);
+	daemon_start(&dm[1], conf);
+	wait_until((log = daemon_log(&dm[1])) != NULL && strstr(log,
+	    "WRONGPASS") != NULL, 3000);
+	ck_assert_ptr_null(strstr(log, "wrong"));
+	free(log);
+	ck_assert(fleet_is(&dm[1], "redis", "down"));
+	r = api_submit(dm[1].sock, batch);
+	all_ok(r, 8);
+	json_decref(r);
+	free(batch);
+}
+END_TEST
+
 /* /metrics carries the fleet families, in the text format. */
 START_TEST(test_metrics)
 {
@@ -401,11 +614,15 @@ fleet_suite(void)
 	};
 
 	check_add_with(s, &opts, test_rate_across_daemons);
+	check_add_with(s, &opts, test_inflight_across_daemons);
+	check_add_with(s, &opts, test_inflight_killed_daemon);
+	check_add_with(s, &opts, test_inflight_degraded_share);
 	check_add_with(s, &opts, test_redis_down_and_back);
 	check_add_with(s, &opts, test_slow_redis_is_down);
 	check_add_with(s, &opts, test_noscript_after_flush);
 	check_add_with(s, &opts, test_wrong_address);
 	check_add_with(s, &opts, test_reload_applies);
+	check_add_with(s, &opts, test_acl_user);
 	check_add_with(s, &opts, test_metrics);
 	return s;
 }

@@ -282,6 +282,16 @@ upstream_json(const struct upstream *u, const char *path)
 	return j;
 }
 
+void
+upstream_reset(const struct upstream *u)
+{
+	char *out;
+
+	ck_assert_int_eq(http_call(NULL, upstream_url(u, "/stats/reset"),
+	    "GET", NULL, &out), 200);
+	free(out);
+}
+
 long long
 upstream_count(const struct upstream *u, const char *key)
 {

@@ -86,6 +86,9 @@ const char *upstream_url(const struct upstream *u, const char *path);
 /* GET path on the upstream and parse the JSON reply (caller decrefs). */
 json_t	*upstream_json(const struct upstream *u, const char *path);
 
+/* Start the upstream's counting again (/stats/reset). */
+void	upstream_reset(const struct upstream *u);
+
 /* A number in the upstream's /stats ("inflight", "requests", ...). */
 long long upstream_count(const struct upstream *u, const char *key);
 

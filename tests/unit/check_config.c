@@ -3,6 +3,7 @@
  * units, and errors that name file, line and key.
  */
 #include <check.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,6 +225,48 @@ START_TEST(test_fleet)
 	    "fleet_rate = fast\n", 4, "fleet_rate");
 	load_fails("[fanoutd]\nredis = unix:/r\n[host a.com]\n"
 	    "fleet_burst = 0\n", 4, "fleet_burst");
+	load_fails("[fanoutd]\nlog_level = info\n[host a.com]\n"
+	    "fleet_inflight = 4\n", 3, "[host a.com] sets fleet limits");
+	load_fails("[fanoutd]\nredis = unix:/r\n[host a.com]\n"
+	    "fleet_inflight = 0\n", 4, "fleet_inflight");
+	load_fails("[fanoutd]\nredis = unix:/r\n[host a.com]\n"
+	    "fleet_inflight = 10001\n", 4, "fleet_inflight: \"10001\" must be "
+	    "an integer 1..10000");
+	load_fails("[fanoutd]\nfleet_lease_ms = 100\n", 2, "fleet_lease_ms");
+}
+END_TEST
+
+/* redis_password_file is read at load; redis_user needs it. */
+START_TEST(test_redis_auth)
+{
+	struct config cfg;
+	char path[] = "/tmp/check_config_pw.XXXXXX", text[256], *cause;
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "s3cret\r\nmore\n", 14), 14);
+	close(fd);
+	snprintf(text, sizeof(text), "[fanoutd]\nredis = unix:/r\n"
+	    "redis_user = fl\nredis_password_file = %s\n", path);
+	cause = load(text, &cfg);
+	ck_assert_msg(cause == NULL, "%s", cause);
+	ck_assert_str_eq(cfg.redis_password, "s3cret");
+	ck_assert_str_eq(cfg.redis_user, "fl");
+	ck_assert_str_eq(cfg.redis_password_file, path);
+	config_clear(&cfg);
+	load_fails("[fanoutd]\nredis = unix:/r\n\nredis_user = fl\n", 4,
+	    "redis_user: needs redis_password_file");
+	load_fails("[fanoutd]\nredis_password_file = /nonexistent/pw\n", 2,
+	    "redis_password_file");
+	load_fails("[fanoutd]\nredis_password_file = pw\n", 2,
+	    "redis_password_file");
+	fd = open(path, O_WRONLY | O_TRUNC);
+	ck_assert_int_eq(write(fd, "\n", 1), 1);
+	close(fd);
+	snprintf(text, sizeof(text), "[fanoutd]\n\nredis_password_file = "
+	    "%s\n", path);
+	load_fails(text, 3, "redis_password_file");
+	unlink(path);
 }
 END_TEST
 
@@ -491,6 +534,7 @@ config_suite(void)
 	check_add(s, test_errors_name_line_and_key);
 	check_add(s, test_host_sections);
 	check_add(s, test_fleet);
+	check_add(s, test_redis_auth);
 	check_add(s, test_missing_file);
 	check_add(s, test_egress_and_callers);
 	check_add(s, test_set_socket_too_long);
