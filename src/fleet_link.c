@@ -190,6 +190,7 @@ static struct {
 	int		 on;		/* redis is configured */
 	int		 closing;
 	uint64_t	 down_since;	/* degraded since; 0: not */
+	uint64_t	 up_since;	/* Redis up since */
 	double		 degraded_s;	/* over earlier spells */
 	uint64_t	 leases;	/* lease calls made */
 	uint64_t	 tokens;	/* tokens they brought */
@@ -514,11 +515,23 @@ static void
 beat_reply(const struct redis_reply *rep, void *arg)
 {
 	(void)arg;
+	unsigned peers;
+
 	if (fl.closing || !rep->ok || rep->n < 1 || rep->v[0] < 1)
 		return;
-	if ((unsigned)rep->v[0] != fleet_view()->peers)
-		log_info("fleet: %lld daemons alive", rep->v[0]);
-	set_view(fleet_view()->degraded, (unsigned)rep->v[0]);
+	/*
+	 * A Redis that came back empty knows only the daemons that beat
+	 * since: for a peer TTL after connecting, a lower count is not
+	 * believed (each would take itself for alone and size its leases and
+	 * shares for that).
+	 */
+	peers = (unsigned)rep->v[0];
+	if (peers < fleet_view()->peers &&
+	    clock_now_us() < fl.up_since + PEER_TTL_MS * 1000ull)
+		return;
+	if (peers != fleet_view()->peers)
+		log_info("fleet: %u daemons alive", peers);
+	set_view(fleet_view()->degraded, peers);
 }
 
 static void
@@ -553,6 +566,7 @@ redis_state(int up)
 		return;
 	set_view(!up, fleet_view()->peers);
 	if (up) {
+		fl.up_since = clock_now_us();
 		beat_now();
 		host_foreach(renew_now, NULL);
 	}

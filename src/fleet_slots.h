@@ -23,7 +23,7 @@
 #define FLEET_INFLIGHT_MAX	10000u	/* fleet_inflight's top */
 #define FLEET_SLOT_CHECK_US	100000ull	/* "nobody waits" stays true */
 #define FLEET_SLOT_POLL_MIN_US	5000ull
-#define FLEET_SLOT_POLL_MAX_US	100000ull
+#define FLEET_SLOT_POLL_MAX_US	20000ull
 
 struct fleet_slots {
 	uint32_t	 limit;		/* fleet_inflight; 0: none */

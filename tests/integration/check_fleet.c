@@ -376,7 +376,12 @@ START_TEST(test_redis_down_and_back)
 		    "shares until it is back"));
 		free(log);
 	}
-	ck_assert_int_eq(redis_start(&rd), 0);	/* the same socket */
+	ck_assert_int_eq(redis_start(&rd), 0);	/* the same socket, empty */
+	/* Neither takes itself for alone while the peer set fills again. */
+	t0 = now_ms();
+	while (now_ms() - t0 < 1500)
+		for (i = 0; i < 2; i++)
+			ck_assert_int_eq(fleet_num(&dm[i], "peers"), 2);
 	for (i = 0; i < 2; i++)
 		wait_until(fleet_is(&dm[i], "redis", "up"), 3000);
 	ck_assert(state_is(&dm[0], "shared"));
