@@ -393,6 +393,54 @@ START_TEST(test_redis_down_and_back)
 }
 END_TEST
 
+/*
+ * Redis stopped in the middle of a run and started again: every request
+ * gets exactly one result and reaches the upstream once, and the daemons
+ * never stall across either switch (no gap between arrivals much longer
+ * than the share's interval).
+ */
+START_TEST(test_redis_stopped_mid_run)
+{
+	struct bg_client bg[2];
+	char *batch;
+	double t[200], gap = 0;
+	size_t n, k;
+	int i;
+
+	if (!start_redis())
+		return;
+	for (i = 0; i < 2; i++)	/* both limits, across both switches */
+		start_member(i, "20/s\nfleet_inflight = 4", "");
+	for (i = 0; i < 2; i++)
+		wait_until(fleet_num(&dm[i], "peers") == 2, 5000);
+	upstream_reset(&up);
+	batch = batch_of("", 30, upstream_url(&up, "/ok"));
+	for (i = 0; i < 2; i++)
+		bg_submit(&bg[i], dm[i].sock, batch);
+	free(batch);
+	wait_until(up_stat("requests") >= 15, 5000);
+	redis_stop(&rd);
+	wait_until(up_stat("requests") >= 35, 5000);
+	ck_assert(state_is(&dm[0], "degraded"));
+	ck_assert_int_eq(redis_start(&rd), 0);
+	for (i = 0; i < 2; i++) {
+		json_t *r = bg_reply(&bg[i]);
+
+		all_ok(r, 30);
+		json_decref(r);
+	}
+	ck_assert_int_eq(up_stat("requests"), 60);
+	ck_assert_int_le(up_stat("max_inflight"), 4);
+	n = arrivals(t, 200);
+	ck_assert_uint_eq(n, 60);
+	for (k = 1; k < n; k++)
+		if (t[k] - t[k - 1] > gap)
+			gap = t[k] - t[k - 1];
+	/* 20/s: 50 ms apart; the share, 10/s each: 100 ms at worst */
+	ck_assert_msg(gap < scaled_ms(600), "a %.0f ms gap", gap);
+}
+END_TEST
+
 /* Does Redis answer PING within 100 ms? */
 static int
 redis_quick(void)
@@ -623,6 +671,7 @@ fleet_suite(void)
 	check_add_with(s, &opts, test_inflight_killed_daemon);
 	check_add_with(s, &opts, test_inflight_degraded_share);
 	check_add_with(s, &opts, test_redis_down_and_back);
+	check_add_with(s, &opts, test_redis_stopped_mid_run);
 	check_add_with(s, &opts, test_slow_redis_is_down);
 	check_add_with(s, &opts, test_noscript_after_flush);
 	check_add_with(s, &opts, test_wrong_address);
