@@ -594,7 +594,7 @@ END_TEST
  */
 START_TEST(test_acl_user)
 {
-	char conf[1024], pw[128], *out = NULL, *batch, *log;
+	char conf[1024], pw[200], *out = NULL, *batch, *log;
 	json_t *r;
 
 	if (!start_redis())

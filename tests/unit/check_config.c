@@ -240,19 +240,19 @@ END_TEST
 START_TEST(test_redis_auth)
 {
 	struct config cfg;
-	char path[] = "/tmp/check_config_pw.XXXXXX", text[256], *cause;
-	int fd = mkstemp(path);
+	char pw[] = "/tmp/check_config_pw.XXXXXX", text[256], *cause;
+	int fd = mkstemp(pw);
 
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, "s3cret\r\nmore\n", 14), 14);
 	close(fd);
 	snprintf(text, sizeof(text), "[fanoutd]\nredis = unix:/r\n"
-	    "redis_user = fl\nredis_password_file = %s\n", path);
+	    "redis_user = fl\nredis_password_file = %s\n", pw);
 	cause = load(text, &cfg);
 	ck_assert_msg(cause == NULL, "%s", cause);
 	ck_assert_str_eq(cfg.redis_password, "s3cret");
 	ck_assert_str_eq(cfg.redis_user, "fl");
-	ck_assert_str_eq(cfg.redis_password_file, path);
+	ck_assert_str_eq(cfg.redis_password_file, pw);
 	config_clear(&cfg);
 	load_fails("[fanoutd]\nredis = unix:/r\n\nredis_user = fl\n", 4,
 	    "redis_user: needs redis_password_file");
@@ -260,13 +260,13 @@ START_TEST(test_redis_auth)
 	    "redis_password_file");
 	load_fails("[fanoutd]\nredis_password_file = pw\n", 2,
 	    "redis_password_file");
-	fd = open(path, O_WRONLY | O_TRUNC);
+	fd = open(pw, O_WRONLY | O_TRUNC);
 	ck_assert_int_eq(write(fd, "\n", 1), 1);
 	close(fd);
 	snprintf(text, sizeof(text), "[fanoutd]\n\nredis_password_file = "
-	    "%s\n", path);
+	    "%s\n", pw);
 	load_fails(text, 3, "redis_password_file");
-	unlink(path);
+	unlink(pw);
 }
 END_TEST
 
