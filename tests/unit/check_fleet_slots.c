@@ -55,6 +55,7 @@ START_TEST(test_ready_and_want)
 	ck_assert(!fleet_slots_ready(&s, 1, 1, 3));
 	ck_assert(fleet_slots_ready(&s, 3, 1, 1));
 	ck_assert(!fleet_slots_ready(&s, 4, 1, 1));
+	fleet_slots_free(&s);
 }
 END_TEST
 
