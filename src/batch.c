@@ -39,12 +39,16 @@ struct fields {
 enum field_kind {
 	FIELD_UINT,		/* an integer in min..max (or the config's) */
 	FIELD_BOOL,
-	FIELD_RETRY_ON		/* statuses and error codes */
+	FIELD_RETRY_ON,		/* statuses and error codes */
+	FIELD_CHOICE		/* one of the row's words, as its index */
 };
 
 #define NO_CAP	((size_t)-1)
 #define OPT(f)	offsetof(struct job_opts, f)
 #define CAP(f)	offsetof(struct config, f)
+
+/* In the order of enum http_version. */
+static const char *const http_versions[] = { "auto", "1.1", "2", NULL };
 
 /*
  * The settings a request may give or inherit from "defaults": one row
@@ -57,22 +61,30 @@ static const struct field {
 	uint64_t	 min, max;
 	size_t		 cap;		/* a config limit's offset, or NO_CAP */
 	size_t		 off;		/* in struct job_opts */
+	const char *const *choices;	/* FIELD_CHOICE's words */
 } fields[] = {
 	{ "timeout_ms", FIELD_UINT, 1, 0, CAP(max_timeout_ms),
-	  OPT(timeout_ms) },
+	  OPT(timeout_ms), NULL },
 	{ "connect_timeout_ms", FIELD_UINT, 1, 0, CAP(max_timeout_ms),
-	  OPT(connect_timeout_ms) },
+	  OPT(connect_timeout_ms), NULL },
 	{ "max_response_bytes", FIELD_UINT, 0, 0,
-	  CAP(max_response_bytes_limit), OPT(max_response_bytes) },
-	{ "retries", FIELD_UINT, 0, 0, CAP(max_retries), OPT(retries) },
-	{ "retry_base_ms", FIELD_UINT, 0, 600000, NO_CAP, OPT(retry_base_ms) },
-	{ "retry_max_ms", FIELD_UINT, 0, 3600000, NO_CAP, OPT(retry_max_ms) },
-	{ "retry_on", FIELD_RETRY_ON, 0, 0, NO_CAP, OPT(retry_on) },
-	{ "retry_non_idempotent", FIELD_BOOL, 0, 0, NO_CAP, OPT(may_retry) },
+	  CAP(max_response_bytes_limit), OPT(max_response_bytes), NULL },
+	{ "retries", FIELD_UINT, 0, 0, CAP(max_retries), OPT(retries),
+	  NULL },
+	{ "retry_base_ms", FIELD_UINT, 0, 600000, NO_CAP, OPT(retry_base_ms),
+	  NULL },
+	{ "retry_max_ms", FIELD_UINT, 0, 3600000, NO_CAP, OPT(retry_max_ms),
+	  NULL },
+	{ "retry_on", FIELD_RETRY_ON, 0, 0, NO_CAP, OPT(retry_on), NULL },
+	{ "retry_non_idempotent", FIELD_BOOL, 0, 0, NO_CAP, OPT(may_retry),
+	  NULL },
 	{ "follow_redirects", FIELD_BOOL, 0, 0, NO_CAP,
-	  OPT(follow_redirects) },
+	  OPT(follow_redirects), NULL },
 	{ "max_redirects", FIELD_UINT, 0, 0, CAP(max_redirects_limit),
-	  OPT(max_redirects) },
+	  OPT(max_redirects), NULL },
+	{ "http_version", FIELD_CHOICE, 0, 0, NO_CAP, OPT(http_version),
+	  http_versions },
+	{ "decompress", FIELD_BOOL, 0, 0, NO_CAP, OPT(decompress), NULL },
 };
 #define NFIELDS	(sizeof(fields) / sizeof(fields[0]))
 
@@ -163,6 +175,29 @@ get_bool(json_t *v, const char *path, int *out, struct batch_error *err)
 		return INVALID(err, path, "must be true or false");
 	*out = json_is_true(v);
 	return 0;
+}
+
+/* One of choices (a NULL-ended list): its index in *out. */
+static int
+get_choice(json_t *v, const char *path, const char *const *choices,
+    int *out, struct batch_error *err)
+{
+	char list[128];
+	size_t i, n = 0;
+
+	if (v == NULL)
+		return 0;
+	for (i = 0; json_is_string(v) && choices[i] != NULL; i++)
+		if (strcmp(json_string_value(v), choices[i]) == 0) {
+			*out = (int)i;
+			return 0;
+		}
+	list[0] = '\0';
+	for (i = 0; choices[i] != NULL && n < sizeof(list); i++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s\"%s\"",
+		    i == 0 ? "" : choices[i + 1] == NULL ? " or " : ", ",
+		    choices[i]);
+	return INVALID(err, path, "must be %s", list);
 }
 
 /* retry_on: statuses (100..599) and retryable error codes. */
@@ -492,7 +527,9 @@ parse_opts(json_t *obj, struct job_opts *o, const char *path,
 		    (fd->kind == FIELD_BOOL && get_bool(v, p,
 		    (int *)((char *)o + fd->off), err) == -1) ||
 		    (fd->kind == FIELD_RETRY_ON && get_retry_on(v, p,
-		    (struct retry_on *)((char *)o + fd->off), err) == -1))
+		    (struct retry_on *)((char *)o + fd->off), err) == -1) ||
+		    (fd->kind == FIELD_CHOICE && get_choice(v, p, fd->choices,
+		    (int *)((char *)o + fd->off), err) == -1))
 			return -1;
 	}
 	return 0;
@@ -526,6 +563,7 @@ parse_defaults(json_t *def, struct job_opts *dopt, const struct config *cfg,
 	dopt->max_redirects = 5 < cfg->max_redirects_limit ? 5 :
 	    cfg->max_redirects_limit;
 	retry_on_default(&dopt->retry_on);
+	dopt->decompress = 1;
 	memset(df, 0, sizeof(*df));
 	if (def == NULL)
 		return 0;

@@ -53,6 +53,8 @@ struct job_opts {
 	int		 may_retry;	/* idempotent, keyed or allowed */
 	int		 follow_redirects;
 	uint64_t	 max_redirects;
+	int		 http_version;	/* enum http_version */
+	int		 decompress;	/* offer encodings, decode the body */
 };
 
 /* What a request asked for, as parsed (batch.c); fixed from then on. */

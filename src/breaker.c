@@ -5,8 +5,14 @@
  * requests to the host end at once with `circuit_open` instead of piling
  * onto a broken upstream. Then one probe is let through (half-open); its
  * outcome alone closes the circuit or opens it again. Results of requests
- * that were already in flight when it opened do not count.
+ * that were already in flight when it opened do not count. What counts as
+ * a failure is a set per host (breaker_on): by default the outcomes of a
+ * host in trouble, not a plain 500.
  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "breaker.h"
 
 int
@@ -64,31 +70,100 @@ breaker_record(struct breaker *b, enum breaker_outcome o, int probe,
 		trip(b, open_us, now_us);
 }
 
+void
+breaker_on_default(struct retry_on *fails)
+{
+	retry_on_clear(fails);
+	fails->errors = 1u << RESULT_CONNECT_FAILED | 1u << RESULT_TIMEOUT |
+	    1u << RESULT_CONNECTION_CLOSED;
+	retry_on_add_status(fails, 502);
+	retry_on_add_status(fails, 503);
+	retry_on_add_status(fails, 504);
+}
+
+int
+breaker_on_parse(const char *text, struct retry_on *fails, char *why,
+    size_t len)
+{
+	char word[32], *end;
+	const char *p = text;
+	size_t n, words = 0;
+	long st;
+
+	retry_on_clear(fails);
+	if (strcmp(text, "none") == 0)
+		return 0;
+	for (;;) {
+		p += strspn(p, ", \t");
+		if (*p == '\0')
+			break;
+		n = strcspn(p, ", \t");
+		if (n >= sizeof(word))
+			n = sizeof(word) - 1;
+		memcpy(word, p, n);
+		word[n] = '\0';
+		p += strcspn(p, ", \t");
+		words++;
+		st = strtol(word, &end, 10);
+		if (*end == '\0' && end != word) {
+			if (st < 500 || st > 599) {
+				snprintf(why, len, "status %s: only 500..599 "
+				    "count against a host", word);
+				return -1;
+			}
+			retry_on_add_status(fails, st);
+		} else if (retry_on_add_error(fails, word) == -1) {
+			snprintf(why, len, "\"%s\" is not one of dns_failed, "
+			    "connect_failed, tls_failed, timeout, "
+			    "connection_closed, protocol_error or a status "
+			    "500..599", word);
+			return -1;
+		}
+	}
+	if (words == 0) {
+		snprintf(why, len, "names nothing (write none for an empty "
+		    "set)");
+		return -1;
+	}
+	return 0;
+}
+
+void
+breaker_on_format(const struct retry_on *fails, char *buf, size_t len)
+{
+	size_t n = 0;
+	long st;
+	int e;
+
+	buf[0] = '\0';
+	for (e = 1; e < RESULT_NERRORS && n < len; e++)
+		if (fails->errors & (1u << e))
+			n += (size_t)snprintf(buf + n, len - n, "%s%s",
+			    n ? ", " : "", result_error_code(e));
+	for (st = 500; st < 600 && n < len; st++)
+		if (retry_on_match(fails, st, RESULT_OK))
+			n += (size_t)snprintf(buf + n, len - n, "%s%ld",
+			    n ? ", " : "", st);
+	if (n == 0)
+		snprintf(buf, len, "none");
+}
+
 enum breaker_outcome
-breaker_classify(long status, enum result_error e, int connecting,
-    uint64_t timeout_ms, uint64_t connect_timeout_ms, uint64_t min_timeout_ms)
+breaker_classify(const struct retry_on *fails, long status,
+    enum result_error e, int connecting, uint64_t timeout_ms,
+    uint64_t connect_timeout_ms, uint64_t min_timeout_ms)
 {
 	uint64_t limit = timeout_ms;
 
 	if (connecting && connect_timeout_ms < limit)
 		limit = connect_timeout_ms;	/* the one that was hit */
-	switch (e) {
-	case RESULT_OK:
-		if (status >= 500)
-			return BREAKER_FAILURE;
-		return status == 429 ? BREAKER_NEUTRAL : BREAKER_SUCCESS;
-	case RESULT_TIMEOUT:
-		return limit < min_timeout_ms ? BREAKER_NEUTRAL :
-		    BREAKER_FAILURE;
-	case RESULT_DNS_FAILED:
-	case RESULT_CONNECT_FAILED:
-	case RESULT_TLS_FAILED:
-	case RESULT_CONNECTION_CLOSED:
-	case RESULT_PROTOCOL_ERROR:
-		return BREAKER_FAILURE;
-	default:
+	if (e == RESULT_TIMEOUT && limit < min_timeout_ms)
 		return BREAKER_NEUTRAL;
-	}
+	if (retry_on_match(fails, status, e))
+		return BREAKER_FAILURE;
+	if (e != RESULT_OK || status == 429)
+		return BREAKER_NEUTRAL;
+	return BREAKER_SUCCESS;
 }
 
 int

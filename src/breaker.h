@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "result.h"
+#include "retry.h"
 
 enum breaker_state {
 	BREAKER_CLOSED = 0,
@@ -15,9 +16,9 @@ enum breaker_state {
 };
 
 enum breaker_outcome {
-	BREAKER_SUCCESS,	/* a response that is not 5xx or 429 */
-	BREAKER_FAILURE,	/* a transport error or a 5xx */
-	BREAKER_NEUTRAL		/* 429, cancelled, deadline, policy: no say */
+	BREAKER_SUCCESS,	/* an answer the failure set does not name */
+	BREAKER_FAILURE,	/* an outcome the failure set names */
+	BREAKER_NEUTRAL		/* 429, cancelled, policy, ...: no say */
 };
 
 struct breaker {
@@ -43,15 +44,36 @@ void	breaker_record(struct breaker *b, enum breaker_outcome o, int probe,
 	    unsigned threshold, uint64_t open_us, uint64_t now_us);
 
 /*
- * What an attempt's outcome means for its host's circuit: a transport
- * error, a timeout or a 5xx is a failure, a 429 says nothing, anything
- * else succeeded. A timeout shorter than min_timeout_ms (the connect
- * timeout when it was still connecting, if shorter) was the caller's
- * choice, not the host failing, and says nothing either: else anyone could
- * open a healthy host's circuit for everyone with timeout_ms 1.
+ * The outcomes that mean a host is in trouble, by default: connect_failed,
+ * timeout, connection_closed, 502, 503 and 504. A plain 500 is an answer
+ * from a host that is up (one endpoint's bug), not an outage.
  */
-enum breaker_outcome breaker_classify(long status, enum result_error e,
-	    int connecting, uint64_t timeout_ms, uint64_t connect_timeout_ms,
+void	breaker_on_default(struct retry_on *fails);
+
+/*
+ * A [host] section's breaker_on: error codes (dns_failed, connect_failed,
+ * tls_failed, timeout, connection_closed, protocol_error) and statuses
+ * 500..599, separated by commas or spaces; "none" for an empty set. -1
+ * with why[len].
+ */
+int	breaker_on_parse(const char *text, struct retry_on *fails, char *why,
+	    size_t len);
+
+/* The set as breaker_on_parse() reads it, for GET /v1/config. */
+void	breaker_on_format(const struct retry_on *fails, char *buf,
+	    size_t len);
+
+/*
+ * What an attempt's outcome means for its host's circuit: an outcome in
+ * fails is a failure, a 429 or an error not in fails says nothing, any
+ * other response succeeded. A timeout shorter than min_timeout_ms (the
+ * connect timeout when it was still connecting, if shorter) was the
+ * caller's choice, not the host failing, and says nothing either: else
+ * anyone could open a healthy host's circuit for everyone with timeout_ms 1.
+ */
+enum breaker_outcome breaker_classify(const struct retry_on *fails,
+	    long status, enum result_error e, int connecting,
+	    uint64_t timeout_ms, uint64_t connect_timeout_ms,
 	    uint64_t min_timeout_ms);
 
 /* Is the circuit open now (requests to the host fail at once)? */

@@ -19,9 +19,11 @@
 #include <ini.h>
 #include <jansson.h>
 
+#include "breaker.h"
 #include "config.h"
 #include "log.h"
 #include "option.h"
+#include "tlsconf.h"
 #include "xmalloc.h"
 
 int
@@ -170,7 +172,7 @@ section_key(struct load_ctx *ctx, const char *section, const char *name,
     const char *value, char **why)
 {
 	const char *reason = NULL;
-	char *reason_owned;
+	char *reason_owned, buf[512];
 	int rc;
 
 	if (ctx->section == NULL) {	/* the first key of a section */
@@ -186,8 +188,8 @@ section_key(struct load_ctx *ctx, const char *section, const char *name,
 		}
 	}
 	if (ctx->rule != NULL &&
-	    hostrule_set(ctx->rule, name, value, &reason) == -1)
-		xasprintf(why, "%s: \"%s\" %s", name, value, reason);
+	    hostrule_set(ctx->rule, name, value, buf, sizeof(buf)) == -1)
+		xasprintf(why, "%s: \"%s\" %s", name, value, buf);
 	else if (ctx->client != NULL &&
 	    clientrule_set(ctx->client, name, value, &reason) == -1)
 		xasprintf(why, "%s: \"%s\" %s", name, value, reason);
@@ -306,23 +308,32 @@ check_caps(const struct config *cfg, const struct load_ctx *ctx,
 	return 0;
 }
 
-/* fleet_* in a [host] section needs redis. */
+/*
+ * Each [host] section whole: fleet_* needs redis, and the keys that go
+ * together (hostrule_check()).
+ */
 static int
-check_fleet(const struct config *cfg, const char *path, char **cause)
+check_hosts(const struct config *cfg, const char *path, char **cause)
 {
+	const struct host_rule *r;
+	char why[512];
 	size_t i;
 
-	if (*cfg->redis != '\0')
-		return 0;
-	for (i = 0; i < cfg->nhosts; i++)
-		if (cfg->hosts[i].fleet_rate > 0 ||
-		    cfg->hosts[i].fleet_burst > 0 ||
-		    cfg->hosts[i].fleet_inflight > 0) {
+	for (i = 0; i < cfg->nhosts; i++) {
+		r = &cfg->hosts[i];
+		if (*cfg->redis == '\0' && (r->fleet_rate > 0 ||
+		    r->fleet_burst > 0 || r->fleet_inflight > 0)) {
 			xasprintf(cause, "%s:%d: [host %s] sets fleet limits "
 			    "but redis is not set in [fanoutd]", path,
-			    cfg->hosts[i].line, cfg->hosts[i].name);
+			    r->line, r->name);
 			return -1;
 		}
+		if (hostrule_check(r, why, sizeof(why)) == -1) {
+			xasprintf(cause, "%s:%d: [host %s%s]: %s", path,
+			    r->line, r->wildcard ? "*" : "", r->name, why);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -367,7 +378,7 @@ config_load(struct config *cfg, const char *path, char **cause)
 		derive(cfg);
 		rc = check_caps(cfg, &ctx, cause);
 		if (rc == 0)
-			rc = check_fleet(cfg, path, cause);
+			rc = check_hosts(cfg, path, cause);
 		if (rc == 0)
 			rc = check_redis_auth(cfg, &ctx, cause);
 	}
@@ -442,6 +453,37 @@ clients_json(const struct config *cfg)
 	return a;
 }
 
+/* A [host] section's http2, breaker_on and TLS settings (paths only). */
+static void
+host_conn_json(json_t *h, const struct host_rule *r)
+{
+	const struct tlsconf *t = r->tls;
+	char buf[512];
+	json_t *tls;
+
+	json_object_set_new(h, "http2", json_boolean(r->http2));
+	breaker_on_format(&r->breaker_on, buf, sizeof(buf));
+	json_object_set_new(h, "breaker_on", json_string(buf));
+	if (t == NULL)
+		return;
+	tls = json_object();
+	if (t->ca_file != NULL)
+		json_object_set_new(tls, "ca_file", json_string(t->ca_file));
+	json_object_set_new(tls, "ca_only", json_boolean(t->ca_only));
+	if (t->cert_file != NULL)
+		json_object_set_new(tls, "client_cert",
+		    json_string(t->cert_file));
+	if (t->key_file != NULL)
+		json_object_set_new(tls, "client_key",
+		    json_string(t->key_file));
+	if (t->pin != NULL)
+		json_object_set_new(tls, "pinned_pubkey", json_string(t->pin));
+	if (t->tls_min != 0)
+		json_object_set_new(tls, "tls_min", json_string(
+		    t->tls_min == 13 ? "1.3" : "1.2"));
+	json_object_set_new(h, "tls", tls);
+}
+
 json_t *
 config_json(const struct config *cfg)
 {
@@ -484,6 +526,7 @@ config_json(const struct config *cfg)
 		if (cfg->hosts[i].fleet_inflight)
 			json_object_set_new(h, "fleet_inflight", json_integer(
 			    (json_int_t)cfg->hosts[i].fleet_inflight));
+		host_conn_json(h, &cfg->hosts[i]);
 		json_array_append_new(hosts, h);
 	}
 	json_object_set_new(o, "hosts", hosts);

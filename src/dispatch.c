@@ -285,6 +285,10 @@ attempt_start(struct job *job, uint64_t now_us)
 		.policy = d.policy,
 		.policy_caller = section_of(b),
 		.origin = first ? job->spec.origin : job->hop.origin,
+		.tls = job->host->tls,
+		.http2 = job->host->http2,
+		.http_version = (enum http_version)o->http_version,
+		.decompress = o->decompress,
 	};
 
 	left = first || spent < o->timeout_ms ? o->timeout_ms -
@@ -326,9 +330,9 @@ record_breaker(struct job *job, const struct result *r, uint64_t now_us)
 	enum breaker_state before = h->dispatch.breaker.state;
 	enum breaker_outcome o;
 
-	o = breaker_classify(r->status, r->error, r->connect_timeout,
-	    job->attempt_timeout_ms, job->attempt_connect_timeout_ms,
-	    d.cfg->breaker_min_timeout_ms);
+	o = breaker_classify(&h->breaker_on, r->status, r->error,
+	    r->connect_timeout, job->attempt_timeout_ms,
+	    job->attempt_connect_timeout_ms, d.cfg->breaker_min_timeout_ms);
 	breaker_record(&h->dispatch.breaker, o, job->probe,
 	    (unsigned)d.cfg->breaker_failures, d.cfg->breaker_open_ms * 1000,
 	    now_us);

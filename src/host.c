@@ -24,6 +24,7 @@
 #include "hostrule.h"
 #include "log.h"
 #include "origin.h"
+#include "tlsconf.h"
 #include "xmalloc.h"
 
 static const struct config *host_cfg;
@@ -48,6 +49,13 @@ configure(struct host *h, const struct config *cfg, uint64_t now_us)
 	r = hostrule_match(cfg->hosts, cfg->nhosts, h->name, h->port);
 	h->inflight_limit = r && r->inflight ? r->inflight : cfg->host_inflight;
 	h->rule_line = r ? r->line : 0;
+	h->http2 = r == NULL || r->http2;
+	if (r != NULL)
+		h->breaker_on = r->breaker_on;
+	else
+		breaker_on_default(&h->breaker_on);
+	tlsconf_unref(h->tls);
+	h->tls = r != NULL ? tlsconf_ref(r->tls) : NULL;
 	if (r != NULL && r->rate > 0) {
 		if (h->has_rate)
 			ratelimit_set(&h->rate, r->rate, r->burst, now_us);
@@ -155,6 +163,7 @@ host_free(struct host *h)
 	nhosts--;
 	fleet_free(&h->fleet);
 	free(h->key);
+	tlsconf_unref(h->tls);
 	free(h->name);
 	free(h);
 }

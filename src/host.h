@@ -18,6 +18,7 @@
 
 struct bhq;
 struct config;
+struct tlsconf;
 
 /* A latency histogram with fixed bucket bounds (HOST_BUCKETS). */
 #define HOST_NBUCKETS	12
@@ -74,6 +75,9 @@ struct host {
 	int		 has_rate;
 	struct ratelimit rate;
 	int		 rule_line;	/* 0: no section applies */
+	int		 http2;		/* may offer h2 */
+	struct retry_on	 breaker_on;	/* outcomes that count as failures */
+	struct tlsconf	*tls;		/* a reference, or NULL */
 
 	struct host_sched sched;
 	struct host_dispatch dispatch;

@@ -13,14 +13,18 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "breaker.h"
 #include "fleet_slots.h"
 #include "hostrule.h"
+#include "option.h"
 #include "origin.h"
 #include "ratelimit.h"
+#include "tlsconf.h"
 #include "xmalloc.h"
 
 /* Split "name[:port]" or "[v6][:port]" into r; returns -1 with *why. */
@@ -76,6 +80,8 @@ hostrule_parse_title(const char *title, struct host_rule *r,
 	while (*title == ' ' || *title == '\t')
 		title++;
 	memset(r, 0, sizeof(*r));
+	r->http2 = 1;
+	breaker_on_default(&r->breaker_on);
 	copy = xstrdup(title);
 	rc = parse_name(copy, r, why);
 	free(copy);
@@ -84,42 +90,138 @@ hostrule_parse_title(const char *title, struct host_rule *r,
 	return rc;
 }
 
-int
-hostrule_set(struct host_rule *r, const char *key, const char *value,
-    const char **why)
+/* A key of a [host] section and what sets it. */
+struct hostkey {
+	const char	*name;
+	int		(*set)(struct host_rule *, const struct hostkey *,
+			    const char *, char *, size_t);
+};
+
+static int
+set_rate(struct host_rule *r, const struct hostkey *k, const char *value,
+    char *why, size_t len)
 {
-	unsigned long long n;
+	const char *reason;
+
+	if (ratelimit_parse(value, k->name[0] == 'r' ? &r->rate :
+	    &r->fleet_rate, &reason) == -1) {
+		snprintf(why, len, "%s", reason);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_burst(struct host_rule *r, const struct hostkey *k, const char *value,
+    char *why, size_t len)
+{
 	char *end;
 	double d;
 
-	if (strcmp(key, "rate") == 0)
-		return ratelimit_parse(value, &r->rate, why);
-	if (strcmp(key, "fleet_rate") == 0)
-		return ratelimit_parse(value, &r->fleet_rate, why);
-	if (strcmp(key, "burst") == 0 || strcmp(key, "fleet_burst") == 0) {
-		d = strtod(value, &end);
-		if (end == value || *end != '\0' || !(d >= 1 && d <= 1e6))
-			return (*why = "must be 1..1000000", -1);
-		*(key[0] == 'b' ? &r->burst : &r->fleet_burst) = d;
-		return 0;
+	d = strtod(value, &end);
+	if (end == value || *end != '\0' || !(d >= 1 && d <= 1e6)) {
+		snprintf(why, len, "must be 1..1000000");
+		return -1;
 	}
-	if (strcmp(key, "inflight") == 0 ||
-	    strcmp(key, "fleet_inflight") == 0) {
-		errno = 0;
-		n = strtoull(value, &end, 10);
-		if (key[0] == 'i' && (!isdigit((unsigned char)*value) ||
-		    *end != '\0' || errno != 0 || n < 1 || n > 65536))
-			return (*why = "must be an integer 1..65536", -1);
-		if (key[0] == 'f' && (!isdigit((unsigned char)*value) ||
-		    *end != '\0' || errno != 0 || n < 1 ||
-		    n > FLEET_INFLIGHT_MAX))
-			return (*why = "must be an integer 1..10000", -1);
-		*(key[0] == 'i' ? &r->inflight : &r->fleet_inflight) = n;
-		return 0;
+	*(k->name[0] == 'b' ? &r->burst : &r->fleet_burst) = d;
+	return 0;
+}
+
+static int
+set_inflight(struct host_rule *r, const struct hostkey *k,
+    const char *value, char *why, size_t len)
+{
+	uint64_t max = k->name[0] == 'i' ? 65536 : FLEET_INFLIGHT_MAX;
+	unsigned long long n;
+	char *end;
+
+	errno = 0;
+	n = strtoull(value, &end, 10);
+	if (!isdigit((unsigned char)*value) || *end != '\0' || errno != 0 ||
+	    n < 1 || n > max) {
+		snprintf(why, len, "must be an integer 1..%llu",
+		    (unsigned long long)max);
+		return -1;
 	}
-	*why = "unknown key in a [host] section (rate, burst, inflight, "
-	    "fleet_rate, fleet_burst, fleet_inflight)";
+	*(k->name[0] == 'i' ? &r->inflight : &r->fleet_inflight) = n;
+	return 0;
+}
+
+static int
+set_http2(struct host_rule *r, const struct hostkey *k, const char *value,
+    char *why, size_t len)
+{
+	(void)k;
+	if (option_parse_bool(value, &r->http2) == -1) {
+		snprintf(why, len, "must be yes or no");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_breaker_on(struct host_rule *r, const struct hostkey *k,
+    const char *value, char *why, size_t len)
+{
+	(void)k;
+	if (breaker_on_parse(value, &r->breaker_on, why, len) == -1)
+		return -1;
+	r->has_breaker_on = 1;
+	return 0;
+}
+
+/* A TLS key: the section's snapshot holds it (made on the first). */
+static int
+set_tls(struct host_rule *r, const struct hostkey *k, const char *value,
+    char *why, size_t len)
+{
+	if (r->tls == NULL)
+		r->tls = tlsconf_new();
+	return tlsconf_set(r->tls, k->name, value, why, len) == 0 ? 0 : -1;
+}
+
+/* Every key of a [host] section. */
+static const struct hostkey hostkeys[] = {
+	{ "rate",		set_rate },
+	{ "burst",		set_burst },
+	{ "inflight",		set_inflight },
+	{ "fleet_rate",		set_rate },
+	{ "fleet_burst",	set_burst },
+	{ "fleet_inflight",	set_inflight },
+	{ "http2",		set_http2 },
+	{ "breaker_on",		set_breaker_on },
+	{ "ca_file",		set_tls },
+	{ "ca_only",		set_tls },
+	{ "client_cert",	set_tls },
+	{ "client_key",		set_tls },
+	{ "pinned_pubkey",	set_tls },
+	{ "tls_min",		set_tls },
+};
+
+int
+hostrule_set(struct host_rule *r, const char *key, const char *value,
+    char *why, size_t len)
+{
+	size_t i, n;
+
+	for (i = 0; i < sizeof(hostkeys) / sizeof(hostkeys[0]); i++)
+		if (strcmp(key, hostkeys[i].name) == 0)
+			return hostkeys[i].set(r, &hostkeys[i], value, why,
+			    len);
+	n = (size_t)snprintf(why, len, "unknown key in a [host] section (");
+	for (i = 0; i < sizeof(hostkeys) / sizeof(hostkeys[0]) && n < len;
+	    i++)
+		n += (size_t)snprintf(why + n, len - n, "%s%s", i ? ", " : "",
+		    hostkeys[i].name);
+	if (n < len)
+		snprintf(why + n, len - n, ")");
 	return -1;
+}
+
+int
+hostrule_check(const struct host_rule *r, char *why, size_t len)
+{
+	return r->tls != NULL ? tlsconf_check(r->tls, why, len) : 0;
 }
 
 void
@@ -127,6 +229,8 @@ hostrule_clear(struct host_rule *r)
 {
 	free(r->name);
 	r->name = NULL;
+	tlsconf_unref(r->tls);	/* transfers keep theirs */
+	r->tls = NULL;
 }
 
 /* How well r fits; 0: not at all. */

@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "retry.h"
+
+struct tlsconf;
+
 struct host_rule {
 	char		*name;		/* host, address or .suffix */
 	unsigned	 port;		/* 0: every port */
@@ -18,6 +22,10 @@ struct host_rule {
 	double		 fleet_rate;	/* across the fleet (Redis); 0: none */
 	double		 fleet_burst;	/* 0: 1 */
 	uint64_t	 fleet_inflight; /* across the fleet; 0: none */
+	int		 http2;		/* offer h2 by ALPN (default yes) */
+	struct retry_on	 breaker_on;	/* what counts against the circuit */
+	int		 has_breaker_on; /* set in the section */
+	struct tlsconf	*tls;		/* a reference; NULL: the defaults */
 };
 
 /*
@@ -28,10 +36,16 @@ struct host_rule {
 int	hostrule_parse_title(const char *title, struct host_rule *r,
 	    const char **why);
 
-/* Set a key of the section (rate, burst, inflight, fleet_rate,
- * fleet_burst, fleet_inflight) from text. -1 with *why on a bad value. */
+/*
+ * Set a key of the section (hostrule.c's table: limits, http2, breaker_on,
+ * the TLS keys, whose files are read now) from text. -1 with why[len] on
+ * an unknown key or a bad value.
+ */
 int	hostrule_set(struct host_rule *r, const char *key, const char *value,
-	    const char **why);
+	    char *why, size_t len);
+
+/* The section is complete: keys that go together. -1 with why[len]. */
+int	hostrule_check(const struct host_rule *r, char *why, size_t len);
 
 /* Free what r owns. */
 void	hostrule_clear(struct host_rule *r);

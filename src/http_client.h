@@ -13,6 +13,14 @@
 struct event_base;
 struct http_transfer;
 struct policy;
+struct tlsconf;
+
+/* The HTTP version a request asks for. */
+enum http_version {
+	HTTP_VERSION_AUTO = 0,	/* https: h2 by ALPN, else 1.1; http: 1.1 */
+	HTTP_VERSION_1_1,	/* 1.1 only */
+	HTTP_VERSION_2		/* http: h2 prior knowledge (h2c) */
+};
 
 /* What to send. Copied; what it points to must outlive the transfer. */
 struct http_request {
@@ -35,6 +43,10 @@ struct http_request {
 	struct policy	*policy;	/* judges it; NULL: anything goes */
 	int		 policy_caller;	/* its section there (policy.h) */
 	const char	*origin;	/* http_url_origin(url) */
+	struct tlsconf	*tls;		/* its host's; NULL: the defaults */
+	int		 http2;		/* its host may use h2 */
+	enum http_version http_version;
+	int		 decompress;	/* offer and decode encodings */
 };
 
 /*

@@ -48,6 +48,8 @@ struct http_transfer {
 	struct proxy		*proxy;		/* a reference, or NULL */
 	struct http_share	*share;		/* its caller's connections */
 	struct policy		*policy;	/* a reference, or NULL */
+	struct tlsconf		*tls;		/* a reference, or NULL */
+	uint64_t		 tls_set;	/* its tlsconf's serial, or 0 */
 	char			 host[ORIGIN_HOST_MAX];	/* the target's */
 	char			*ascii_url;	/* req.url, punycode; or NULL */
 	unsigned		 port;

@@ -21,6 +21,8 @@
 #include <sys/socket.h>
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "clock.h"
 #include "http_int.h"
@@ -28,11 +30,14 @@
 #include "log.h"
 #include "origin.h"
 #include "policy.h"
+#include "tlsconf.h"
 #include "xmalloc.h"
 
 static struct {
 	char		 useragent[64];
 	struct proxy	*proxy;		/* NULL: direct */
+	char		*cainfo;	/* libcurl's default CA bundle, path */
+	char		*capath;	/* and directory (or NULL) */
 } tx;
 
 static const char *header_at(const struct http_request *, size_t);
@@ -181,6 +186,23 @@ opensocket_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 	return fd == -1 ? CURL_SOCKET_BAD : fd;
 }
 
+/* The TLS version of t's connection, once it is up ("1.3"). */
+static void
+note_tls(struct http_transfer *t)
+{
+	struct curl_tlssessioninfo *info = NULL;
+	const char *v;
+
+	if (curl_easy_getinfo(t->easy, CURLINFO_TLS_SSL_PTR, &info) !=
+	    CURLE_OK || info == NULL || info->backend != CURLSSLBACKEND_OPENSSL
+	    || info->internals == NULL)
+		return;
+	v = SSL_get_version(info->internals);
+	if (strncmp(v, "TLSv", 4) == 0)
+		v += 4;
+	snprintf(t->res->tls_version, sizeof(t->res->tls_version), "%s", v);
+}
+
 /*
  * Every request, on a new connection or a reused one, just before it is
  * sent: its connection's address is judged again, under the policy in
@@ -198,6 +220,7 @@ prereq_cb(void *arg, char *ip, char *local_ip, int port, int local_port)
 
 	(void)local_ip;
 	(void)local_port;
+	note_tls(t);
 	memset(&s4, 0, sizeof(s4));
 	memset(&s6, 0, sizeof(s6));
 	if (inet_pton(AF_INET, ip, &s4.sin_addr) == 1) {
@@ -365,12 +388,86 @@ fail:	/* libcurl's memory: this transfer fails, not the daemon */
 	return -1;
 }
 
+static int
+is_https(const char *url)
+{
+	return strncasecmp(url, "https:", 6) == 0;
+}
+
+/*
+ * curl's HTTP version for req: https offers h2 by ALPN (falling back to
+ * 1.1) unless the request or its [host] says 1.1; http speaks 1.1, or h2
+ * with prior knowledge when the request asks for "2".
+ */
+static long
+http_version(const struct http_request *req)
+{
+	if (req->http_version == HTTP_VERSION_1_1 || !req->http2)
+		return CURL_HTTP_VERSION_1_1;
+	if (is_https(req->url))
+		return CURL_HTTP_VERSION_2TLS;
+	if (req->http_version == HTTP_VERSION_2)
+		return CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
+	return CURL_HTTP_VERSION_1_1;
+}
+
+/*
+ * The TLS settings of t's [host] (tlsconf.c), or libcurl's defaults: set
+ * only when they differ from what the handle has. A ca_file is added to
+ * the system store: libcurl's OpenSSL backend reads CAINFO_BLOB instead of
+ * the CAINFO bundle but still looks certificates up in CAPATH (Debian's
+ * hashed /etc/ssl/certs); ca_only drops CAPATH too.
+ */
+static CURLcode
+setup_tls(struct http_transfer *t)
+{
+	const struct tlsconf *c = t->tls;
+	uint64_t serial = c != NULL ? c->serial : 0;
+	struct curl_blob ca, cert, key;
+	CURL *e = t->easy;
+	CURLcode rc = CURLE_OK;
+	long min = CURL_SSLVERSION_DEFAULT;
+	int only = c != NULL && c->ca_only;
+
+	if (t->tls_set == serial)
+		return CURLE_OK;
+	memset(&ca, 0, sizeof(ca));
+	memset(&cert, 0, sizeof(cert));
+	memset(&key, 0, sizeof(key));
+	if (c != NULL) {
+		ca = (struct curl_blob){ c->ca, c->ca_len, CURL_BLOB_COPY };
+		cert = (struct curl_blob){ c->cert, c->cert_len,
+		    CURL_BLOB_COPY };
+		key = (struct curl_blob){ c->key, c->key_len,
+		    CURL_BLOB_COPY };
+		if (c->tls_min == 12)
+			min = CURL_SSLVERSION_TLSv1_2;
+		else if (c->tls_min == 13)
+			min = CURL_SSLVERSION_TLSv1_3;
+	}
+#define SET(opt, val) do {						\
+	if (rc == CURLE_OK)						\
+		rc = curl_easy_setopt(e, opt, val);			\
+} while (0)
+	SET(CURLOPT_CAINFO_BLOB, ca.data != NULL ? &ca : NULL);
+	SET(CURLOPT_CAINFO, only ? NULL : tx.cainfo);
+	SET(CURLOPT_CAPATH, only ? NULL : tx.capath);
+	SET(CURLOPT_SSLCERT_BLOB, cert.data != NULL ? &cert : NULL);
+	SET(CURLOPT_SSLKEY_BLOB, key.data != NULL ? &key : NULL);
+	SET(CURLOPT_PINNEDPUBLICKEY, c != NULL ? c->pin : NULL);
+	SET(CURLOPT_SSLVERSION, min);
+#undef SET
+	t->tls_set = rc == CURLE_OK ? serial : UINT64_MAX;
+	return rc;
+}
+
 /* Every option of a transfer, set afresh on a reset handle. */
 static CURLcode
 setup_easy(struct http_transfer *t, const struct http_request *req)
 {
 	CURL *e = t->easy;
 	CURLcode rc = CURLE_OK;
+	long version;
 
 #define SET(opt, val) do {						\
 	if (rc == CURLE_OK)						\
@@ -392,12 +489,17 @@ setup_easy(struct http_transfer *t, const struct http_request *req)
 		SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 		SET(CURLOPT_FOLLOWLOCATION, 0L);	/* redirect.c does */
 		SET(CURLOPT_NOPROXY, "");	/* nor no_proxy from env */
-		SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 		SET(CURLOPT_USERAGENT, tx.useragent);
 		t->configured = rc == CURLE_OK;
 	}
 	/* Every option a request may change is set again, every time. */
 	SET(CURLOPT_URL, req->url);
+	version = http_version(req);
+	SET(CURLOPT_HTTP_VERSION, version);
+	/* wait for a connection that may multiplex, not open another */
+	SET(CURLOPT_PIPEWAIT, version != CURL_HTTP_VERSION_1_1 ? 1L : 0L);
+	SET(CURLOPT_ACCEPT_ENCODING, req->decompress &&
+	    !has_header(req, "Accept-Encoding") ? "" : (char *)NULL);
 	SET(CURLOPT_FORBID_REUSE, 0L);	/* a framing anomaly sets it */
 	SET(CURLOPT_PROXY, t->proxy != NULL ? t->proxy->url : "");
 	SET(CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
@@ -421,7 +523,7 @@ setup_easy(struct http_transfer *t, const struct http_request *req)
 			SET(CURLOPT_CUSTOMREQUEST, req->method);
 	}
 #undef SET
-	return rc;
+	return rc == CURLE_OK ? setup_tls(t) : rc;
 }
 
 static double
@@ -452,7 +554,7 @@ collect_timings(struct http_transfer *t)
 {
 	curl_off_t nl = 0, conn = 0, app = 0, pre = 0, start = 0, total = 0;
 	struct result *r = t->res;
-	long status = 0;
+	long status = 0, version = 0;
 
 	curl_easy_getinfo(t->easy, CURLINFO_NAMELOOKUP_TIME_T, &nl);
 	curl_easy_getinfo(t->easy, CURLINFO_CONNECT_TIME_T, &conn);
@@ -461,6 +563,11 @@ collect_timings(struct http_transfer *t)
 	curl_easy_getinfo(t->easy, CURLINFO_STARTTRANSFER_TIME_T, &start);
 	curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &total);
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &version);
+	r->http_version = version == CURL_HTTP_VERSION_2_0 ? 20 :
+	    version == CURL_HTTP_VERSION_1_0 ? 10 : version ==
+	    CURL_HTTP_VERSION_1_1 ? 11 : 0;
+	r->tls = is_https(t->req.url);
 	if (t->req.want_redirect && status >= 300 && status < 400)
 		r->redirect_url = resolve_location(t);
 	r->status = status;
@@ -528,6 +635,24 @@ timeout_error(struct http_transfer *t, const char *detail)
 		    (unsigned long long)t->req.timeout_ms, detail);
 }
 
+/*
+ * Why TLS failed, for the result's tls.error: the certificate check's
+ * verdict (OpenSSL's words), a pin that did not match, or curl's message.
+ */
+static void
+tls_error(struct http_transfer *t, CURLcode code, const char *detail)
+{
+	struct result *r = t->res;
+	long v = 0;
+
+	if (code == CURLE_SSL_PINNEDPUBKEYNOTMATCH)
+		detail = "the server's public key does not match pinned_pubkey";
+	else if (curl_easy_getinfo(t->easy, CURLINFO_SSL_VERIFYRESULT, &v) ==
+	    CURLE_OK && v != X509_V_OK)
+		detail = X509_verify_cert_error_string(v);
+	snprintf(r->tls_error, sizeof(r->tls_error), "%s", detail);
+}
+
 /* Map curl's outcome to the result's error code and message. */
 static void
 set_curl_error(struct http_transfer *t, CURLcode code)
@@ -563,6 +688,8 @@ set_curl_error(struct http_transfer *t, CURLcode code)
 	for (i = 0; i < sizeof(curl_errors) / sizeof(curl_errors[0]); i++)
 		if (curl_errors[i].code == code) {
 			result_set_error(r, curl_errors[i].error, "%s", detail);
+			if (curl_errors[i].error == RESULT_TLS_FAILED)
+				tls_error(t, code, detail);
 			return;
 		}
 	result_set_error(r, RESULT_INTERNAL, "%s (curl error %d)", detail,
@@ -572,15 +699,28 @@ set_curl_error(struct http_transfer *t, CURLcode code)
 void
 http_transfer_init(void)
 {
+	char *cainfo = NULL, *capath = NULL;
+	CURL *e;
+
 	memset(&tx, 0, sizeof(tx));
 	snprintf(tx.useragent, sizeof(tx.useragent), "fanoutd/%s",
 	    PACKAGE_VERSION);
+	/* libcurl's built-in CA locations, to set back after a ca_only */
+	if ((e = curl_easy_init()) == NULL)
+		fatalx("curl_easy_init");
+	curl_easy_getinfo(e, CURLINFO_CAINFO, &cainfo);
+	curl_easy_getinfo(e, CURLINFO_CAPATH, &capath);
+	tx.cainfo = cainfo != NULL ? xstrdup(cainfo) : NULL;
+	tx.capath = capath != NULL ? xstrdup(capath) : NULL;
+	curl_easy_cleanup(e);
 }
 
 void
 http_transfer_shutdown(void)
 {
 	proxy_unref(tx.proxy);
+	free(tx.cainfo);
+	free(tx.capath);
 	memset(&tx, 0, sizeof(tx));
 }
 
@@ -592,6 +732,8 @@ http_transfer_prepare(struct http_transfer *t)
 	if ((t->proxy = tx.proxy) != NULL)
 		t->proxy->refs++;
 	t->policy = t->req.policy != NULL ? policy_ref(t->req.policy) : NULL;
+	t->tls = tlsconf_ref(t->req.tls);
+	t->req.tls = NULL;	/* t->tls is the reference */
 	if (t->req.origin == NULL || origin_split(t->req.origin, &o) == -1)
 		t->host[0] = '\0';
 	else {
@@ -651,4 +793,6 @@ http_transfer_clear(struct http_transfer *t)
 	t->proxy = NULL;
 	policy_unref(t->policy);	/* main thread: see policy.c */
 	t->policy = NULL;
+	tlsconf_unref(t->tls);
+	t->tls = NULL;
 }

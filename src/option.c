@@ -417,23 +417,34 @@ parse_choice(struct config *cfg, const struct option *o, const char *s,
 	return why;
 }
 
-static const char *
-parse_bool(struct config *cfg, const struct option *o, const char *s,
-    char *why, size_t len)
+int
+option_parse_bool(const char *s, int *out)
 {
 	static const char *const yes[] = { "yes", "true", "on", "1" };
 	static const char *const no[] = { "no", "false", "off", "0" };
 	size_t i;
 
-	(void)why;
-	(void)len;
 	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
 		if (strcmp(s, yes[i]) == 0 || strcmp(s, no[i]) == 0) {
-			*SLOT(cfg, o, uint64_t) = strcmp(s, yes[i]) == 0;
-			return NULL;
+			*out = strcmp(s, yes[i]) == 0;
+			return 0;
 		}
 	}
-	return "must be yes or no";
+	return -1;
+}
+
+static const char *
+parse_bool(struct config *cfg, const struct option *o, const char *s,
+    char *why, size_t len)
+{
+	int b;
+
+	(void)why;
+	(void)len;
+	if (option_parse_bool(s, &b) == -1)
+		return "must be yes or no";
+	*SLOT(cfg, o, uint64_t) = (uint64_t)b;
+	return NULL;
 }
 
 /* Replace a string option's value. */

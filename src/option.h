@@ -66,6 +66,9 @@ void	option_format(const struct config *cfg, const struct option *o,
 /* Is o's value a number (a JSON integer in GET /v1/config)? */
 int	option_is_number(const struct option *o);
 
+/* A yes/no word (yes, true, on, 1; no, false, off, 0) into *out; -1 else. */
+int	option_parse_bool(const char *s, int *out);
+
 /* o's value in cfg, for numeric options. */
 uint64_t option_number(const struct config *cfg, const struct option *o);
 

@@ -284,6 +284,46 @@ encode_body(struct jsonw *w, const struct result *r)
 	free(b64);
 }
 
+/*
+ * How the response came: its HTTP version, the Content-Encoding it was
+ * sent with (the body is decoded unless the request said otherwise), and
+ * over https the TLS version or why TLS failed.
+ */
+static void
+encode_wire(struct jsonw *w, const struct result *r)
+{
+	const char *ce = result_header(r, "content-encoding");
+
+	jsonw_lit(w, ",\"http_version\":");
+	if (r->http_version == 20)
+		jsonw_lit(w, "\"2\"");
+	else if (r->http_version == 11)
+		jsonw_lit(w, "\"1.1\"");
+	else if (r->http_version == 10)
+		jsonw_lit(w, "\"1.0\"");
+	else
+		jsonw_lit(w, "null");
+	jsonw_lit(w, ",\"content_encoding\":");
+	if (ce != NULL)
+		jsonw_netstr(w, ce, strlen(ce));
+	else
+		jsonw_lit(w, "null");
+	if (!r->tls) {
+		jsonw_lit(w, ",\"tls\":null");
+		return;
+	}
+	jsonw_lit(w, ",\"tls\":{\"version\":");
+	if (r->tls_version[0] != '\0')
+		jsonw_netstr(w, r->tls_version, strlen(r->tls_version));
+	else
+		jsonw_lit(w, "null");
+	if (r->tls_error[0] != '\0') {
+		jsonw_lit(w, ",\"error\":");
+		jsonw_netstr(w, r->tls_error, strlen(r->tls_error));
+	}
+	jsonw_raw(w, "}", 1);
+}
+
 static void
 encode_timings(struct jsonw *w, const struct result *r)
 {
@@ -390,6 +430,7 @@ result_encode(const struct job *job, const struct result *r, size_t *lenp)
 		jsonw_netstr(&w, r->final_url, strlen(r->final_url));
 	else
 		jsonw_str(&w, job->spec.url, strlen(job->spec.url));
+	encode_wire(&w, r);
 	encode_timings(&w, r);
 	encode_error(&w, r);
 	jsonw_raw(&w, "}", 1);

@@ -49,6 +49,10 @@ struct result {
 	double			 queue_ms, dns_ms, connect_ms, tls_ms;
 	double			 ttfb_ms, total_ms;
 	int			 connect_timeout; /* while connecting */
+	int			 http_version;	/* 11, 20; 0: no response */
+	int			 tls;		/* over TLS (https) */
+	char			 tls_version[8];	/* "1.3"; "": none */
+	char			 tls_error[256];	/* why it was refused */
 	long			 redirects;
 	char			*final_url;	/* NULL: the request's URL */
 	char			*redirect_url;	/* a 3xx's Location, resolved */

@@ -322,9 +322,9 @@ START_TEST(test_breaker)
 
 	start("breaker_failures = 3\nbreaker_open_ms = 600\n");
 	b5 = repeat_batch("\"concurrency\":1,", 6,
-	    upstream_url(&up, "/status/500"), "");
+	    upstream_url(&up, "/status/503"), "");
 	reply = api_submit(dm.sock, b5);
-	ck_assert_int_eq(jnum(result_at(reply, 2), "status"), 500);
+	ck_assert_int_eq(jnum(result_at(reply, 2), "status"), 503);
 	ck_assert_str_eq(jerr(result_at(reply, 3)), "circuit_open");
 	ck_assert_str_eq(jerr(result_at(reply, 5)), "circuit_open");
 	json_decref(reply);
@@ -346,6 +346,52 @@ START_TEST(test_breaker)
 	    "responses"), "5xx"), 3);
 	json_decref(hosts);
 	free(b5);
+}
+END_TEST
+
+/*
+ * A plain 500 is an answer, not an outage: by default it does not count
+ * towards the breaker, so no request is refused; a [host] that says
+ * breaker_on = 500 counts it.
+ */
+START_TEST(test_breaker_on)
+{
+	char *b;
+	json_t *reply;
+	long status;
+	size_t i;
+
+	start("breaker_failures = 3\nbreaker_open_ms = 60000\n"
+	    "[host 127.0.0.1:PORT1]\nbreaker_on = connect_failed, 500\n");
+	b = repeat_batch("\"concurrency\":1,", 10,
+	    upstream_url(&up2, "/status/500"), "");
+	reply = api_submit(dm.sock, b);	/* up2: the default set */
+	for (i = 0; i < 10; i++) {
+		ck_assert_int_eq(jnum(result_at(reply, i), "status"), 500);
+		ck_assert_ptr_null(jerr(result_at(reply, i)));
+	}
+	json_decref(reply);
+	free(b);
+	b = repeat_batch("\"concurrency\":1,", 6,
+	    upstream_url(&up2, "/status/502"), "");
+	reply = api_submit(dm.sock, b);	/* but a 502 counts */
+	ck_assert_int_eq(jnum(result_at(reply, 2), "status"), 502);
+	ck_assert_str_eq(jerr(result_at(reply, 3)), "circuit_open");
+	json_decref(reply);
+	free(b);
+	b = repeat_batch("\"concurrency\":1,", 6,
+	    upstream_url(&up, "/status/500"), "");
+	reply = api_submit(dm.sock, b);	/* up: breaker_on = 500 */
+	ck_assert_int_eq(jnum(result_at(reply, 2), "status"), 500);
+	ck_assert_str_eq(jerr(result_at(reply, 3)), "circuit_open");
+	json_decref(reply);
+	free(b);
+	reply = api_json(dm.sock, "GET", "/v1/config", NULL, &status);
+	b = json_dumps(reply, JSON_COMPACT);
+	ck_assert_ptr_nonnull(strstr(b,
+	    "\"breaker_on\":\"connect_failed, 500\""));
+	json_decref(reply);
+	free(b);
 }
 END_TEST
 
@@ -510,6 +556,7 @@ sched_suite(void)
 	check_add_with(s, &opts, test_deadline);
 	check_add_with(s, &opts, test_redirects);
 	check_add_with(s, &opts, test_breaker);
+	check_add_with(s, &opts, test_breaker_on);
 	check_add_with(s, &opts, test_limit_across_clients);
 	check_add_with(s, &opts, test_host_spellings_are_one_host);
 	check_add_with(s, &opts, test_queue_time_is_not_timeout);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hostrule.h"
+#include "retry.h"
 #include "check_main.h"
 
 static struct host_rule
@@ -58,22 +59,52 @@ END_TEST
 START_TEST(test_keys)
 {
 	struct host_rule r = rule("host a");
-	const char *why;
+	char why[512];
 
-	ck_assert_int_eq(hostrule_set(&r, "rate", "20/s", &why), 0);
+#define SET(k, v)	hostrule_set(&r, (k), (v), why, sizeof(why))
+	ck_assert_int_eq(SET("rate", "20/s"), 0);
 	ck_assert(r.rate == 20);
-	ck_assert_int_eq(hostrule_set(&r, "rate", "0.5/s", &why), 0);
+	ck_assert_int_eq(SET("rate", "0.5/s"), 0);
 	ck_assert(r.rate == 0.5);
-	ck_assert_int_eq(hostrule_set(&r, "burst", "5", &why), 0);
+	ck_assert_int_eq(SET("burst", "5"), 0);
 	ck_assert(r.burst == 5);
-	ck_assert_int_eq(hostrule_set(&r, "inflight", "4", &why), 0);
+	ck_assert_int_eq(SET("inflight", "4"), 0);
 	ck_assert_uint_eq(r.inflight, 4);
-	ck_assert_int_eq(hostrule_set(&r, "rate", "fast", &why), -1);
-	ck_assert_int_eq(hostrule_set(&r, "burst", "0", &why), -1);
-	ck_assert_int_eq(hostrule_set(&r, "inflight", "0", &why), -1);
-	ck_assert_int_eq(hostrule_set(&r, "inflight", "2x", &why), -1);
-	ck_assert_int_eq(hostrule_set(&r, "speed", "1", &why), -1);
+	ck_assert_int_eq(SET("fleet_inflight", "10000"), 0);
+	ck_assert_uint_eq(r.fleet_inflight, 10000);
+	ck_assert_int_eq(SET("fleet_inflight", "10001"), -1);
+	ck_assert_str_eq(why, "must be an integer 1..10000");
+	ck_assert_int_eq(SET("rate", "fast"), -1);
+	ck_assert_int_eq(SET("burst", "0"), -1);
+	ck_assert_int_eq(SET("inflight", "0"), -1);
+	ck_assert_int_eq(SET("inflight", "2x"), -1);
+	ck_assert_int_eq(SET("speed", "1"), -1);
+	/* the message lists every key the section takes */
+	ck_assert_ptr_nonnull(strstr(why, "breaker_on"));
+	ck_assert_ptr_nonnull(strstr(why, "tls_min)"));
+	/* connection keys: http2 on by default, breaker_on's default set */
+	ck_assert_int_eq(r.http2, 1);
+	ck_assert_int_eq(SET("http2", "no"), 0);
+	ck_assert_int_eq(r.http2, 0);
+	ck_assert_int_eq(SET("http2", "sometimes"), -1);
+	ck_assert(retry_on_match(&r.breaker_on, 503, RESULT_OK));
+	ck_assert(!retry_on_match(&r.breaker_on, 500, RESULT_OK));
+	ck_assert_int_eq(SET("breaker_on", "500"), 0);
+	ck_assert(retry_on_match(&r.breaker_on, 500, RESULT_OK));
+	ck_assert(!retry_on_match(&r.breaker_on, 503, RESULT_OK));
+	ck_assert_int_eq(SET("breaker_on", "418"), -1);
+	/* a TLS key makes the section's snapshot */
+	ck_assert_ptr_null(r.tls);
+	ck_assert_int_eq(SET("tls_min", "1.3"), 0);
+	ck_assert_ptr_nonnull(r.tls);
+	ck_assert_int_eq(hostrule_check(&r, why, sizeof(why)), 0);
+	ck_assert_int_eq(SET("ca_only", "yes"), 0);
+	ck_assert_int_eq(hostrule_check(&r, why, sizeof(why)), -1);
+	ck_assert_int_eq(SET("ca_file", "/nonexistent.pem"), -1);
+	ck_assert_ptr_nonnull(strstr(why, "cannot read it"));
+#undef SET
 	hostrule_clear(&r);
+	ck_assert_ptr_null(r.tls);
 }
 END_TEST
 
