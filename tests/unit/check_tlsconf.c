@@ -18,7 +18,7 @@
 #include "tlsconf.h"
 #include "check_main.h"
 
-static char dir[] = "/tmp/check_tlsconf.XXXXXX";
+static char dir[32];	/* made afresh per test: CK_FORK=no reuses it */
 static char path[6][96];	/* cert, key, other key, encrypted key, junk */
 
 enum { CERT, KEY, KEY2, KEY_ENC, JUNK, EMPTY };
@@ -52,6 +52,7 @@ setup(void)
 	FILE *fp;
 	int i;
 
+	snprintf(dir, sizeof(dir), "/tmp/check_tlsconf.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	for (i = 0; i < 6; i++)
 		snprintf(path[i], sizeof(path[i]), "%s/f%d.pem", dir, i);
@@ -149,9 +150,12 @@ START_TEST(test_unreadable_key)
 		if (geteuid() == 0 && (setgid(65534) == -1 ||
 		    setuid(65534) == -1))
 			_exit(3);
+		int rc;
+
 		c = tlsconf_new();
-		if (tlsconf_set(c, "client_key", path[KEY], why,
-		    sizeof(why)) != -1)
+		rc = tlsconf_set(c, "client_key", path[KEY], why, sizeof(why));
+		tlsconf_unref(c);
+		if (rc != -1)
 			_exit(1);
 		_exit(strstr(why, "Permission denied") != NULL ? 0 : 2);
 	}
