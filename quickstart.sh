@@ -18,7 +18,7 @@ DEPS="autoconf automake make gcc pkg-config libevent-dev libevhtp-dev
 libonig-dev libssl-dev libjansson-dev check libcurl4-openssl-dev
 libinih-dev libidn2-dev libhiredis-dev uthash-dev libsubunit-dev
 libsystemd-dev systemd ca-certificates curl iproute2 fiu-utils python3
-redis-server"
+redis-server nginx-light openssl"
 
 say() { printf '==> %s\n' "$*"; }
 
