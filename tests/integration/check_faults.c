@@ -43,11 +43,9 @@ proc_count(pid_t pid, int fds)
 	char cmd[128], *out;
 	long n;
 
-	if (fds)
-		snprintf(cmd, sizeof(cmd), "ls /proc/%d/fd | wc -l", (int)pid);
-	else
-		snprintf(cmd, sizeof(cmd), "awk '/VmRSS/ {print $2}' "
-		    "/proc/%d/status", (int)pid);
+	if (!fds)
+		return proc_status_kb(pid, "VmRSS");
+	snprintf(cmd, sizeof(cmd), "ls /proc/%d/fd | wc -l", (int)pid);
 	run_cmd(cmd, &out);
 	n = atol(out);
 	free(out);

@@ -703,17 +703,9 @@ END_TEST
 static long
 proc_kb(const char *key)
 {
-	char path[64], line[256];
-	long kb = -1;
-	size_t n = strlen(key);
-	FILE *f;
+	long kb = proc_status_kb(dm.pid, key);
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)dm.pid);
-	ck_assert_ptr_nonnull(f = fopen(path, "r"));
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, key, n) == 0 && line[n] == ':')
-			kb = atol(line + n + 1);
-	fclose(f);
+	ck_assert_msg(kb >= 0, "no %s for the daemon", key);
 	return kb;
 }
 

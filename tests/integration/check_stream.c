@@ -39,23 +39,6 @@ teardown(void)
 	ck_assert_msg(rc == 0, "fanoutd exited %d", rc);
 }
 
-static long
-daemon_rss_kb(pid_t pid)
-{
-	char path[64], line[256];
-	long kb = -1;
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((fp = fopen(path, "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), fp) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	fclose(fp);
-	return kb;
-}
-
 /* Stream lines, parsed, as an array (the whole stream, in order). */
 static json_t *
 stream_lines(const char *batch)
@@ -425,7 +408,7 @@ START_TEST(test_slow_reader_bounded)
 	    "host_inflight = 32\n");
 	batch = batch_of("\"mode\":\"stream\",\"concurrency\":32,", 2000,
 	    upstream_url(&up, "/bytes/20000"));
-	rss0 = daemon_rss_kb(dm.pid);
+	rss0 = proc_status_kb(dm.pid, "VmRSS");
 	s = raw_post(dm.sock, batch);
 	for (i = 0; i < 20; i++) {	/* about 40 KB/s for 2 s */
 		ck_assert_int_gt(read(s, buf, sizeof(buf)), 0);
@@ -443,7 +426,7 @@ START_TEST(test_slow_reader_bounded)
 	stats = upstream_json(&up, "/stats");
 	requests = jnum(stats, "requests");
 	json_decref(stats);
-	rss1 = daemon_rss_kb(dm.pid);
+	rss1 = proc_status_kb(dm.pid, "VmRSS");
 	/* ~64 KB of output and 32 transfers, not 2000 x 20 KB = 40 MB */
 	ck_assert_msg(requests < 400, "%lld requests fetched for a client "
 	    "that read ~80 KB", requests);
@@ -493,7 +476,7 @@ count_lines(char *p, size_t size, size_t n, void *arg)
 
 	for (i = 0; i < size * n; i++)
 		if (p[i] == '\n' && ++c->lines == c->quarter)
-			c->rss_quarter = daemon_rss_kb(c->pid);
+			c->rss_quarter = proc_status_kb(c->pid, "VmRSS");
 	return size * n;
 }
 
@@ -522,7 +505,7 @@ START_TEST(test_long_stream_flat_rss)
 	curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, count_lines);
 	curl_easy_setopt(cu, CURLOPT_WRITEDATA, &c);
 	ck_assert_int_eq(curl_easy_perform(cu), CURLE_OK);
-	rss_end = daemon_rss_kb(dm.pid);
+	rss_end = proc_status_kb(dm.pid, "VmRSS");
 	curl_easy_cleanup(cu);
 	curl_slist_free_all(h);
 	ck_assert_uint_eq(c.lines, n + 2);	/* batch, results, summary */

@@ -24,7 +24,6 @@
 /* The nginx servers: each a port on 127.0.0.1. */
 enum { H2, MTLS, TLS12, H2C, NSERVERS };
 
-static struct upstream up;
 static struct daemon dm;
 static char dir[64];
 static pid_t nginx_pid;
@@ -144,7 +143,6 @@ nginx_start(void)
 		run_cmd(cmd, &log);
 		ck_abort_msg("nginx did not start: %s", log);
 	}
-	upstream_start(&up);	/* unused by most cases; teardown is common */
 	return 1;
 }
 
@@ -157,7 +155,6 @@ teardown(void)
 	if (dm.pid > 0)
 		ck_assert_int_eq(daemon_stop(&dm), 0);
 	memset(&dm, 0, sizeof(dm));
-	upstream_stop(&up);
 	if (nginx_pid > 0) {
 		kill(nginx_pid, SIGQUIT);
 		waitpid(nginx_pid, &status, 0);
@@ -205,6 +202,22 @@ static const char *
 tls_field(json_t *r, const char *key)
 {
 	return jstr(json_object_get(r, "tls"), key);
+}
+
+/* u with "http_version": version ("" for none): status 200 over want. */
+static void
+expect_version(const char *u, const char *version, const char *want)
+{
+	char members[512];
+	json_t *reply, *r;
+
+	snprintf(members, sizeof(members), "\"url\":\"%s\"%s%s%s", u,
+	    *version ? ",\"http_version\":\"" : "", version,
+	    *version ? "\"" : "");
+	r = one(members, &reply);
+	ck_assert_int_eq(jnum(r, "status"), 200);
+	ck_assert_str_eq(jstr(r, "http_version"), want);
+	json_decref(reply);
 }
 
 /* How many lines of nginx's access log contain needle. */
@@ -325,7 +338,7 @@ END_TEST
 
 START_TEST(test_pins)
 {
-	char hosts[1024], pin[128], other[128], *out = NULL;
+	char hosts[1024], pin[128], other[128];
 	json_t *reply, *r;
 	FILE *fp;
 
@@ -337,7 +350,6 @@ START_TEST(test_pins)
 	ck_assert_ptr_nonnull(fp = fopen(at("otherpin.txt"), "r"));
 	ck_assert_ptr_nonnull(fgets(other, sizeof(other), fp));
 	fclose(fp);
-	free(out);
 	/* the right pin on one server, a wrong one on another */
 	snprintf(hosts, sizeof(hosts), "[host 127.0.0.1:%d]\nca_file = %s\n"
 	    "pinned_pubkey = %s\n[host 127.0.0.1:%d]\nca_file = %s\n"
@@ -378,13 +390,13 @@ END_TEST
 
 START_TEST(test_http2)
 {
-	char hosts[1024], *b, members[512];
+	char hosts[1024], *b;
 	json_t *reply, *r, *rs;
 	size_t i;
 
 	if (!nginx_start())
 		return;
-	/* one transfer thread: one connection is the right answer */
+	/* one transfer thread, so its streams can share one connection */
 	snprintf(hosts, sizeof(hosts), "[host 127.0.0.1:%d]\nca_file = %s\n"
 	    "inflight = 32\n[host 127.0.0.1:%d]\nca_file = %s\nhttp2 = no\n",
 	    port[H2], at("ca.pem"), port[TLS12], at("ca.pem"));
@@ -419,25 +431,11 @@ START_TEST(test_http2)
 	ck_assert_int_eq(log_count("HTTP/2.0"), 64);
 
 	/* "http_version": "1.1" in a request, http2 = no for a host */
-	snprintf(members, sizeof(members), "\"url\":\"%s\","
-	    "\"http_version\":\"1.1\"", url(H2, "/text"));
-	r = one(members, &reply);
-	ck_assert_int_eq(jnum(r, "status"), 200);
-	ck_assert_str_eq(jstr(r, "http_version"), "1.1");
-	json_decref(reply);
-	r = get(url(TLS12, "/text"), &reply);
-	ck_assert_int_eq(jnum(r, "status"), 200);
-	ck_assert_str_eq(jstr(r, "http_version"), "1.1");
-	json_decref(reply);
+	expect_version(url(H2, "/text"), "1.1", "1.1");
+	expect_version(url(TLS12, "/text"), "", "1.1");
 	ck_assert_int_eq(log_count("HTTP/1.1"), 2);
-
 	/* h2c: "2" on an http:// URL is prior knowledge */
-	snprintf(members, sizeof(members), "\"url\":\"%s\","
-	    "\"http_version\":\"2\"", url(H2C, "/text"));
-	r = one(members, &reply);
-	ck_assert_int_eq(jnum(r, "status"), 200);
-	ck_assert_str_eq(jstr(r, "http_version"), "2");
-	json_decref(reply);
+	expect_version(url(H2C, "/text"), "2", "2");
 
 	/* a bad value names the field */
 	{
@@ -493,23 +491,6 @@ START_TEST(test_decompress)
 }
 END_TEST
 
-/* The daemon's peak resident memory (VmHWM) in KiB. */
-static long
-peak_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	ck_assert_ptr_nonnull(fp = fopen(path, "r"));
-	while (fgets(line, sizeof(line), fp) != NULL)
-		if (sscanf(line, "VmHWM: %ld", &kib) == 1)
-			break;
-	fclose(fp);
-	return kib;
-}
-
 START_TEST(test_bomb)
 {
 	char hosts[512], members[512];
@@ -521,7 +502,8 @@ START_TEST(test_bomb)
 	snprintf(hosts, sizeof(hosts), "[host 127.0.0.1:%d]\nca_file = %s\n",
 	    port[H2], at("ca.pem"));
 	start_daemon(NULL, hosts);
-	before = peak_kib(dm.pid);
+	before = proc_status_kb(dm.pid, "VmHWM");
+	ck_assert_int_gt(before, 0);
 	/* 256 KB on the wire, 256 MiB decoded: cut at 1 MiB decoded */
 	snprintf(members, sizeof(members), "\"url\":\"%s\","
 	    "\"max_response_bytes\":1048576",
@@ -533,7 +515,7 @@ START_TEST(test_bomb)
 	ck_assert_int_eq(jnum(r, "body_bytes"), 1048576);
 	json_decref(reply);
 	/* a bounded cost: far below the 256 MiB an unbounded decode needs */
-	ck_assert_int_lt(peak_kib(dm.pid) - before, 64 * 1024);
+	ck_assert_int_lt(proc_status_kb(dm.pid, "VmHWM") - before, 64 * 1024);
 }
 END_TEST
 

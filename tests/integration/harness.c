@@ -551,6 +551,26 @@ closed_port(void)
 	return port;
 }
 
+long
+proc_status_kb(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	long kb = -1;
+	size_t n = strlen(key);
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strncmp(line, key, n) == 0 && line[n] == ':') {
+			kb = atol(line + n + 1);
+			break;
+		}
+	fclose(fp);
+	return kb;
+}
+
 int
 run_cmd(const char *cmdline, char **out)
 {

@@ -180,6 +180,12 @@ int	as_uid(unsigned uid, int (*fn)(const char *), const char *arg);
  */
 int	can_switch_uid(void);
 
+/*
+ * A "key: N kB" line of /proc/PID/status ("VmRSS", "VmHWM") in kB; -1
+ * when the process or the line is not there.
+ */
+long	proc_status_kb(pid_t pid, const char *key);
+
 /* Monotonic milliseconds. */
 double	now_ms(void);
 
