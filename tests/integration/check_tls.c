@@ -285,9 +285,13 @@ START_TEST(test_private_ca)
 	json_decref(c);
 
 	/* a batch cannot name CA files (config only) */
-	api_json(dm.sock, "POST", "/v1/batches", "{\"requests\":[{\"url\":"
-	    "\"https://127.0.0.1/\",\"ca_file\":\"/etc/passwd\"}]}", &status);
+	c = api_json(dm.sock, "POST", "/v1/batches", "{\"requests\":[{"
+	    "\"url\":\"https://127.0.0.1/\",\"ca_file\":\"/etc/passwd\"}]}",
+	    &status);
 	ck_assert_int_eq(status, 400);
+	ck_assert_str_eq(jstr(json_object_get(c, "error"), "path"),
+	    "requests[0].ca_file");
+	json_decref(c);
 }
 END_TEST
 
