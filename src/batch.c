@@ -25,15 +25,21 @@
 #include "config.h"
 #include "http_url.h"
 #include "jsonscan.h"
+#include "jsonw.h"
 #include "log.h"
+#include "urlenc.h"
 #include "xmalloc.h"
 
 #define MAX_METHOD_LEN	32
 #define MAX_CONCURRENCY	1000000
 
+/* The ways to give a request a body: at most one per request. */
+enum body_kind { BODY_TEXT, BODY_BASE64, BODY_JSON, BODY_FORM, NBODY };
+
 /* The fields the table does not cover (borrowed from the JSON tree). */
 struct fields {
-	json_t	*url, *id, *method, *headers, *body, *body_base64;
+	json_t	*url, *id, *method, *headers, *params, *auth;
+	json_t	*body[NBODY];	/* body_kinds[]' */
 };
 
 enum field_kind {
@@ -89,8 +95,10 @@ static const struct field {
 #define NFIELDS	(sizeof(fields) / sizeof(fields[0]))
 
 static const char *const request_keys[] = { "url", "id", "body",
-	"body_base64", "method", "headers", NULL };
-static const char *const default_keys[] = { "method", "headers", NULL };
+	"body_base64", "json", "form", "method", "headers", "params", "auth",
+	NULL };
+static const char *const default_keys[] = { "method", "headers", "params",
+	"auth", NULL };
 static const char *const batch_keys[] = { "requests", "defaults",
 	"concurrency", "rate", "deadline_ms", "mode", "progress_ms", NULL };
 static const char *const mode_names[] = { "wait", "stream", "async" };
@@ -162,8 +170,12 @@ collect(json_t *obj, struct fields *f)
 	f->id = json_object_get(obj, "id");
 	f->method = json_object_get(obj, "method");
 	f->headers = json_object_get(obj, "headers");
-	f->body = json_object_get(obj, "body");
-	f->body_base64 = json_object_get(obj, "body_base64");
+	f->params = json_object_get(obj, "params");
+	f->auth = json_object_get(obj, "auth");
+	f->body[BODY_TEXT] = json_object_get(obj, "body");
+	f->body[BODY_BASE64] = json_object_get(obj, "body_base64");
+	f->body[BODY_JSON] = json_object_get(obj, "json");
+	f->body[BODY_FORM] = json_object_get(obj, "form");
 }
 
 static int
@@ -393,11 +405,14 @@ has_header(const struct job *job, const char *name)
 	return 0;
 }
 
-/* The defaults' headers, once for the batch ("Name: value"). */
+/*
+ * The defaults' headers, once for the batch ("Name: value"), then the
+ * Authorization line of their auth (taken; NULL: none).
+ */
 static void
-default_headers(struct batch *b, json_t *def)
+default_headers(struct batch *b, json_t *def, char *auth)
 {
-	size_t n = json_object_size(def);
+	size_t n = json_object_size(def) + (auth != NULL);
 	const char *name;
 	json_t *v;
 
@@ -409,6 +424,42 @@ default_headers(struct batch *b, json_t *def)
 		    json_string_value(v));
 		b->dheader_bytes += strlen(b->dheaders[b->ndheaders++]);
 	}
+	if (auth != NULL) {
+		b->dheaders[b->ndheaders] = auth;
+		b->dheader_bytes += strlen(b->dheaders[b->ndheaders++]);
+	}
+}
+
+/* Mark the defaults' headers called name (n bytes) as overridden. */
+static void
+skip_defaults(struct job *job, const char *name, size_t n)
+{
+	const struct batch *b = job->batch;
+	struct job_spec *s = &job->spec;
+	size_t i;
+
+	for (i = 0; i < b->ndheaders; i++) {
+		if (!header_is(b->dheaders[i], name, n))
+			continue;
+		if (s->dskip == NULL)
+			s->dskip = xcalloc((b->ndheaders + 7) / 8, 1);
+		s->dskip[i / 8] |= (unsigned char)(1u << (i % 8));
+	}
+}
+
+/* Add line ("Name: value", taken) to job's own headers, over defaults. */
+static void
+add_header(struct job *job, char *line)
+{
+	struct job_spec *s = &job->spec;
+
+	/* room doubles at each power of two: linear in the headers */
+	if (s->nheaders == 0 || (s->nheaders >= 4 &&
+	    (s->nheaders & (s->nheaders - 1)) == 0))
+		s->headers = xreallocarray(s->headers, s->nheaders ?
+		    2 * s->nheaders : 4, sizeof(char *));
+	s->headers[s->nheaders++] = line;
+	skip_defaults(job, line, strcspn(line, ":"));
 }
 
 /*
@@ -420,26 +471,13 @@ default_headers(struct batch *b, json_t *def)
 static void
 merge_headers(struct job *job, json_t *req)
 {
-	const struct batch *b = job->batch;
-	struct job_spec *s = &job->spec;
 	const char *name;
-	size_t i, n = json_object_size(req);
 	json_t *v;
+	char *line;
 
-	if (n == 0)
-		return;
-	s->headers = xcalloc(n, sizeof(char *));
 	json_object_foreach(req, name, v) {
-		xasprintf(&s->headers[s->nheaders++], "%s: %s", name,
-		    json_string_value(v));
-		n = strlen(name);
-		for (i = 0; i < b->ndheaders; i++) {
-			if (!header_is(b->dheaders[i], name, n))
-				continue;
-			if (s->dskip == NULL)
-				s->dskip = xcalloc((b->ndheaders + 7) / 8, 1);
-			s->dskip[i / 8] |= (unsigned char)(1u << (i % 8));
-		}
+		xasprintf(&line, "%s: %s", name, json_string_value(v));
+		add_header(job, line);
 	}
 }
 
@@ -470,35 +508,461 @@ check_header_limits(const struct job *job, const char *path,
 	return 0;
 }
 
+/*
+ * A JSON value written compactly (a "json" body): the text
+ * json_dumps(JSON_COMPACT) prints, but reals in the fewest digits that
+ * read back the same (0.1, not 0.10000000000000001). Depth is bounded by
+ * jsonscan.
+ */
+static void
+write_json(struct jsonw *w, json_t *v)
+{
+	const char *key;
+	json_t *item;
+	size_t i;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		jsonw_raw(w, "{", 1);
+		i = 0;
+		json_object_foreach(v, key, item) {
+			if (i++ > 0)
+				jsonw_raw(w, ",", 1);
+			jsonw_str(w, key, strlen(key));
+			jsonw_raw(w, ":", 1);
+			write_json(w, item);
+		}
+		jsonw_raw(w, "}", 1);
+		break;
+	case JSON_ARRAY:
+		jsonw_raw(w, "[", 1);
+		json_array_foreach(v, i, item) {
+			if (i > 0)
+				jsonw_raw(w, ",", 1);
+			write_json(w, item);
+		}
+		jsonw_raw(w, "]", 1);
+		break;
+	case JSON_STRING:
+		jsonw_str(w, json_string_value(v), json_string_length(v));
+		break;
+	case JSON_INTEGER:
+		jsonw_int(w, (long long)json_integer_value(v));
+		break;
+	case JSON_REAL:
+		jsonw_real(w, json_real_value(v));
+		break;
+	case JSON_TRUE:
+		jsonw_lit(w, "true");
+		break;
+	case JSON_FALSE:
+		jsonw_lit(w, "false");
+		break;
+	case JSON_NULL:
+		jsonw_lit(w, "null");
+		break;
+	}
+}
+
+/* A "params" or "form" value's text: a string, a number or a boolean. */
+static int
+pair_text(json_t *v, struct jsonw *w)
+{
+	if (json_is_string(v))
+		jsonw_raw(w, json_string_value(v), json_string_length(v));
+	else if (json_is_number(v) || json_is_boolean(v))
+		write_json(w, v);
+	else
+		return -1;
+	return 0;
+}
+
+/*
+ * The pairs of one "params" or "form" key, encoded ("k=v", "k=v&k=w" for
+ * an array, "" for an empty array or null) and appended to out.
+ */
+static int
+encode_key(const char *key, json_t *v, const char *path, struct urlbuf *out,
+    struct batch_error *err)
+{
+	struct jsonw w;
+	json_t *item;
+	size_t i, n = json_is_array(v) ? json_array_size(v) : 1;
+	char p[128];
+
+	if (json_is_null(v))
+		return 0;
+	for (i = 0; i < n; i++) {
+		item = json_is_array(v) ? json_array_get(v, i) : v;
+		jsonw_init(&w, 64);
+		if (pair_text(item, &w) == -1) {
+			free(w.buf);
+			if (json_is_array(v))
+				snprintf(p, sizeof(p), "%s.%.40s[%zu]", path,
+				    key, i);
+			else
+				snprintf(p, sizeof(p), "%s.%.40s", path, key);
+			return INVALID(err, p, "must be a string, a number, "
+			    "a boolean, an array of those, or null");
+		}
+		if (i > 0)
+			urlbuf_add(out, "&", 1);
+		urlenc_form(out, key, strlen(key));
+		urlbuf_add(out, "=", 1);
+		urlenc_form(out, w.buf, w.len);
+		free(w.buf);
+	}
+	return 0;
+}
+
+/* Every key of a "params" or "form" object, joined by '&'. */
+static int
+encode_pairs(json_t *obj, const char *path, struct urlbuf *out,
+    struct batch_error *err)
+{
+	const char *key;
+	size_t mark;
+	json_t *v;
+
+	if (!json_is_object(obj))
+		return INVALID(err, path, "must be an object of name: value");
+	urlbuf_add(out, "", 0);
+	json_object_foreach(obj, key, v) {
+		mark = out->len;
+		if (mark > 0)
+			urlbuf_add(out, "&", 1);
+		if (encode_key(key, v, path, out, err) == -1)
+			return -1;
+		if (out->len == mark + (mark > 0))	/* nothing: no '&' */
+			out->buf[out->len = mark] = '\0';
+	}
+	return 0;
+}
+
+static int
+body_text(struct job_spec *s, json_t *v, const char *p,
+    struct batch_error *err)
+{
+	if (!json_is_string(v))
+		return INVALID(err, p, "must be a string");
+	s->body_len = json_string_length(v);
+	s->body = xmemdup(json_string_value(v), s->body_len);
+	return 0;
+}
+
+static int
+body_base64(struct job_spec *s, json_t *v, const char *p,
+    struct batch_error *err)
+{
+	if (json_is_string(v))
+		s->body = base64_decode(json_string_value(v),
+		    json_string_length(v), &s->body_len);
+	if (s->body == NULL)
+		return INVALID(err, p, "must be valid base64 (RFC 4648, "
+		    "padded)");
+	return 0;
+}
+
+static int
+body_json(struct job_spec *s, json_t *v, const char *p,
+    struct batch_error *err)
+{
+	struct jsonw w;
+
+	(void)p;
+	(void)err;
+	jsonw_init(&w, 256);
+	write_json(&w, v);
+	s->body = (unsigned char *)jsonw_steal(&w, &s->body_len);
+	return 0;
+}
+
+static int
+body_form(struct job_spec *s, json_t *v, const char *p,
+    struct batch_error *err)
+{
+	struct urlbuf b;
+
+	memset(&b, 0, sizeof(b));
+	if (encode_pairs(v, p, &b, err) == -1) {
+		free(b.buf);
+		return -1;
+	}
+	s->body = (unsigned char *)b.buf;
+	s->body_len = b.len;
+	return 0;
+}
+
+/* The body fields, in enum body_kind's order. */
+static const struct body_kind_row {
+	const char	*name;
+	const char	*type;		/* the Content-Type it implies */
+	int		(*parse)(struct job_spec *, json_t *, const char *,
+			    struct batch_error *);
+} body_kinds[NBODY] = {
+	{ "body", NULL, body_text },
+	{ "body_base64", NULL, body_base64 },
+	{ "json", "application/json", body_json },
+	{ "form", "application/x-www-form-urlencoded", body_form },
+};
+
+/*
+ * The request's body from the one body field it gives (null is none),
+ * and the Content-Type that field implies unless a header sets one.
+ */
 static int
 parse_body(struct job *job, struct fields *f, const char *path,
     struct batch_error *err)
 {
-	struct job_spec *s = &job->spec;
-	char p[96];
+	size_t i, which = NBODY;
+	char p[96], *line;
 
-	if (f->body != NULL && !json_is_null(f->body) &&
-	    f->body_base64 != NULL && !json_is_null(f->body_base64)) {
-		snprintf(p, sizeof(p), "%s.body_base64", path);
-		return INVALID(err, p, "body and body_base64 are exclusive");
+	for (i = 0; i < NBODY; i++) {
+		if (f->body[i] == NULL || json_is_null(f->body[i]))
+			continue;
+		snprintf(p, sizeof(p), "%s.%s", path, body_kinds[i].name);
+		if (which != NBODY)
+			return INVALID(err, p, "%s and %s are exclusive: a "
+			    "request has one body", body_kinds[which].name,
+			    body_kinds[i].name);
+		which = i;
 	}
-	if (f->body != NULL && !json_is_null(f->body)) {
-		snprintf(p, sizeof(p), "%s.body", path);
-		if (!json_is_string(f->body))
-			return INVALID(err, p, "must be a string");
-		s->body_len = json_string_length(f->body);
-		s->body = xmemdup(json_string_value(f->body), s->body_len);
-	} else if (f->body_base64 != NULL && !json_is_null(f->body_base64)) {
-		snprintf(p, sizeof(p), "%s.body_base64", path);
-		if (json_is_string(f->body_base64))
-			s->body = base64_decode(
-			    json_string_value(f->body_base64),
-			    json_string_length(f->body_base64), &s->body_len);
-		if (s->body == NULL)
-			return INVALID(err, p, "must be valid base64 "
-			    "(RFC 4648, padded)");
+	if (which == NBODY)
+		return 0;
+	snprintf(p, sizeof(p), "%s.%s", path, body_kinds[which].name);
+	if (body_kinds[which].parse(&job->spec, f->body[which], p, err) == -1)
+		return -1;
+	if (body_kinds[which].type != NULL &&
+	    !has_header(job, "Content-Type")) {
+		xasprintf(&line, "Content-Type: %s", body_kinds[which].type);
+		add_header(job, line);
 	}
 	return 0;
+}
+
+static int
+is_token68(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && (isalnum((unsigned char)s[i]) || (s[i] != '\0' &&
+	    strchr("-._~+/", s[i]) != NULL)))
+		i++;
+	if (i == 0)
+		return 0;
+	while (i < n && s[i] == '=')
+		i++;
+	return i == n;
+}
+
+/*
+ * "auth": {"basic": [user, password]} or {"bearer": token}, as the
+ * Authorization line it sends (caller frees). No message carries the
+ * secret.
+ */
+static int
+parse_auth(json_t *v, const char *path, char **line, struct batch_error *err)
+{
+	static const char *const keys[] = { "basic", "bearer", NULL };
+	json_t *basic, *bearer, *user, *pw;
+	struct urlbuf up;
+	char p[128], *b64;
+
+	*line = NULL;
+	if (!json_is_object(v) || json_object_size(v) != 1)
+		return INVALID(err, path, "must be {\"basic\": [user, "
+		    "password]} or {\"bearer\": token}");
+	if (check_keys(v, keys, 0, path, err) == -1)
+		return -1;
+	basic = json_object_get(v, "basic");
+	bearer = json_object_get(v, "bearer");
+	if (bearer != NULL) {
+		snprintf(p, sizeof(p), "%s.bearer", path);
+		if (!json_is_string(bearer) || !is_token68(
+		    json_string_value(bearer), json_string_length(bearer)))
+			return INVALID(err, p, "must be a token: letters, "
+			    "digits and -._~+/, then any '='");
+		xasprintf(line, "Authorization: Bearer %s",
+		    json_string_value(bearer));
+		return 0;
+	}
+	snprintf(p, sizeof(p), "%s.basic", path);
+	if (!json_is_array(basic) || json_array_size(basic) != 2 ||
+	    !json_is_string(user = json_array_get(basic, 0)) ||
+	    !json_is_string(pw = json_array_get(basic, 1)))
+		return INVALID(err, p, "must be [user, password], two strings");
+	if (memchr(json_string_value(user), ':', json_string_length(user)))
+		return INVALID(err, p, "the user must not contain ':' "
+		    "(RFC 7617)");
+	memset(&up, 0, sizeof(up));
+	urlbuf_add(&up, json_string_value(user), json_string_length(user));
+	urlbuf_add(&up, ":", 1);
+	urlbuf_add(&up, json_string_value(pw), json_string_length(pw));
+	b64 = base64_encode((unsigned char *)up.buf, up.len, NULL);
+	explicit_bzero(up.buf, up.len);
+	free(up.buf);
+	xasprintf(line, "Authorization: Basic %s", b64);
+	explicit_bzero(b64, strlen(b64));
+	free(b64);
+	return 0;
+}
+
+/* Does a "headers" object set name (any case)? */
+static int
+headers_set(json_t *h, const char *name)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(h, key, v)
+		if (strcasecmp(key, name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A request's or the defaults' auth: its Authorization line in *line
+ * (NULL: none). Setting Authorization in headers as well is refused.
+ */
+static int
+get_auth(struct fields *f, const char *path, char **line,
+    struct batch_error *err)
+{
+	char p[96];
+
+	*line = NULL;
+	if (f->auth == NULL || json_is_null(f->auth))
+		return 0;
+	snprintf(p, sizeof(p), "%s%sauth", path, *path ? "." : "");
+	if (f->headers != NULL && headers_set(f->headers, "Authorization"))
+		return INVALID(err, p, "auth and headers.Authorization both "
+		    "set the Authorization header; give one");
+	return parse_auth(f->auth, p, line, err);
+}
+
+/* The defaults' params, a key each, encoded once for the batch. */
+static int
+default_params(struct batch *b, json_t *params, struct batch_error *err)
+{
+	struct batch_param *bp;
+	struct urlbuf u;
+	const char *key;
+	json_t *v;
+
+	if (params == NULL || json_is_null(params))
+		return 0;
+	if (!json_is_object(params))
+		return INVALID(err, "defaults.params", "must be an object of "
+		    "name: value");
+	b->dparams = xcalloc(json_object_size(params) + 1, sizeof(*bp));
+	json_object_foreach(params, key, v) {
+		memset(&u, 0, sizeof(u));
+		urlbuf_add(&u, "", 0);
+		if (encode_key(key, v, "defaults.params", &u, err) == -1) {
+			free(u.buf);
+			return -1;
+		}
+		bp = &b->dparams[b->ndparams++];
+		bp->name = xstrdup(key);
+		bp->pairs = u.buf;
+		bp->len = u.len;
+		b->dparam_bytes += u.len + 1;
+	}
+	return 0;
+}
+
+static int
+param_skipped(const struct job *job, size_t i)
+{
+	const unsigned char *skip = job->spec.dpskip;
+
+	return skip != NULL && (skip[i / 8] & (1u << (i % 8)));
+}
+
+/*
+ * A request's own params, and which of the defaults' keys they replace
+ * (a key set to null drops the default's); the URL they make within
+ * max_url_bytes.
+ */
+static int
+parse_params(struct job *job, json_t *params, const char *path,
+    const struct config *cfg, struct batch_error *err)
+{
+	const struct batch *b = job->batch;
+	struct job_spec *s = &job->spec;
+	struct urlbuf u;
+	const char *key;
+	size_t i, len;
+	json_t *v;
+	char p[96];
+
+	snprintf(p, sizeof(p), "%s.params", path);
+	if (params != NULL && !json_is_null(params)) {
+		memset(&u, 0, sizeof(u));
+		if (encode_pairs(params, p, &u, err) == -1) {
+			free(u.buf);
+			return -1;
+		}
+		if (u.len > 0) {
+			s->params = u.buf;
+			s->params_len = u.len;
+		} else
+			free(u.buf);
+		json_object_foreach(params, key, v)
+			for (i = 0; i < b->ndparams; i++)
+				if (strcmp(key, b->dparams[i].name) == 0) {
+					if (s->dpskip == NULL)
+						s->dpskip = xcalloc(
+						    (b->ndparams + 7) / 8, 1);
+					s->dpskip[i / 8] |=
+					    (unsigned char)(1u << (i % 8));
+				}
+	}
+	len = strlen(s->url) + 1 + s->params_len + b->dparam_bytes;
+	for (i = 0; s->dpskip != NULL && i < b->ndparams; i++)
+		if (param_skipped(job, i))
+			len -= b->dparams[i].len + 1;
+	if (len > cfg->max_url_bytes)
+		return INVALID(err, p, "the URL with its params would be about "
+		    "%zu bytes; at most %llu (max_url_bytes)", len,
+		    (unsigned long long)cfg->max_url_bytes);
+	return 0;
+}
+
+const char *
+batch_job_url(struct job *job)
+{
+	const struct batch *b = job->batch;
+	struct urlbuf q;
+	size_t i;
+
+	if (job->url != NULL)
+		return job->url;
+	memset(&q, 0, sizeof(q));
+	for (i = 0; i < b->ndparams; i++) {
+		if (param_skipped(job, i) || b->dparams[i].len == 0)
+			continue;
+		if (q.len > 0)
+			urlbuf_add(&q, "&", 1);
+		urlbuf_add(&q, b->dparams[i].pairs, b->dparams[i].len);
+	}
+	if (job->spec.params_len > 0) {
+		if (q.len > 0)
+			urlbuf_add(&q, "&", 1);
+		urlbuf_add(&q, job->spec.params, job->spec.params_len);
+	}
+	if (q.len == 0)
+		return job->spec.url;
+	job->url = urlenc_add_query(job->spec.url, q.buf, q.len);
+	free(q.buf);
+	return job->url;
+}
+
+void
+batch_job_url_drop(struct job *job)
+{
+	free(job->url);
+	job->url = NULL;
 }
 
 /*
@@ -584,7 +1048,7 @@ parse_request(struct job *job, json_t *req, const struct job_opts *dopt,
     struct batch_error *err)
 {
 	struct fields f;
-	char path[48], p[96], *cause = NULL;
+	char path[48], p[96], *cause = NULL, *auth, *sent;
 	json_t *m;
 
 	snprintf(path, sizeof(path), "requests[%zu]", job->spec.index);
@@ -598,17 +1062,22 @@ parse_request(struct job *job, json_t *req, const struct job_opts *dopt,
 		return INVALID(err, p, "is required");
 	if (!json_is_string(f.url))
 		return INVALID(err, p, "must be a string");
-	if ((job->spec.origin = http_url_origin(json_string_value(f.url),
-	    &cause)) == NULL) {
+	if (strlen(json_string_value(f.url)) != json_string_length(f.url))
+		return INVALID(err, p, "contains NUL");
+	/* spaces, non-ASCII and the like are encoded, as requests does */
+	if ((sent = urlenc_requote(json_string_value(f.url))) == NULL)
+		sent = xstrdup(json_string_value(f.url));
+	job->spec.url = sent;
+	if (strlen(sent) > cfg->max_url_bytes)
+		return INVALID(err, p, "URL of %zu bytes%s; at most %llu "
+		    "(max_url_bytes)", strlen(sent), strlen(sent) !=
+		    json_string_length(f.url) ? " once percent-encoded" : "",
+		    (unsigned long long)cfg->max_url_bytes);
+	if ((job->spec.origin = http_url_origin(sent, &cause)) == NULL) {
 		INVALID(err, p, "%s", cause);
 		free(cause);
 		return -1;
 	}
-	if (json_string_length(f.url) > cfg->max_url_bytes)
-		return INVALID(err, p, "URL of %zu bytes; at most %llu "
-		    "(max_url_bytes)", json_string_length(f.url),
-		    (unsigned long long)cfg->max_url_bytes);
-	job->spec.url = xstrdup(json_string_value(f.url));
 	snprintf(p, sizeof(p), "%s.id", path);
 	if (f.id != NULL && !json_is_null(f.id) && !json_is_string(f.id))
 		return INVALID(err, p, "must be a string");
@@ -622,7 +1091,15 @@ parse_request(struct job *job, json_t *req, const struct job_opts *dopt,
 	if (check_headers(f.headers, p, err) == -1)
 		return -1;
 	merge_headers(job, f.headers);
-	if (check_header_limits(job, p, cfg, err) == -1)
+	if (get_auth(&f, path, &auth, err) == -1)
+		return -1;
+	if (auth != NULL)
+		add_header(job, auth);
+	else if (f.auth != NULL)	/* null: not the defaults' either */
+		skip_defaults(job, "Authorization", 13);
+	if (parse_body(job, &f, path, err) == -1 ||
+	    check_header_limits(job, p, cfg, err) == -1 ||
+	    parse_params(job, f.params, path, cfg, err) == -1)
 		return -1;
 	job->spec.opt = *dopt;		/* then the request's own */
 	if (parse_opts(req, &job->spec.opt, path, cfg, err) == -1)
@@ -630,7 +1107,7 @@ parse_request(struct job *job, json_t *req, const struct job_opts *dopt,
 	if (retry_method_idempotent(job->spec.method) ||
 	    has_header(job, "Idempotency-Key"))
 		job->spec.opt.may_retry = 1;
-	return parse_body(job, &f, path, err);
+	return 0;
 }
 
 static void
@@ -710,6 +1187,7 @@ parse_top(json_t *root, const struct config *cfg, struct batch *b,
 	struct fields df;
 	uint64_t conc = 32;
 	size_t i;
+	char *auth;
 
 	if (!json_is_object(root))
 		return INVALID(err, NULL, "the body must be a JSON object");
@@ -739,7 +1217,11 @@ parse_top(json_t *root, const struct config *cfg, struct batch *b,
 	if (parse_defaults(json_object_get(root, "defaults"), &dopt, cfg, &df,
 	    err) == -1)
 		return -1;
-	default_headers(b, df.headers);
+	if (get_auth(&df, "defaults", &auth, err) == -1)
+		return -1;
+	default_headers(b, df.headers, auth);
+	if (default_params(b, df.params, err) == -1)
+		return -1;
 	b->jobs = xcalloc(json_array_size(reqs), sizeof(*b->jobs));
 	json_array_foreach(reqs, i, req) {
 		b->jobs[i].spec.index = i;
@@ -775,6 +1257,7 @@ batch_parse(const char *body, size_t len, const struct config *cfg,
 	struct batch *b;
 	json_error_t jerr;
 	json_t *root;
+	char *near;
 	uint64_t cost = 0;
 	int rc;
 
@@ -799,6 +1282,12 @@ batch_parse(const char *body, size_t len, const struct config *cfg,
 	b = NULL;
 	if ((root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr)) ==
 	    NULL) {
+		/*
+		 * Not jansson's " near '...'": that quotes the input, which
+		 * may be a secret (an auth token); the position says where.
+		 */
+		if ((near = strstr(jerr.text, " near '")) != NULL)
+			*near = '\0';
 		fail(err, 400, "invalid_json", NULL, "line %d column %d: %s",
 		    jerr.line, jerr.column, jerr.text);
 		goto out;
@@ -830,7 +1319,10 @@ job_clear(struct job *job)
 	free(job->spec.headers);
 	free(job->spec.dskip);
 	free(job->spec.body);
+	free(job->spec.params);
+	free(job->spec.dpskip);
 	free(job->spec.origin);
+	free(job->url);
 	free(job->hop.url);
 	free(job->hop.origin);
 	free(job->attempts);
@@ -854,6 +1346,11 @@ batch_free(struct batch *b)
 	for (i = 0; i < b->ndheaders; i++)
 		free(b->dheaders[i]);
 	free(b->dheaders);
+	for (i = 0; i < b->ndparams; i++) {
+		free(b->dparams[i].name);
+		free(b->dparams[i].pairs);
+	}
+	free(b->dparams);
 	free(b->owner.gids);
 	b->magic = 0;
 	free(b);

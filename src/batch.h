@@ -38,6 +38,13 @@ enum job_state {
 
 #define BATCH_MAGIC	0xba7c4e5u
 
+/* One "params" key of the defaults, its pairs encoded ("k=v&k=w"). */
+struct batch_param {
+	char		*name;
+	char		*pairs;		/* "" for an empty array */
+	size_t		 len;
+};
+
 /*
  * What a request may set or inherit from the batch's "defaults", each
  * parsed from one row of batch.c's field table.
@@ -68,6 +75,9 @@ struct job_spec {
 	unsigned char	*dskip;		/* defaults it overrides (bits) */
 	unsigned char	*body;		/* NULL when none */
 	size_t		 body_len;
+	char		*params;	/* its own query pairs, encoded */
+	size_t		 params_len;
+	unsigned char	*dpskip;	/* default params it overrides */
 	char		*origin;	/* "scheme://host:port" */
 	struct job_opts	 opt;
 };
@@ -113,6 +123,7 @@ struct job {
 	struct result		*res;		/* the latest attempt's */
 	struct attempt		*attempts;	/* one per attempt */
 	size_t			 nattempts;
+	char			*url;		/* batch_job_url()'s */
 	char			*encoded;	/* result JSON once done */
 	size_t			 encoded_len;
 };
@@ -192,6 +203,9 @@ struct batch {
 	char		**dheaders;	/* the defaults', "Name: value" */
 	size_t		 ndheaders;
 	size_t		 dheader_bytes;
+	struct batch_param *dparams;	/* the defaults' params, in order */
+	size_t		 ndparams;
+	size_t		 dparam_bytes;	/* their pairs and '&'s */
 
 	struct batch_owner owner;
 	struct batch_run run;
@@ -219,6 +233,14 @@ struct batch *batch_parse(const char *body, size_t len,
  * job sends its own headers, then the defaults it does not override.
  */
 int	batch_default_skipped(const struct job *job, size_t i);
+
+/*
+ * The URL job sends: its url with the defaults' params and its own added
+ * to the query (built on the first call and kept in job->url until
+ * batch_job_url_drop(); the spec's url when there are none).
+ */
+const char *batch_job_url(struct job *job);
+void	batch_job_url_drop(struct job *job);
 
 /* Free a batch and everything its jobs own. batch_free(NULL) is a no-op. */
 void	batch_free(struct batch *b);

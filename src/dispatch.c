@@ -211,6 +211,7 @@ job_finish(struct job *job, uint64_t now_us)
 		    result_error_code(r->error), r->error_message);
 	}
 	job->encoded = result_encode(job, r, &job->encoded_len);
+	batch_job_url_drop(job);	/* its params' URL, if it had one */
 	result_clear(r);
 	free(r);
 	job->res = NULL;
@@ -269,7 +270,7 @@ attempt_start(struct job *job, uint64_t now_us)
 	struct http_request req = {
 		.method = job->hop.method != NULL ? job->hop.method :
 		    job->spec.method,
-		.url = first ? job->spec.url : job->hop.url,
+		.url = first ? batch_job_url(job) : job->hop.url,
 		.headers = job->spec.headers,
 		.nheaders = job->spec.nheaders,
 		.defaults = b->dheaders,

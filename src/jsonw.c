@@ -169,6 +169,24 @@ jsonw_int(struct jsonw *w, long long v)
 }
 
 void
+jsonw_real(struct jsonw *w, double v)
+{
+	char tmp[40];
+	int prec, n = 0;
+
+	if (v != v || v - v != 0)	/* NaN or infinite: not JSON */
+		v = 0;
+	for (prec = 15; prec <= 17; prec++) {
+		n = snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+		if (strtod(tmp, NULL) == v)
+			break;
+	}
+	if (strpbrk(tmp, ".e") == NULL)		/* still a real: "2.0" */
+		n += snprintf(tmp + n, sizeof(tmp) - (size_t)n, ".0");
+	jsonw_raw(w, tmp, (size_t)n);
+}
+
+void
 jsonw_ms(struct jsonw *w, double ms)
 {
 	long long us;

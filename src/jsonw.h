@@ -42,6 +42,13 @@ char	*jsonw_netdup(const char *s, size_t n, size_t *lenp);
 /* Append an integer. */
 void	jsonw_int(struct jsonw *w, long long v);
 
+/*
+ * Append a real in the fewest digits (15 to 17) that read back as v,
+ * with ".0" when they would read as an integer; NaN and infinities, which
+ * JSON cannot carry, as 0.0.
+ */
+void	jsonw_real(struct jsonw *w, double v);
+
 /* Append a non-negative duration in ms with microsecond precision. */
 void	jsonw_ms(struct jsonw *w, double ms);
 

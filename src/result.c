@@ -395,9 +395,10 @@ encode_attempts(struct jsonw *w, const struct job *job)
  * jsonw_netstr().
  */
 char *
-result_encode(const struct job *job, const struct result *r, size_t *lenp)
+result_encode(struct job *job, const struct result *r, size_t *lenp)
 {
 	struct jsonw w;
+	const char *url;
 
 	jsonw_init(&w, 512 + r->body_len + r->body_len / 3);
 	jsonw_lit(&w, "{\"index\":");
@@ -409,8 +410,9 @@ result_encode(const struct job *job, const struct result *r, size_t *lenp)
 		jsonw_lit(&w, "null");
 	jsonw_lit(&w, ",\"method\":");
 	jsonw_str(&w, job->spec.method, strlen(job->spec.method));
+	url = batch_job_url(job);
 	jsonw_lit(&w, ",\"url\":");
-	jsonw_str(&w, job->spec.url, strlen(job->spec.url));
+	jsonw_str(&w, url, strlen(url));
 	jsonw_lit(&w, ",\"status\":");
 	jsonw_int(&w, r->status);
 	jsonw_lit(&w, ",\"headers\":");
@@ -429,7 +431,7 @@ result_encode(const struct job *job, const struct result *r, size_t *lenp)
 	if (r->final_url != NULL)
 		jsonw_netstr(&w, r->final_url, strlen(r->final_url));
 	else
-		jsonw_str(&w, job->spec.url, strlen(job->spec.url));
+		jsonw_str(&w, url, strlen(url));
 	encode_wire(&w, r);
 	encode_timings(&w, r);
 	encode_error(&w, r);

@@ -108,11 +108,11 @@ void	result_set_error(struct result *r, enum result_error e,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /*
- * Encode the result of job (its index, id, method, url, attempt log) as one
- * compact JSON object. Returns a NUL-terminated string the caller frees;
+ * Encode the result of job (its index, id, method, url with its params,
+ * attempt log) as one compact JSON object. Returns a NUL-terminated string the caller frees;
  * its length in *lenp.
  */
-char	*result_encode(const struct job *job, const struct result *r,
+char	*result_encode(struct job *job, const struct result *r,
 	    size_t *lenp);
 
 #endif

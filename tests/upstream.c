@@ -712,6 +712,23 @@ h_manyheaders(struct conn *c, const char *arg, enum gen kind UNUSED)
 	evbuffer_free(b);
 }
 
+/*
+ * /gzip: a small JSON document sent gzip-encoded (Content-Encoding: gzip),
+ * whatever the request's Accept-Encoding, as some servers do.
+ */
+static void
+h_gzip(struct conn *c, const char *arg UNUSED, enum gen kind UNUSED)
+{
+	static const char gz[] =
+	    "\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff\xab\x56\xca\x48\xcd\xc9"
+	    "\xc9\x57\xb2\x52\x50\x4a\x49\x4d\xce\xcf\x2d\x28\x4a\x2d\x2e\x4e"
+	    "\x4d\x51\xd2\x51\x50\xca\x03\x0a\x46\x1b\xea\x28\x18\xe9\x28\x18"
+	    "\xc7\xd6\x72\x01\x00\xfa\x9a\xf2\x10\x2a\x00\x00\x00";
+
+	respond(c, 200, "application/json", "Content-Encoding: gzip\r\n", gz,
+	    sizeof(gz) - 1);
+}
+
 /* /redirect-loop: 302 to itself. */
 static void
 h_redirect_loop(struct conn *c, const char *arg UNUSED, enum gen kind UNUSED)
@@ -740,6 +757,7 @@ static const struct route routes[] = {
 	{ "/utf8", 0, 0, G_NONE, h_utf8 },
 	{ "/headers", 0, 0, G_NONE, h_headers },
 	{ "/echo", 0, 0, G_NONE, h_echo },
+	{ "/gzip", 0, 0, G_NONE, h_gzip },
 	{ "/hang", 0, 0, G_NONE, h_hang },
 	{ "/reset", 0, 0, G_NONE, h_reset },
 	{ "/garbage", 0, 0, G_NONE, h_garbage },

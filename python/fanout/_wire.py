@@ -219,13 +219,17 @@ class StreamState:
 
 def one_request(method: str, url: str, kw: Dict[str, Any]) -> Dict[str, Any]:
     """request()'s request dict, taking its fields out of kw (the rest
-    are map()'s keywords); a bytes body is sent as body_base64."""
+    are map()'s keywords); a bytes body is sent as body_base64, and an
+    auth of (user, password) as requests takes it is basic auth."""
     req: Dict[str, Any] = {"url": url, "method": method}
-    for k in ("id", "body", "body_base64", "headers"):
+    for k in ("id", "body", "body_base64", "json", "form", "params",
+              "auth", "headers"):
         if k in kw:
             req[k] = kw.pop(k)
     if isinstance(req.get("body"), (bytes, bytearray)):
         req["body_base64"] = base64.b64encode(req.pop("body")).decode()
+    if isinstance(req.get("auth"), (tuple, list)):
+        req["auth"] = {"basic": list(req["auth"])}
     return req
 
 

@@ -137,6 +137,68 @@ START_TEST(test_post_without_body)
 END_TEST
 
 /*
+ * The request helpers on the wire: a json body and a form body with the
+ * Content-Type they imply, params merged into the query over the
+ * defaults', a hand-written URL with a space and a non-ASCII character
+ * percent-encoded, and the result's url the one sent; a gzip body decoded.
+ */
+START_TEST(test_request_helpers)
+{
+	char batch[2048], echo_url[256];
+	json_t *reply, *r;
+	const char *echo;
+
+	snprintf(echo_url, sizeof(echo_url), "%s", upstream_url(&up, "/echo"));
+	snprintf(batch, sizeof(batch), "{\"concurrency\":1,\"requests\":["
+	    "{\"url\":\"%s\",\"method\":\"POST\",\"json\":{\"n\":0.1,"
+	    "\"s\":\"caf\\u00e9\"}},"
+	    "{\"url\":\"%s\",\"method\":\"POST\",\"form\":{\"q\":\"a b\","
+	    "\"t\":[\"x\",\"&\"]}},"
+	    "{\"url\":\"%s?x=1\",\"params\":{\"q\":\"a b\",\"key\":null}},"
+	    "{\"url\":\"%s?w=a b&c=caf\\u00e9&q=\\\"1\\\"\"},"
+	    "{\"url\":\"%s\"}],"
+	    "\"defaults\":{\"params\":{\"key\":\"k\"}}}",
+	    echo_url, echo_url, echo_url, echo_url,
+	    upstream_url(&up, "/gzip"));
+	reply = api_submit(fd_.sock, batch);
+
+	echo = jstr(result_at(reply, 0), "body");
+	ck_assert_msg(strstr(echo, "POST /echo?key=k HTTP/1.1\r\n") != NULL,
+	    "%s", echo);
+	ck_assert_ptr_nonnull(strstr(echo, "Content-Type: application/json"));
+	ck_assert_ptr_nonnull(strstr(echo, "Content-Length: 21\r\n"));
+	ck_assert_ptr_nonnull(strstr(echo,
+	    "\r\n\r\n{\"n\":0.1,\"s\":\"caf\xc3\xa9\"}"));
+
+	echo = jstr(result_at(reply, 1), "body");
+	ck_assert_ptr_nonnull(strstr(echo,
+	    "Content-Type: application/x-www-form-urlencoded\r\n"));
+	ck_assert_ptr_nonnull(strstr(echo, "\r\n\r\nq=a+b&t=x&t=%26"));
+
+	r = result_at(reply, 2);
+	echo = jstr(r, "body");
+	ck_assert_msg(strstr(echo, "GET /echo?x=1&q=a+b HTTP/1.1") != NULL,
+	    "%s", echo);
+	ck_assert_ptr_nonnull(strstr(jstr(r, "url"), "/echo?x=1&q=a+b"));
+
+	r = result_at(reply, 3);
+	echo = jstr(r, "body");
+	ck_assert_msg(strstr(echo, "GET /echo?w=a%20b&c=caf%C3%A9&q=%221%22"
+	    "&key=k HTTP/1.1") != NULL, "%s", echo);
+	ck_assert_ptr_nonnull(strstr(jstr(r, "url"),
+	    "/echo?w=a%20b&c=caf%C3%A9&q=%221%22&key=k"));
+
+	/* decoded by default; body_bytes counts decoded bytes */
+	r = result_at(reply, 4);
+	ck_assert_str_eq(jstr(r, "content_encoding"), "gzip");
+	ck_assert_str_eq(jstr(r, "body"),
+	    "{\"hello\": \"decompressed\", \"n\": [1, 2, 3]}\n");
+	ck_assert_int_eq(jnum(r, "body_bytes"), 42);
+	json_decref(reply);
+}
+END_TEST
+
+/*
  * Easy handles are reused without curl_easy_reset(): one after another on
  * the same handle (concurrency 1), no method or body leaks into the next.
  */
@@ -732,6 +794,7 @@ api_suite(void)
 
 	check_add_with(s, &opts, test_mixed_batch);
 	check_add_with(s, &opts, test_post_without_body);
+	check_add_with(s, &opts, test_request_helpers);
 	check_add_with(s, &opts, test_handle_reuse_methods);
 	check_add_with(s, &opts, test_timeout_accuracy);
 	check_add_with(s, &opts, test_connect_refused);

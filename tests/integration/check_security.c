@@ -303,6 +303,58 @@ START_TEST(test_redirect_rules)
 END_TEST
 
 /*
+ * "auth": the Authorization it makes reaches the first origin and stays
+ * there on redirects; the secret is in no result, attempt_log, error or
+ * log line, even of a request that fails.
+ */
+START_TEST(test_auth_secret)
+{
+	char req[1536], to[512], from[768];
+	json_t *r;
+	char *body, *text, *log;
+
+	start(NULL);
+	snprintf(from, sizeof(from), "%s", upstream_url(&up, "/redirect-to"));
+	/* same origin: sent on both hops */
+	snprintf(req, sizeof(req), "{\"url\":\"%s?url=%%2Fecho\","
+	    "\"follow_redirects\":true,\"auth\":{\"basic\":[\"u\","
+	    "\"s3cret-pw\"]}}", from);
+	body = redirected_body(req, &r);
+	ck_assert_msg(strstr(body, "Authorization: Basic dTpzM2NyZXQtcHc=\r\n")
+	    != NULL, "%s", body);
+	free(body);
+	json_decref(r);
+	/* another origin (localhost): dropped */
+	snprintf(to, sizeof(to), "http://localhost:%d/echo", up.port);
+	snprintf(req, sizeof(req), "{\"url\":\"%s?url=%s\","
+	    "\"follow_redirects\":true,\"auth\":{\"bearer\":\"s3cret-tok\"}}",
+	    from, enc(to));
+	body = redirected_body(req, &r);
+	ck_assert_int_eq(jnum(r, "redirects"), 1);
+	ck_assert_ptr_null(strstr(body, "Authorization"));
+	text = json_dumps(r, 0);
+	ck_assert_ptr_null(strstr(text, "s3cret"));
+	free(text);
+	free(body);
+	json_decref(r);
+	/* a request that fails: its error and the debug log */
+	snprintf(req, sizeof(req), "{\"url\":\"http://127.0.0.1:1/\","
+	    "\"retries\":1,\"retry_base_ms\":1,\"auth\":{\"bearer\":"
+	    "\"s3cret-tok\"}}");
+	free(redirected_body(req, &r));
+	ck_assert_str_eq(jerr(r), "connect_failed");
+	text = json_dumps(r, 0);
+	ck_assert_ptr_null(strstr(text, "s3cret"));
+	free(text);
+	json_decref(r);
+	log = daemon_log(&dm);
+	ck_assert_ptr_null(strstr(log, "s3cret"));
+	ck_assert_ptr_null(strstr(log, "dTpzM2NyZXQtcHc"));
+	free(log);
+}
+END_TEST
+
+/*
  * A request that ends while its next hop waits (here for the batch's only
  * token, until the deadline): the 3xx is its result, and its attempt_log
  * entry says so (it said status 0, error null, 0 ms).
@@ -950,6 +1002,7 @@ security_suite(void)
 	check_add_with(s, &opts, test_truncated_connection_not_reused);
 	check_add_with(s, &opts, test_redirect_hops_own_host);
 	check_add_with(s, &opts, test_redirect_rules);
+	check_add_with(s, &opts, test_auth_secret);
 	check_add_with(s, &opts, test_redirect_ends_between_hops);
 	check_add_with(s, &opts, test_redirect_bypasses_with_proxy);
 	check_add_with(s, &opts, test_short_timeouts_do_not_open_circuit);

@@ -108,6 +108,16 @@ class TestSync(unittest.TestCase):
         self.assertEqual(r.error.code, "timeout")
         self.assertIn("timeout_ms 200", r.error.message)
 
+    def test_request_helpers(self):
+        r = self.c.post(url("/echo"), json={"a": [1, 0.5]},
+                        params={"q": "a b"}, auth=("u", "pw"))
+        self.assertIn("POST /echo?q=a+b HTTP/1.1", r.text)
+        self.assertIn("Content-Type: application/json", r.text)
+        self.assertIn("Authorization: Basic dTpwdw==", r.text)
+        self.assertTrue(r.text.endswith('{"a":[1,0.5]}'))
+        r = self.c.post(url("/echo"), form={"k": ["x", "y z"]})
+        self.assertTrue(r.text.endswith("k=x&k=y+z"))
+
     def test_binary_bodies_both_ways(self):
         data = bytes(range(256))
         r = self.c.post(url("/echo"), body=data)

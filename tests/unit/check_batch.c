@@ -5,6 +5,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "batch.h"
 #include "budget.h"
@@ -464,6 +465,230 @@ START_TEST(test_json_keys)
 }
 END_TEST
 
+/* The header line job sends called name ("Name: value"), or NULL. */
+static const char *
+sent_header(const struct job *job, const char *name)
+{
+	const struct batch *b = job->batch;
+	size_t i, n = strlen(name);
+
+	for (i = 0; i < job->spec.nheaders; i++)
+		if (strncasecmp(job->spec.headers[i], name, n) == 0 &&
+		    job->spec.headers[i][n] == ':')
+			return job->spec.headers[i];
+	for (i = 0; i < b->ndheaders; i++)
+		if (!batch_default_skipped(job, i) &&
+		    strncasecmp(b->dheaders[i], name, n) == 0 &&
+		    b->dheaders[i][n] == ':')
+			return b->dheaders[i];
+	return NULL;
+}
+
+static struct batch *
+parsed(const char *json)
+{
+	struct batch_error err;
+	struct batch *b = parse(json, &err);
+
+	ck_assert_msg(b != NULL, "%s: %s (%s)", json, err.message, err.path);
+	return b;
+}
+
+START_TEST(test_json_body)
+{
+	struct batch *b = parsed("{\"requests\":["
+	    "{\"url\":\"http://a/\",\"method\":\"POST\",\"json\":"
+	    "{\"a\": [1, 0.1, 2.0, 1e300, \"x\\u00e9\\\"\", true, null],"
+	    " \"b\": {}}},"
+	    "{\"url\":\"http://a/\",\"json\":\"s\",\"headers\":"
+	    "{\"content-type\":\"application/x\"}},"
+	    "{\"url\":\"http://a/\",\"json\":null},"
+	    "{\"url\":\"http://a/\",\"json\":false}],"
+	    "\"defaults\":{\"headers\":{\"X\":\"1\"}}}");
+
+	ck_assert_str_eq((char *)b->jobs[0].spec.body, "{\"a\":[1,0.1,2.0,"
+	    "1e+300,\"x\xc3\xa9\\\"\",true,null],\"b\":{}}");
+	ck_assert_uint_eq(b->jobs[0].spec.body_len,
+	    strlen((char *)b->jobs[0].spec.body));
+	ck_assert_str_eq(sent_header(&b->jobs[0], "Content-Type"),
+	    "Content-Type: application/json");
+	ck_assert_str_eq((char *)b->jobs[1].spec.body, "\"s\"");
+	ck_assert_str_eq(sent_header(&b->jobs[1], "Content-Type"),
+	    "content-type: application/x");
+	ck_assert_uint_eq(b->jobs[1].spec.nheaders, 1);
+	ck_assert_ptr_null(b->jobs[2].spec.body);	/* null: none */
+	ck_assert_ptr_null(sent_header(&b->jobs[2], "Content-Type"));
+	ck_assert_str_eq((char *)b->jobs[3].spec.body, "false");
+	batch_free(b);
+
+	/* a Content-Type of the defaults is the request's too */
+	b = parsed("{\"requests\":[{\"url\":\"http://a/\",\"json\":[]}],"
+	    "\"defaults\":{\"headers\":{\"Content-Type\":\"text/json\"}}}");
+	ck_assert_str_eq(sent_header(&b->jobs[0], "Content-Type"),
+	    "Content-Type: text/json");
+	ck_assert_uint_eq(b->jobs[0].spec.nheaders, 0);
+	batch_free(b);
+}
+END_TEST
+
+START_TEST(test_form_body)
+{
+	struct batch *b = parsed("{\"requests\":[{\"url\":\"http://a/\","
+	    "\"method\":\"POST\",\"form\":{\"q\":\"a b&c\",\"n\":[1,2.5,true],"
+	    "\"gone\":null,\"none\":[],\"caf\\u00e9\":\"\"}},"
+	    "{\"url\":\"http://a/\",\"form\":{}}]}");
+
+	ck_assert_str_eq((char *)b->jobs[0].spec.body,
+	    "q=a+b%26c&n=1&n=2.5&n=true&caf%C3%A9=");
+	ck_assert_str_eq(sent_header(&b->jobs[0], "content-type"),
+	    "Content-Type: application/x-www-form-urlencoded");
+	ck_assert_ptr_nonnull(b->jobs[1].spec.body);	/* an empty form */
+	ck_assert_uint_eq(b->jobs[1].spec.body_len, 0);
+	batch_free(b);
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"form\":{\"a\":"
+	    "{\"b\":1}}}]}", 400, "invalid_batch", "requests[0].form.a");
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"form\":{\"a\":"
+	    "[1,[2]]}}]}", 400, "invalid_batch", "requests[0].form.a[1]");
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"form\":\"a=1\"}]}",
+	    400, "invalid_batch", "requests[0].form");
+}
+END_TEST
+
+START_TEST(test_one_body)
+{
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"body\":\"x\","
+	    "\"json\":1}]}", 400, "invalid_batch", "requests[0].json");
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"form\":{},"
+	    "\"json\":1}]}", 400, "invalid_batch", "requests[0].form");
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"body_base64\":\"\","
+	    "\"form\":{}}]}", 400, "invalid_batch", "requests[0].form");
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"json\":1}],"
+	    "\"defaults\":{\"json\":1}}", 400, "invalid_batch",
+	    "defaults.json");
+	/* null is no body: one body and nulls is fine */
+	batch_free(parsed("{\"requests\":[{\"url\":\"http://a/\","
+	    "\"body\":null,\"json\":1,\"form\":null}]}"));
+}
+END_TEST
+
+START_TEST(test_params)
+{
+	struct batch *b = parsed("{\"requests\":["
+	    "{\"url\":\"http://a/s?x=1#top\",\"params\":{\"q\":\"a b\","
+	    "\"tag\":[\"x\",\"y\"]}},"
+	    "{\"url\":\"http://a/\"},"
+	    "{\"url\":\"http://a/\",\"params\":{\"key\":\"mine\",\"v\":null}},"
+	    "{\"url\":\"http://a/\",\"params\":{\"key\":null,\"v\":null}}],"
+	    "\"defaults\":{\"params\":{\"key\":\"k/1\",\"v\":2}}}");
+
+	ck_assert_str_eq(b->jobs[0].spec.url, "http://a/s?x=1#top");
+	ck_assert_str_eq(batch_job_url(&b->jobs[0]),
+	    "http://a/s?x=1&key=k%2F1&v=2&q=a+b&tag=x&tag=y#top");
+	ck_assert_str_eq(batch_job_url(&b->jobs[1]), "http://a/?key=k%2F1&v=2");
+	ck_assert_str_eq(batch_job_url(&b->jobs[2]), "http://a/?key=mine");
+	ck_assert_str_eq(batch_job_url(&b->jobs[3]), "http://a/");
+	ck_assert_ptr_null(b->jobs[3].url);	/* none added, none kept */
+	batch_job_url_drop(&b->jobs[0]);
+	ck_assert_ptr_null(b->jobs[0].url);
+	ck_assert_str_eq(batch_job_url(&b->jobs[0]),
+	    "http://a/s?x=1&key=k%2F1&v=2&q=a+b&tag=x&tag=y#top");
+	batch_free(b);
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"params\":[1]}]}",
+	    400, "invalid_batch", "requests[0].params");
+	refused("{\"requests\":[{\"url\":\"http://a/\"}],\"defaults\":"
+	    "{\"params\":{\"a\":{}}}}", 400, "invalid_batch",
+	    "defaults.params.a");
+}
+END_TEST
+
+START_TEST(test_params_url_limit)
+{
+	struct batch_error err;
+	char json[600], big[300];
+
+	cfg.max_url_bytes = 256;
+	memset(big, 'z', 200);
+	big[200] = '\0';
+	/* fits alone; the defaults' params push it over */
+	snprintf(json, sizeof(json), "{\"requests\":[{\"url\":\"http://a/"
+	    "%s\"}],\"defaults\":{\"params\":{\"p\":\"%.60s\"}}}", big, big);
+	refused(json, 400, "invalid_batch", "requests[0].params");
+	ck_assert_ptr_null(parse(json, &err));
+	ck_assert_ptr_nonnull(strstr(err.message, "max_url_bytes"));
+	/* unless the request drops them */
+	snprintf(json, sizeof(json), "{\"requests\":[{\"url\":\"http://a/"
+	    "%s\",\"params\":{\"p\":null}}],\"defaults\":{\"params\":"
+	    "{\"p\":\"%.60s\"}}}", big, big);
+	batch_free(parsed(json));
+}
+END_TEST
+
+START_TEST(test_auth)
+{
+	struct batch_error err;
+	struct batch *b = parsed("{\"requests\":["
+	    "{\"url\":\"http://a/\"},"
+	    "{\"url\":\"http://a/\",\"auth\":{\"bearer\":\"t0k.en=\"}},"
+	    "{\"url\":\"http://a/\",\"auth\":null},"
+	    "{\"url\":\"http://a/\",\"headers\":{\"authorization\":\"X y\"}}],"
+	    "\"defaults\":{\"auth\":{\"basic\":[\"Aladdin\","
+	    "\"open sesame\"]}}}");
+
+	ck_assert_str_eq(sent_header(&b->jobs[0], "Authorization"),
+	    "Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+	ck_assert_str_eq(sent_header(&b->jobs[1], "Authorization"),
+	    "Authorization: Bearer t0k.en=");
+	ck_assert_ptr_null(sent_header(&b->jobs[2], "Authorization"));
+	ck_assert_str_eq(sent_header(&b->jobs[3], "Authorization"),
+	    "authorization: X y");
+	batch_free(b);
+
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"auth\":{\"bearer\":"
+	    "\"x\"},\"headers\":{\"AUTHORIZATION\":\"y\"}}]}", 400,
+	    "invalid_batch", "requests[0].auth");
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"auth\":{\"bearer\":"
+	    "\"x\",\"basic\":[\"a\",\"b\"]}}]}", 400, "invalid_batch",
+	    "requests[0].auth");
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"auth\":{\"digest\":"
+	    "1}}]}", 400, "invalid_batch", "requests[0].auth.digest");
+	refused("{\"requests\":[{\"url\":\"http://a/\",\"auth\":{\"basic\":"
+	    "[\"a\"]}}]}", 400, "invalid_batch", "requests[0].auth.basic");
+	refused("{\"requests\":[{\"url\":\"http://a/\"}],\"defaults\":"
+	    "{\"auth\":{\"basic\":[\"a:b\",\"c\"]}}}", 400, "invalid_batch",
+	    "defaults.auth.basic");
+	/* a bad secret is named by its path, never echoed */
+	ck_assert_ptr_null(parse("{\"requests\":[{\"url\":\"http://a/\","
+	    "\"auth\":{\"bearer\":\"s3cr3t\\r\\nX: y\"}}]}", &err));
+	ck_assert_str_eq(err.path, "requests[0].auth.bearer");
+	ck_assert_ptr_null(strstr(err.message, "s3cr3t"));
+	ck_assert_ptr_null(parse("{\"requests\":[{\"url\":\"http://a/\","
+	    "\"auth\":{\"bearer\":\"s3cr3t\\u0000\"}}]}", &err));
+	ck_assert_str_eq(err.code, "invalid_json");	/* NUL never parses */
+	ck_assert_ptr_null(strstr(err.message, "s3cr3t"));
+	ck_assert_ptr_null(parse("{\"requests\":[{\"url\":\"http://a/\","
+	    "\"auth\":{\"basic\":[\"us:er\",\"s3cr3t\"]}}]}", &err));
+	ck_assert_ptr_null(strstr(err.message, "s3cr3t"));
+	ck_assert_ptr_null(strstr(err.message, "us:er"));
+}
+END_TEST
+
+START_TEST(test_url_encoded)
+{
+	struct batch *b = parsed("{\"requests\":["
+	    "{\"url\":\"http://a/a b/caf\\u00e9?q=x y|z\"},"
+	    "{\"url\":\"http://a/%41%zz\"}]}");
+
+	ck_assert_str_eq(b->jobs[0].spec.url,
+	    "http://a/a%20b/caf%C3%A9?q=x%20y%7Cz");
+	ck_assert_str_eq(b->jobs[1].spec.url, "http://a/%41%25zz");
+	batch_free(b);
+	refused("{\"requests\":[{\"url\":\"http://a/\\u0000x\"}]}", 400,
+	    "invalid_json", "");
+	refused("{\"requests\":[{\"url\":\"http://a b/\"}]}", 400,
+	    "invalid_batch", "requests[0].url");
+}
+END_TEST
+
 static Suite *
 batch_suite(void)
 {
@@ -487,6 +712,13 @@ batch_suite(void)
 	check_add_with(s, &opts, test_too_large);
 	check_add_with(s, &opts, test_input_limits);
 	check_add_with(s, &opts, test_json_keys);
+	check_add_with(s, &opts, test_json_body);
+	check_add_with(s, &opts, test_form_body);
+	check_add_with(s, &opts, test_one_body);
+	check_add_with(s, &opts, test_params);
+	check_add_with(s, &opts, test_params_url_limit);
+	check_add_with(s, &opts, test_auth);
+	check_add_with(s, &opts, test_url_encoded);
 	return s;
 }
 

@@ -117,6 +117,35 @@ START_TEST(test_numbers)
 }
 END_TEST
 
+/* Reals: the fewest digits that read back the same, always a real. */
+START_TEST(test_reals)
+{
+	static const double v[] = { 0.1, 2.0, -0.5, 1e300, 1.0 / 3,
+	    5e-324, 123456789012345678.0 };
+	struct jsonw w;
+	size_t i;
+	char *got;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		jsonw_init(&w, 8);
+		jsonw_real(&w, v[i]);
+		got = jsonw_steal(&w, NULL);
+		ck_assert_msg(strtod(got, NULL) == v[i], "%s", got);
+		ck_assert_msg(strpbrk(got, ".e") != NULL, "%s", got);
+		free(got);
+	}
+	jsonw_init(&w, 8);
+	jsonw_real(&w, 0.1);
+	jsonw_raw(&w, " ", 1);
+	jsonw_real(&w, 2.0);
+	jsonw_raw(&w, " ", 1);
+	jsonw_real(&w, 1e300);
+	got = jsonw_steal(&w, NULL);
+	ck_assert_str_eq(got, "0.1 2.0 1e+300");
+	free(got);
+}
+END_TEST
+
 static Suite *
 jsonw_suite(void)
 {
@@ -126,6 +155,7 @@ jsonw_suite(void)
 	check_add(s, test_random_against_jansson);
 	check_add(s, test_netstr);
 	check_add(s, test_numbers);
+	check_add(s, test_reals);
 	return s;
 }
 

@@ -11,12 +11,15 @@
 #include "result.h"
 #include "check_main.h"
 
+static struct batch batch;
 static struct job job;
 
 static void
 setup(void)
 {
 	memset(&job, 0, sizeof(job));
+	memset(&batch, 0, sizeof(batch));
+	job.batch = &batch;
 	job.spec.index = 7;
 	job.spec.method = "GET";
 	job.spec.url = "http://a/x";
