@@ -56,6 +56,10 @@ enum field_kind {
 /* In the order of enum http_version. */
 static const char *const http_versions[] = { "auto", "1.1", "2", NULL };
 
+/* In the order of enum result_body. */
+static const char *const body_forms[] = { "auto", "text", "base64", "json",
+	"none", "sha256", NULL };
+
 /*
  * The settings a request may give or inherit from "defaults": one row
  * each, parsed the same way in both places (its bounds from the row or
@@ -91,6 +95,9 @@ static const struct field {
 	{ "http_version", FIELD_CHOICE, 0, 0, NO_CAP, OPT(http_version),
 	  http_versions },
 	{ "decompress", FIELD_BOOL, 0, 0, NO_CAP, OPT(decompress), NULL },
+	{ "response_body", FIELD_CHOICE, 0, 0, NO_CAP, OPT(response_body),
+	  body_forms },
+	{ "history", FIELD_BOOL, 0, 0, NO_CAP, OPT(history), NULL },
 };
 #define NFIELDS	(sizeof(fields) / sizeof(fields[0]))
 
@@ -508,62 +515,6 @@ check_header_limits(const struct job *job, const char *path,
 	return 0;
 }
 
-/*
- * A JSON value written compactly (a "json" body): the text
- * json_dumps(JSON_COMPACT) prints, but reals in the fewest digits that
- * read back the same (0.1, not 0.10000000000000001). Depth is bounded by
- * jsonscan.
- */
-static void
-write_json(struct jsonw *w, json_t *v)
-{
-	const char *key;
-	json_t *item;
-	size_t i;
-
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		jsonw_raw(w, "{", 1);
-		i = 0;
-		json_object_foreach(v, key, item) {
-			if (i++ > 0)
-				jsonw_raw(w, ",", 1);
-			jsonw_str(w, key, strlen(key));
-			jsonw_raw(w, ":", 1);
-			write_json(w, item);
-		}
-		jsonw_raw(w, "}", 1);
-		break;
-	case JSON_ARRAY:
-		jsonw_raw(w, "[", 1);
-		json_array_foreach(v, i, item) {
-			if (i > 0)
-				jsonw_raw(w, ",", 1);
-			write_json(w, item);
-		}
-		jsonw_raw(w, "]", 1);
-		break;
-	case JSON_STRING:
-		jsonw_str(w, json_string_value(v), json_string_length(v));
-		break;
-	case JSON_INTEGER:
-		jsonw_int(w, (long long)json_integer_value(v));
-		break;
-	case JSON_REAL:
-		jsonw_real(w, json_real_value(v));
-		break;
-	case JSON_TRUE:
-		jsonw_lit(w, "true");
-		break;
-	case JSON_FALSE:
-		jsonw_lit(w, "false");
-		break;
-	case JSON_NULL:
-		jsonw_lit(w, "null");
-		break;
-	}
-}
-
 /* A "params" or "form" value's text: a string, a number or a boolean. */
 static int
 pair_text(json_t *v, struct jsonw *w)
@@ -571,7 +522,7 @@ pair_text(json_t *v, struct jsonw *w)
 	if (json_is_string(v))
 		jsonw_raw(w, json_string_value(v), json_string_length(v));
 	else if (json_is_number(v) || json_is_boolean(v))
-		write_json(w, v);
+		jsonw_json(w, v);
 	else
 		return -1;
 	return 0;
@@ -672,7 +623,7 @@ body_json(struct job_spec *s, json_t *v, const char *p,
 	(void)p;
 	(void)err;
 	jsonw_init(&w, 256);
-	write_json(&w, v);
+	jsonw_json(&w, v);
 	s->body = (unsigned char *)jsonw_steal(&w, &s->body_len);
 	return 0;
 }
@@ -1323,6 +1274,7 @@ job_clear(struct job *job)
 	free(job->spec.dpskip);
 	free(job->spec.origin);
 	free(job->url);
+	free(job->history);
 	free(job->hop.url);
 	free(job->hop.origin);
 	free(job->attempts);

@@ -62,6 +62,8 @@ struct job_opts {
 	uint64_t	 max_redirects;
 	int		 http_version;	/* enum http_version */
 	int		 decompress;	/* offer encodings, decode the body */
+	int		 response_body;	/* enum result_body */
+	int		 history;	/* each hop in redirects_log */
 };
 
 /* What a request asked for, as parsed (batch.c); fixed from then on. */
@@ -124,6 +126,8 @@ struct job {
 	struct attempt		*attempts;	/* one per attempt */
 	size_t			 nattempts;
 	char			*url;		/* batch_job_url()'s */
+	char			*history;	/* this attempt's hops, JSON */
+	size_t			 history_len;
 	char			*encoded;	/* result JSON once done */
 	size_t			 encoded_len;
 };

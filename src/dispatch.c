@@ -212,6 +212,8 @@ job_finish(struct job *job, uint64_t now_us)
 	}
 	job->encoded = result_encode(job, r, &job->encoded_len);
 	batch_job_url_drop(job);	/* its params' URL, if it had one */
+	free(job->history);
+	job->history = NULL;
 	result_clear(r);
 	free(r);
 	job->res = NULL;
@@ -308,6 +310,7 @@ attempt_start(struct job *job, uint64_t now_us)
 	}
 	job->res = xcalloc(1, sizeof(*job->res));
 	result_init(job->res);
+	job->res->body_mode = (enum result_body)o->response_body;
 	b->run.started = 1;
 	if (first) {
 		job->attempts = xreallocarray(job->attempts,
@@ -431,6 +434,30 @@ hop_reset(struct job *job)
 	job->hop.method = NULL;
 	job->hop.no_body = job->hop.cross_origin = 0;
 	job->hop.redirects = 0;
+	free(job->history);		/* redirects_log is the last attempt's */
+	job->history = NULL;
+	job->history_len = 0;
+}
+
+/* With "history": the 3xx r, which the hop now ending got, in its log. */
+static void
+log_hop(struct job *job, const struct result *r)
+{
+	const char *url = job->hop.url != NULL ? job->hop.url :
+	    batch_job_url(job);
+	size_t len;
+	char *hop;
+
+	if (!job->spec.opt.history)
+		return;
+	hop = result_hop_encode(r, url, &len);
+	job->history = xreallocarray(job->history, job->history_len + len +
+	    2, 1);
+	if (job->history_len > 0)
+		job->history[job->history_len++] = ',';
+	memcpy(job->history + job->history_len, hop, len + 1);
+	job->history_len += len;
+	free(hop);
 }
 
 /*
@@ -478,6 +505,7 @@ follow(struct job *job, struct result *r, uint64_t now_us)
 		    why);
 		result_replace_error(r, RESULT_BLOCKED, msg);
 	} else {
+		log_hop(job, r);
 		free(job->hop.url);
 		free(job->hop.origin);
 		job->hop.url = rd.url;

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "jsonw.h"
 #include "xmalloc.h"
 
@@ -187,6 +189,56 @@ jsonw_real(struct jsonw *w, double v)
 }
 
 void
+jsonw_json(struct jsonw *w, const json_t *v)
+{
+	const char *key;
+	json_t *item, *o = (json_t *)v;	/* jansson's iterators */
+	size_t i;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		jsonw_raw(w, "{", 1);
+		i = 0;
+		json_object_foreach(o, key, item) {
+			if (i++ > 0)
+				jsonw_raw(w, ",", 1);
+			jsonw_str(w, key, strlen(key));
+			jsonw_raw(w, ":", 1);
+			jsonw_json(w, item);
+		}
+		jsonw_raw(w, "}", 1);
+		break;
+	case JSON_ARRAY:
+		jsonw_raw(w, "[", 1);
+		json_array_foreach(o, i, item) {
+			if (i > 0)
+				jsonw_raw(w, ",", 1);
+			jsonw_json(w, item);
+		}
+		jsonw_raw(w, "]", 1);
+		break;
+	case JSON_STRING:
+		jsonw_str(w, json_string_value(v), json_string_length(v));
+		break;
+	case JSON_INTEGER:
+		jsonw_int(w, (long long)json_integer_value(v));
+		break;
+	case JSON_REAL:
+		jsonw_real(w, json_real_value(v));
+		break;
+	case JSON_TRUE:
+		jsonw_lit(w, "true");
+		break;
+	case JSON_FALSE:
+		jsonw_lit(w, "false");
+		break;
+	case JSON_NULL:
+		jsonw_lit(w, "null");
+		break;
+	}
+}
+
+void
 jsonw_ms(struct jsonw *w, double ms)
 {
 	long long us;
@@ -263,4 +315,52 @@ utf8_valid(const char *s, size_t n)
 		p += k + 1;
 	}
 	return 1;
+}
+
+int
+utf8_char(const unsigned char *p, size_t left)
+{
+	size_t k, i;
+
+	if (left == 0)
+		return 0;
+	if (*p < 0x80)
+		return 1;
+	if (*p >= 0xc2 && *p <= 0xdf)
+		k = 1;
+	else if (*p >= 0xe0 && *p <= 0xef)
+		k = 2;
+	else if (*p >= 0xf0 && *p <= 0xf4)
+		k = 3;
+	else
+		return 0;
+	for (i = 1; i <= k; i++) {
+		if (i >= left)
+			break;
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		/* the second byte rules out overlongs and surrogates */
+		if (i == 1 && ((k == 2 && ((*p == 0xe0 && p[1] < 0xa0) ||
+		    (*p == 0xed && p[1] > 0x9f))) || (k == 3 &&
+		    ((*p == 0xf0 && p[1] < 0x90) || (*p == 0xf4 &&
+		    p[1] > 0x8f)))))
+			return 0;
+	}
+	if (i <= k)
+		return -1;	/* a good start, cut short */
+	return (int)k + 1;
+}
+
+size_t
+utf8_whole(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t back;
+
+	for (back = 1; back <= 3 && back <= n; back++) {
+		if ((p[n - back] & 0xc0) == 0x80)
+			continue;	/* a continuation: look further */
+		return utf8_char(p + n - back, back) == -1 ? n - back : n;
+	}
+	return n;
 }

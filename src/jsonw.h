@@ -49,6 +49,14 @@ void	jsonw_int(struct jsonw *w, long long v);
  */
 void	jsonw_real(struct jsonw *w, double v);
 
+/*
+ * Append a jansson value as compact JSON: what json_dumps(JSON_COMPACT)
+ * prints, members in their order, but reals by jsonw_real() (0.1, not
+ * 0.10000000000000001). Recursive: the caller bounds the depth.
+ */
+struct json_t;
+void	jsonw_json(struct jsonw *w, const struct json_t *v);
+
 /* Append a non-negative duration in ms with microsecond precision. */
 void	jsonw_ms(struct jsonw *w, double ms);
 
@@ -60,5 +68,18 @@ char	*jsonw_steal(struct jsonw *w, size_t *len);
 
 /* Is s (n bytes) valid UTF-8 (no overlongs, surrogates or > U+10FFFF)? */
 int	utf8_valid(const char *s, size_t n);
+
+/*
+ * The UTF-8 character at p (left bytes on): its length (1..4); 0 when
+ * the bytes are not a valid character; -1 when they are a valid start of
+ * one that left cuts short.
+ */
+int	utf8_char(const unsigned char *p, size_t left);
+
+/*
+ * n, less the bytes of a character cut short at the end of s (a body
+ * truncated mid-character): the length of its whole characters.
+ */
+size_t	utf8_whole(const char *s, size_t n);
 
 #endif

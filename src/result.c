@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base64.h"
 #include "batch.h"
+#include "body.h"
 #include "hash.h"
 #include "jsonw.h"
 #include "log.h"
@@ -83,6 +83,7 @@ result_clear(struct result *r)
 	result_reset_headers(r);
 	free(r->headers);
 	free(r->body);
+	body_digest_free(r);
 	free(r->error_message);
 	free(r->final_url);
 	free(r->redirect_url);
@@ -177,13 +178,14 @@ result_header(const struct result *r, const char *name)
 int
 result_add_body(struct result *r, const void *data, size_t len, uint64_t cap)
 {
-	size_t room = cap > r->body_len ? (size_t)(cap - r->body_len) : 0;
-	size_t take = len < room ? len : room;
+	uint64_t room = cap > r->body_read ? cap - r->body_read : 0;
+	size_t take = len < room ? len : (size_t)room, want;
 
-	if (take > 0) {
+	if (take > 0 && r->body_mode == RESULT_BODY_SHA256)
+		body_digest(r, data, take);
+	else if (take > 0 && r->body_mode != RESULT_BODY_NONE) {
 		if (r->body_len + take > r->body_cap) {
-			size_t want = r->body_cap ? r->body_cap : 4096;
-
+			want = r->body_cap ? r->body_cap : 4096;
 			while (want < r->body_len + take)
 				want *= 2;
 			if (want > cap)
@@ -194,6 +196,7 @@ result_add_body(struct result *r, const void *data, size_t len, uint64_t cap)
 		memcpy(r->body + r->body_len, data, take);
 		r->body_len += take;
 	}
+	r->body_read += take;
 	if (take < len) {
 		r->truncated = 1;
 		return -1;
@@ -261,27 +264,20 @@ encode_headers(struct jsonw *w, const struct result *r)
 		jsonw_lit(w, ",\"headers_truncated\":false");
 }
 
-/* The body as text when it is UTF-8 without NUL, else base64. */
-static void
-encode_body(struct jsonw *w, const struct result *r)
+char *
+result_hop_encode(const struct result *r, const char *url, size_t *lenp)
 {
-	char *b64;
+	struct jsonw w;
 
-	if (r->body_len == 0) {
-		jsonw_lit(w, ",\"body\":null,\"body_encoding\":null");
-		return;
-	}
-	jsonw_lit(w, ",\"body\":");
-	if (memchr(r->body, '\0', r->body_len) == NULL &&
-	    utf8_valid((const char *)r->body, r->body_len)) {
-		jsonw_str(w, (const char *)r->body, r->body_len);
-		jsonw_lit(w, ",\"body_encoding\":\"utf-8\"");
-		return;
-	}
-	b64 = base64_encode(r->body, r->body_len, NULL);
-	jsonw_str(w, b64, strlen(b64));
-	jsonw_lit(w, ",\"body_encoding\":\"base64\"");
-	free(b64);
+	jsonw_init(&w, 256);
+	jsonw_lit(&w, "{\"status\":");
+	jsonw_int(&w, r->status);
+	jsonw_lit(&w, ",\"url\":");
+	jsonw_netstr(&w, url, strlen(url));
+	jsonw_lit(&w, ",\"headers\":");
+	encode_headers(&w, r);
+	jsonw_raw(&w, "}", 1);
+	return jsonw_steal(&w, lenp);
 }
 
 /*
@@ -417,9 +413,7 @@ result_encode(struct job *job, const struct result *r, size_t *lenp)
 	jsonw_int(&w, r->status);
 	jsonw_lit(&w, ",\"headers\":");
 	encode_headers(&w, r);
-	encode_body(&w, r);
-	jsonw_lit(&w, ",\"body_bytes\":");
-	jsonw_int(&w, (long long)r->body_len);
+	body_encode(&w, r);
 	jsonw_lit(&w, r->truncated ? ",\"truncated\":true" :
 	    ",\"truncated\":false");
 	jsonw_lit(&w, ",\"attempts\":");
@@ -432,6 +426,12 @@ result_encode(struct job *job, const struct result *r, size_t *lenp)
 		jsonw_netstr(&w, r->final_url, strlen(r->final_url));
 	else
 		jsonw_str(&w, url, strlen(url));
+	if (job->spec.opt.history) {
+		jsonw_lit(&w, ",\"redirects_log\":[");
+		if (job->history != NULL)
+			jsonw_raw(&w, job->history, job->history_len);
+		jsonw_raw(&w, "]", 1);
+	}
 	encode_wire(&w, r);
 	encode_timings(&w, r);
 	encode_error(&w, r);

@@ -30,6 +30,16 @@ enum result_error {
 
 struct result_name;
 
+/* What a result keeps of the body and how it shows it (body.c). */
+enum result_body {
+	RESULT_BODY_AUTO = 0,	/* UTF-8 text, else base64 */
+	RESULT_BODY_TEXT,	/* decoded from its charset, always text */
+	RESULT_BODY_BASE64,	/* always base64 */
+	RESULT_BODY_JSON,	/* parsed, in "json" */
+	RESULT_BODY_NONE,	/* counted, not kept */
+	RESULT_BODY_SHA256	/* hashed, not kept */
+};
+
 struct result_header {
 	char	*name;		/* lower-cased, UTF-8 */
 	char	*value;
@@ -43,8 +53,11 @@ struct result {
 	size_t			 nheaders, headers_cap;
 	struct result_name	*names;		/* distinct names (uthash) */
 	int			 headers_truncated; /* some were dropped */
-	unsigned char		*body;
+	enum result_body	 body_mode;	/* set before the transfer */
+	unsigned char		*body;		/* kept (not NONE, SHA256) */
 	size_t			 body_len, body_cap;
+	uint64_t		 body_read;	/* bytes read, kept or not */
+	void			*digest;	/* SHA256's EVP_MD_CTX */
 	int			 truncated;
 	double			 queue_ms, dns_ms, connect_ms, tls_ms;
 	double			 ttfb_ms, total_ms;
@@ -93,8 +106,9 @@ int	result_add_header(struct result *r, const char *name, size_t nlen,
 const char *result_header(const struct result *r, const char *name);
 
 /*
- * Append body bytes, keeping at most cap in total. Returns 0 when all were
- * kept, -1 when the cap was hit (truncated is then set).
+ * Take body bytes, at most cap in total: kept, hashed or only counted as
+ * body_mode says. Returns 0 when all were taken, -1 when the cap was hit
+ * (truncated is then set).
  */
 int	result_add_body(struct result *r, const void *data, size_t len,
 	    uint64_t cap);
@@ -106,6 +120,13 @@ void	result_replace_error(struct result *r, enum result_error e,
 /* Set the error (first one wins) with a printf-style message. */
 void	result_set_error(struct result *r, enum result_error e,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * One redirect hop of a "history" request: {"status", "url", "headers"}
+ * of the 3xx r that url got. Caller frees; its length in *lenp.
+ */
+char	*result_hop_encode(const struct result *r, const char *url,
+	    size_t *lenp);
 
 /*
  * Encode the result of job (its index, id, method, url with its params,

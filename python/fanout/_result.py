@@ -184,6 +184,8 @@ class Result:
     def text(self) -> str:
         """The body as text: Content-Type's charset, else UTF-8."""
         body = self._body
+        if self._body_enc == "text":   # decoded by the daemon already
+            return str(self._body_text() or "")
         cs = self.encoding
         if body is not None and self._body_enc != "base64" \
                 and (cs is None or cs.lower().replace("_", "-") in
@@ -197,7 +199,12 @@ class Result:
             return self.content.decode("utf-8", "replace")
 
     def json(self, **kw: Any) -> Any:
-        """The body parsed as JSON (json.loads keyword arguments pass)."""
+        """The body parsed as JSON (json.loads keyword arguments pass);
+        with "response_body": "json", the value the daemon parsed."""
+        if self._body_enc is None and self._body is None:
+            d = self._doc()
+            if "json" in d and d.get("json_error") is None:
+                return d["json"]
         return json.loads(self.text, **kw)
 
     @property

@@ -223,7 +223,8 @@ def one_request(method: str, url: str, kw: Dict[str, Any]) -> Dict[str, Any]:
     auth of (user, password) as requests takes it is basic auth."""
     req: Dict[str, Any] = {"url": url, "method": method}
     for k in ("id", "body", "body_base64", "json", "form", "params",
-              "auth", "headers"):
+              "auth", "headers", "response_body", "decompress",
+              "http_version", "max_response_bytes"):
         if k in kw:
             req[k] = kw.pop(k)
     if isinstance(req.get("body"), (bytes, bytearray)):

@@ -199,6 +199,108 @@ START_TEST(test_request_helpers)
 END_TEST
 
 /*
+ * "response_body" against the upstream: json parses a gzip body once
+ * decoded, sha256 and none keep nothing but count, text and base64, and
+ * auto cuts a truncated body at its last whole character.
+ */
+START_TEST(test_response_body)
+{
+	char batch[2048], gz[256], echo[256];
+	json_t *reply, *r, *v;
+	long long whole;
+
+	snprintf(gz, sizeof(gz), "%s", upstream_url(&up, "/gzip"));
+	snprintf(echo, sizeof(echo), "%s", upstream_url(&up, "/echo"));
+	snprintf(batch, sizeof(batch), "{\"requests\":["
+	    "{\"url\":\"%s\",\"response_body\":\"json\"},"
+	    "{\"url\":\"%s\",\"response_body\":\"sha256\"},"
+	    "{\"url\":\"%s\",\"response_body\":\"none\"},"
+	    "{\"url\":\"%s\",\"response_body\":\"base64\"},"
+	    "{\"url\":\"%s\",\"response_body\":\"json\",\"decompress\":false},"
+	    "{\"url\":\"%s\",\"method\":\"POST\",\"body\":\"\\u00e9\\u00e9\"}"
+	    "],\"defaults\":{\"response_body\":\"text\"}}",
+	    gz, gz, gz, gz, gz, echo);
+	reply = api_submit(fd_.sock, batch);
+	r = result_at(reply, 0);
+	ck_assert(json_is_null(json_object_get(r, "body")));
+	ck_assert(json_is_null(json_object_get(r, "json_error")));
+	v = json_object_get(r, "json");
+	ck_assert_str_eq(json_string_value(json_object_get(v, "hello")),
+	    "decompressed");
+	ck_assert_int_eq(jnum(r, "body_bytes"), 42);
+	r = result_at(reply, 1);
+	ck_assert_str_eq(jstr(r, "sha256"), "d0116822b44fa35b608c94dc137fa1d4"
+	    "a5586fc8d903b53fa47aae6831b525e8");
+	ck_assert(json_is_null(json_object_get(r, "body")));
+	ck_assert_int_eq(jnum(r, "body_bytes"), 42);
+	r = result_at(reply, 2);
+	ck_assert(json_is_null(json_object_get(r, "body")));
+	ck_assert_ptr_null(json_object_get(r, "sha256"));
+	ck_assert_int_eq(jnum(r, "body_bytes"), 42);
+	r = result_at(reply, 3);
+	ck_assert_str_eq(jstr(r, "body_encoding"), "base64");
+	r = result_at(reply, 4);		/* gzip bytes: not JSON */
+	ck_assert(json_is_null(json_object_get(r, "json")));
+	ck_assert_ptr_nonnull(jstr(r, "json_error"));
+	ck_assert_str_eq(jstr(r, "body_encoding"), "base64");
+	r = result_at(reply, 5);		/* text, from the defaults */
+	ck_assert_str_eq(jstr(r, "body_encoding"), "text");
+	whole = jnum(r, "body_bytes");
+	json_decref(reply);
+
+	/* cut inside the last character: text up to the one before */
+	snprintf(batch, sizeof(batch), "{\"requests\":[{\"url\":\"%s\","
+	    "\"method\":\"POST\",\"body\":\"\\u00e9\\u00e9\","
+	    "\"max_response_bytes\":%lld}]}", echo, whole - 1);
+	reply = api_submit(fd_.sock, batch);
+	r = result_at(reply, 0);
+	ck_assert(json_is_true(json_object_get(r, "truncated")));
+	ck_assert_str_eq(jstr(r, "body_encoding"), "utf-8");
+	ck_assert_int_eq(jnum(r, "body_bytes"), whole - 2);
+	ck_assert_msg(strlen(jstr(r, "body")) >= 2 && strcmp(jstr(r, "body") +
+	    strlen(jstr(r, "body")) - 2, "\xc3\xa9") == 0, "%s",
+	    jstr(r, "body"));
+	json_decref(reply);
+}
+END_TEST
+
+/*
+ * "history": each hop's 3xx in redirects_log, in order, with its URL and
+ * headers; none without it; the last attempt's only after a retry.
+ */
+START_TEST(test_redirect_history)
+{
+	char batch[1024];
+	json_t *reply, *r, *log, *hop;
+
+	snprintf(batch, sizeof(batch), "{\"requests\":["
+	    "{\"url\":\"%s\",\"follow_redirects\":true,\"history\":true},"
+	    "{\"url\":\"%s\",\"follow_redirects\":true},"
+	    "{\"url\":\"%s\",\"history\":true}]}",
+	    upstream_url(&up, "/redirect/2"), upstream_url(&up, "/redirect/2"),
+	    upstream_url(&up, "/ok"));
+	reply = api_submit(fd_.sock, batch);
+	r = result_at(reply, 0);
+	ck_assert_int_eq(jnum(r, "status"), 200);
+	log = json_object_get(r, "redirects_log");
+	ck_assert_uint_eq(json_array_size(log), 2);
+	hop = json_array_get(log, 0);
+	ck_assert_int_eq(jnum(hop, "status"), 302);
+	ck_assert_ptr_nonnull(strstr(jstr(hop, "url"), "/redirect/2"));
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(
+	    json_object_get(hop, "headers"), "location"), 0)), "/redirect/1");
+	hop = json_array_get(log, 1);
+	ck_assert_ptr_nonnull(strstr(jstr(hop, "url"), "/redirect/1"));
+	ck_assert_ptr_nonnull(strstr(jstr(r, "final_url"), "/redirect/0"));
+	ck_assert_ptr_null(json_object_get(result_at(reply, 1),
+	    "redirects_log"));
+	log = json_object_get(result_at(reply, 2), "redirects_log");
+	ck_assert(json_is_array(log) && json_array_size(log) == 0);
+	json_decref(reply);
+}
+END_TEST
+
+/*
  * Easy handles are reused without curl_easy_reset(): one after another on
  * the same handle (concurrency 1), no method or body leaks into the next.
  */
@@ -795,6 +897,8 @@ api_suite(void)
 	check_add_with(s, &opts, test_mixed_batch);
 	check_add_with(s, &opts, test_post_without_body);
 	check_add_with(s, &opts, test_request_helpers);
+	check_add_with(s, &opts, test_response_body);
+	check_add_with(s, &opts, test_redirect_history);
 	check_add_with(s, &opts, test_handle_reuse_methods);
 	check_add_with(s, &opts, test_timeout_accuracy);
 	check_add_with(s, &opts, test_connect_refused);

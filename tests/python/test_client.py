@@ -108,6 +108,17 @@ class TestSync(unittest.TestCase):
         self.assertEqual(r.error.code, "timeout")
         self.assertIn("timeout_ms 200", r.error.message)
 
+    def test_response_body_forms(self):
+        r = self.c.get(url("/gzip"), response_body="json")
+        self.assertIsNone(r.raw["body"])
+        self.assertEqual(r.json()["hello"], "decompressed")
+        r = self.c.get(url("/gzip"), response_body="text")
+        self.assertEqual(r.raw["body_encoding"], "text")
+        self.assertEqual(r.json()["n"], [1, 2, 3])
+        r = self.c.get(url("/gzip"), response_body="sha256")
+        self.assertEqual(len(r.raw["sha256"]), 64)
+        self.assertEqual(r.content, b"")
+
     def test_request_helpers(self):
         r = self.c.post(url("/echo"), json={"a": [1, 0.5]},
                         params={"q": "a b"}, auth=("u", "pw"))
