@@ -1303,6 +1303,7 @@ batch_free(struct batch *b)
 		free(b->dparams[i].pairs);
 	}
 	free(b->dparams);
+	hostsum_clear(&b->run.hosts);
 	free(b->owner.gids);
 	b->magic = 0;
 	free(b);

@@ -11,6 +11,8 @@
 
 #include "hash.h"
 
+#include "hostsum.h"
+
 #include "ratelimit.h"
 #include "result.h"
 #include "retry.h"
@@ -158,6 +160,7 @@ struct batch_run {
 	double		 finished;	/* wall clock; 0 while running */
 	size_t		 done;
 	size_t		 errors;
+	struct hostsum	 hosts;		/* summary.hosts (hostsum.c) */
 	int		 cancelled;
 	enum result_error cancel_code;	/* why, when cancelled */
 	struct runq_entry deadline_wake;

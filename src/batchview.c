@@ -16,6 +16,7 @@
 #include "batch.h"
 #include "batchview.h"
 #include "clock.h"
+#include "hostsum.h"
 #include "jsonw.h"
 #include "log.h"
 #include "result.h"
@@ -67,6 +68,8 @@ summary_members(struct jsonw *w, const struct batch *b, uint64_t now_us)
 	key(w, "elapsed_ms", 0);
 	jsonw_ms(w, end > b->run.accepted_us ?
 	    (double)(end - b->run.accepted_us) / 1000.0 : 0.0);
+	key(w, "hosts", 0);
+	hostsum_encode(w, &b->run.hosts);
 }
 
 void

@@ -210,6 +210,7 @@ job_finish(struct job *job, uint64_t now_us)
 		    job->spec.index, job->spec.method, job->spec.url,
 		    result_error_code(r->error), r->error_message);
 	}
+	hostsum_add(&b->run.hosts, job->spec.origin, r, job->nattempts > 0);
 	job->encoded = result_encode(job, r, &job->encoded_len);
 	batch_job_url_drop(job);	/* its params' URL, if it had one */
 	free(job->history);

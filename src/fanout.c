@@ -44,6 +44,8 @@ struct reader {
 struct progress {
 	int		 bar;		/* draw a bar on stderr */
 	int		 json;		/* print the raw lines */
+	int		 report;	/* a table per origin at the end */
+	json_t		*summary;	/* the stream's summary line */
 	size_t		 total, done, errors;
 	double		 started;
 };
@@ -331,11 +333,12 @@ get_usage(FILE *fp)
 	fprintf(fp, "usage: fanout get [-c N] [-t MS] [-X METHOD] "
 	    "[-H 'Name: value']... [--rate R]\n"
 	    "                  [--retries N] [--deadline MS] [--json] "
-	    "[--quiet] [URL...]\n"
+	    "[--quiet] [--report] [URL...]\n"
 	    "Fetch the URLs (or one per line on stdin) as one streamed batch; "
 	    "print\nSTATUS TOTAL_MS BYTES URL [error] per result as it "
 	    "arrives, or the raw\nstream lines with --json. On a terminal a "
-	    "progress bar runs on stderr.\n");
+	    "progress bar runs on stderr.\n--report ends with a summary per "
+	    "origin: counts, errors, latency quantiles.\n");
 }
 
 /* Add "Name: value" to the headers object. */
@@ -412,6 +415,9 @@ get_line(const char *line, size_t len, void *arg)
 			fflush(stdout);
 		}
 		draw_bar(p, 0);
+	} else if (strcmp(type, "summary") == 0) {
+		json_decref(p->summary);
+		p->summary = json_incref(j);
 	} else if (strcmp(type, "error") == 0) {
 		err = json_object_get(j, "error");
 		draw_bar(p, 1);
@@ -419,6 +425,67 @@ get_line(const char *line, size_t len, void *arg)
 		    json_string_value(json_object_get(err, "message")));
 	}
 	json_decref(j);
+}
+
+/* "  total_ms   p50 12.100  p90 ...": one latency line of the report. */
+static void
+report_latency(const char *name, json_t *q)
+{
+	static const char *const keys[] = { "p50", "p90", "p99", "max" };
+	size_t i;
+
+	printf("  %-10s", name);
+	if (!json_is_object(q)) {
+		printf(" -\n");
+		return;
+	}
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		printf(" %s %.3f", keys[i], json_number_value(
+		    json_object_get(q, keys[i])));
+	putchar('\n');
+}
+
+/*
+ * --report: the stream summary's hosts as a block per origin (requests,
+ * responses by class, errors by code, latency), then the batch's totals.
+ */
+static void
+print_report(json_t *sum)
+{
+	static const char *const classes[] = { "1xx", "2xx", "3xx", "4xx",
+		"5xx" };
+	const char *origin, *code;
+	json_t *h, *errs, *n;
+	long long nerr;
+	size_t i;
+
+	if (sum == NULL)
+		return;
+	json_object_foreach(json_object_get(sum, "hosts"), origin, h) {
+		printf("%s\n  requests   %lld  ", origin, (long long)
+		    json_integer_value(json_object_get(h, "count")));
+		for (i = 0; i < 5; i++)
+			printf(" %s %lld", classes[i], (long long)
+			    json_integer_value(json_object_get(json_object_get(
+			    h, "responses"), classes[i])));
+		errs = json_object_get(h, "errors");
+		nerr = 0;
+		json_object_foreach(errs, code, n)
+			nerr += json_integer_value(n);
+		printf("   errors %lld", nerr);
+		i = 0;
+		json_object_foreach(errs, code, n)
+			printf("%s%s %lld", i++ ? ", " : " (", code,
+			    (long long)json_integer_value(n));
+		printf("%s\n", i ? ")" : "");
+		report_latency("total_ms", json_object_get(h, "total_ms"));
+		report_latency("ttfb_ms", json_object_get(h, "ttfb_ms"));
+	}
+	printf("batch: %lld requests, %lld responses, %lld errors in %.3f "
+	    "ms\n", (long long)json_integer_value(json_object_get(sum,
+	    "total")), (long long)json_integer_value(json_object_get(sum,
+	    "responses")), (long long)json_integer_value(json_object_get(sum,
+	    "errors")), json_number_value(json_object_get(sum, "elapsed_ms")));
 }
 
 /* "20", "20/s", "100/m", "10/h": requests per second. */
@@ -490,6 +557,7 @@ cmd_get(int argc, char **argv)
 		{ "deadline", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "report", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -531,6 +599,7 @@ cmd_get(int argc, char **argv)
 			break;
 		case 'j': p.json = 1; break;
 		case 'q': quiet = 1; break;
+		case 'P': p.report = 1; break;
 		case 'h': get_usage(stdout); return 0;
 		default: get_usage(stderr); return EXIT_API;
 		}
@@ -552,6 +621,9 @@ cmd_get(int argc, char **argv)
 	if (status != 200)
 		api_error(status, &r.pending);
 	free(r.pending.data);
+	if (p.report)
+		print_report(p.summary);
+	json_decref(p.summary);
 	return 0;
 }
 

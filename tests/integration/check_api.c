@@ -886,6 +886,95 @@ START_TEST(test_cli)
 }
 END_TEST
 
+/* Has the batch at path (/v1/batches/ID) ended with state done? */
+static int
+batch_done(const char *path)
+{
+	long status;
+	json_t *st = api_json(fd_.sock, "GET", path, NULL, &status);
+	int done = jstr(st, "state") != NULL &&
+	    strcmp(jstr(st, "state"), "done") == 0;
+
+	json_decref(st);
+	return done;
+}
+
+/* The latency object q of summary.hosts: p50 <= p90 <= p99 <= max. */
+static void
+ordered(json_t *q)
+{
+	ck_assert(json_is_object(q));
+	ck_assert(jreal(q, "p50") <= jreal(q, "p90"));
+	ck_assert(jreal(q, "p90") <= jreal(q, "p99"));
+	ck_assert(jreal(q, "p99") <= jreal(q, "max"));
+	ck_assert(jreal(q, "max") > 0);
+}
+
+/*
+ * summary.hosts: per origin, counts by class and error, latency
+ * quantiles; in the wait reply, the stream's summary line and GET
+ * /v1/batches/ID alike.
+ */
+START_TEST(test_summary_hosts)
+{
+	char batch[1536], origin[128], path[96], *out;
+	json_t *reply, *h, *st;
+	long status;
+
+	snprintf(origin, sizeof(origin), "http://127.0.0.1:%d", up.port);
+	snprintf(batch, sizeof(batch), "{\"requests\":["
+	    "{\"url\":\"%s\"},{\"url\":\"%s\"},{\"url\":\"%s\"},"
+	    "{\"url\":\"%s\"},{\"url\":\"http://127.0.0.1:1/\"}]}",
+	    upstream_url(&up, "/ok"), upstream_url(&up, "/delay/30"),
+	    upstream_url(&up, "/status/503"), upstream_url(&up, "/status/404"));
+	reply = api_submit(fd_.sock, batch);
+	h = json_object_get(json_object_get(json_object_get(reply, "summary"),
+	    "hosts"), origin);
+	ck_assert_msg(h != NULL, "no %s", origin);
+	ck_assert_int_eq(jnum(h, "count"), 4);
+	ck_assert_int_eq(jnum(json_object_get(h, "responses"), "2xx"), 2);
+	ck_assert_int_eq(jnum(json_object_get(h, "responses"), "4xx"), 1);
+	ck_assert_int_eq(jnum(json_object_get(h, "responses"), "5xx"), 1);
+	ck_assert_uint_eq(json_object_size(json_object_get(h, "errors")), 0);
+	ordered(json_object_get(h, "total_ms"));
+	ordered(json_object_get(h, "ttfb_ms"));
+	ck_assert_msg(jreal(json_object_get(h, "total_ms"), "max") >= 25,
+	    "%g", jreal(json_object_get(h, "total_ms"), "max"));
+	h = json_object_get(json_object_get(json_object_get(reply, "summary"),
+	    "hosts"), "http://127.0.0.1:1");
+	ck_assert_int_eq(jnum(json_object_get(h, "errors"), "connect_failed"),
+	    1);
+	ck_assert(json_is_null(json_object_get(h, "ttfb_ms")));
+	json_decref(reply);
+
+	/* async: GET /v1/batches/ID once done */
+	snprintf(batch, sizeof(batch), "{\"mode\":\"async\",\"requests\":"
+	    "[{\"url\":\"%s\"}]}", upstream_url(&up, "/ok"));
+	reply = api_json(fd_.sock, "POST", "/v1/batches", batch, &status);
+	ck_assert_int_eq(status, 202);
+	snprintf(path, sizeof(path), "/v1/batches/%s", jstr(reply, "batch_id"));
+	json_decref(reply);
+	wait_until(batch_done(path), 5000);
+	st = api_json(fd_.sock, "GET", path, NULL, &status);
+	h = json_object_get(json_object_get(json_object_get(st, "summary"),
+	    "hosts"), origin);
+	ck_assert_int_eq(jnum(h, "count"), 1);
+	json_decref(st);
+
+	/* the stream's summary line, through fanout get --report */
+	snprintf(batch, sizeof(batch), "'%s' -s '%s' get --report '%s' '%s'",
+	    getenv("FANOUT"), fd_.sock, upstream_url(&up, "/ok"),
+	    upstream_url(&up, "/status/503"));
+	ck_assert_int_eq(run_cmd(batch, &out), 0);
+	ck_assert_msg(strstr(out, origin) != NULL &&
+	    strstr(out, "2xx 1 3xx 0 4xx 0 5xx 1") != NULL &&
+	    strstr(out, "total_ms   p50 ") != NULL &&
+	    strstr(out, "batch: 2 requests, 2 responses, 0 errors") != NULL,
+	    "%s", out);
+	free(out);
+}
+END_TEST
+
 static Suite *
 api_suite(void)
 {
@@ -899,6 +988,7 @@ api_suite(void)
 	check_add_with(s, &opts, test_request_helpers);
 	check_add_with(s, &opts, test_response_body);
 	check_add_with(s, &opts, test_redirect_history);
+	check_add_with(s, &opts, test_summary_hosts);
 	check_add_with(s, &opts, test_handle_reuse_methods);
 	check_add_with(s, &opts, test_timeout_accuracy);
 	check_add_with(s, &opts, test_connect_refused);
