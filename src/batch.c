@@ -23,6 +23,7 @@
 #include "batch.h"
 #include "budget.h"
 #include "config.h"
+#include "cookiejar.h"
 #include "http_url.h"
 #include "jsonscan.h"
 #include "jsonw.h"
@@ -107,7 +108,8 @@ static const char *const request_keys[] = { "url", "id", "body",
 static const char *const default_keys[] = { "method", "headers", "params",
 	"auth", NULL };
 static const char *const batch_keys[] = { "requests", "defaults",
-	"concurrency", "rate", "deadline_ms", "mode", "progress_ms", NULL };
+	"concurrency", "rate", "deadline_ms", "mode", "progress_ms", "cookies",
+	NULL };
 static const char *const mode_names[] = { "wait", "stream", "async" };
 
 static int fail(struct batch_error *, int, const char *, const char *,
@@ -1139,6 +1141,7 @@ parse_top(json_t *root, const struct config *cfg, struct batch *b,
 	uint64_t conc = 32;
 	size_t i;
 	char *auth;
+	int cookies = 0;
 
 	if (!json_is_object(root))
 		return INVALID(err, NULL, "the body must be a JSON object");
@@ -1162,8 +1165,12 @@ parse_top(json_t *root, const struct config *cfg, struct batch *b,
 	if (get_uint(json_object_get(root, "deadline_ms"), "deadline_ms", 1,
 	    86400000, &b->deadline_ms, err) == -1 ||
 	    parse_rate(json_object_get(root, "rate"), b, err) == -1 ||
-	    parse_mode(root, b, err) == -1)
+	    parse_mode(root, b, err) == -1 ||
+	    get_bool(json_object_get(root, "cookies"), "cookies", &cookies,
+	    err) == -1)
 		return -1;
+	if (cookies)
+		b->jar = cookiejar_new();
 	memset(&dopt, 0, sizeof(dopt));
 	if (parse_defaults(json_object_get(root, "defaults"), &dopt, cfg, &df,
 	    err) == -1)
@@ -1275,6 +1282,7 @@ job_clear(struct job *job)
 	free(job->spec.origin);
 	free(job->url);
 	free(job->history);
+	free(job->cookies_sent);
 	free(job->hop.url);
 	free(job->hop.origin);
 	free(job->attempts);
@@ -1304,6 +1312,7 @@ batch_free(struct batch *b)
 	}
 	free(b->dparams);
 	hostsum_clear(&b->run.hosts);
+	cookiejar_free(b->jar);
 	free(b->owner.gids);
 	b->magic = 0;
 	free(b);

@@ -20,6 +20,7 @@
 
 struct bhq;
 struct config;
+struct cookiejar;
 struct event;
 struct evbuffer;
 struct host;
@@ -129,6 +130,7 @@ struct job {
 	size_t			 nattempts;
 	char			*url;		/* batch_job_url()'s */
 	char			*history;	/* this attempt's hops, JSON */
+	char			*cookies_sent;	/* the jar this hop was given */
 	size_t			 history_len;
 	char			*encoded;	/* result JSON once done */
 	size_t			 encoded_len;
@@ -210,6 +212,7 @@ struct batch {
 	char		**dheaders;	/* the defaults', "Name: value" */
 	size_t		 ndheaders;
 	size_t		 dheader_bytes;
+	struct cookiejar *jar;		/* "cookies": true; else NULL */
 	struct batch_param *dparams;	/* the defaults' params, in order */
 	size_t		 ndparams;
 	size_t		 dparam_bytes;	/* their pairs and '&'s */

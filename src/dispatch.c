@@ -24,6 +24,7 @@
 #include "batch.h"
 #include "caller.h"
 #include "clock.h"
+#include "cookiejar.h"
 #include "config.h"
 #include "dispatch.h"
 #include "egress.h"
@@ -312,6 +313,11 @@ attempt_start(struct job *job, uint64_t now_us)
 	job->res = xcalloc(1, sizeof(*job->res));
 	result_init(job->res);
 	job->res->body_mode = (enum result_body)o->response_body;
+	if (b->jar != NULL) {	/* the jar as it is now, for this hop */
+		free(job->cookies_sent);
+		job->cookies_sent = cookiejar_text(b->jar);
+		req.cookies = job->cookies_sent;
+	}
 	b->run.started = 1;
 	if (first) {
 		job->attempts = xreallocarray(job->attempts,
@@ -560,6 +566,10 @@ attempt_end(struct job *job, uint64_t now_us)
 	int64_t pause;
 
 	sched_done(job, now_us);
+	if (job->batch->jar != NULL && r->cookies != NULL)
+		cookiejar_merge(job->batch->jar, job->cookies_sent, r->cookies);
+	free(job->cookies_sent);
+	job->cookies_sent = NULL;
 	if (r->error == RESULT_TIMEOUT && (r->connect_timeout ?
 	    job->capped_connect : job->capped))
 		result_replace_error(r, RESULT_DEADLINE_EXCEEDED,

@@ -47,6 +47,8 @@ struct http_request {
 	int		 http2;		/* its host may use h2 */
 	enum http_version http_version;
 	int		 decompress;	/* offer and decode encodings */
+	const char	*cookies;	/* a jar's lines (cookiejar.h); NULL: */
+					/* no cookie engine; "": an empty jar */
 };
 
 /*

@@ -55,6 +55,7 @@ struct http_transfer {
 	unsigned		 port;
 	uint64_t		 started_us;	/* monotonic */
 	int			 configured;	/* fixed options are set */
+	int			 cookie_engine;	/* ever on: emptied each time */
 	int			 live;		/* in the loop's multi */
 	int			 head_next;	/* a status line comes next */
 	long			 status;	/* of the last status line */

@@ -461,6 +461,69 @@ setup_tls(struct http_transfer *t)
 	return rc;
 }
 
+/*
+ * The cookie engine, for a batch with "cookies": emptied, then given the
+ * jar's lines. A handle that ever had it on is emptied for every transfer
+ * after too, so no cookie outlives its transfer on a reused handle.
+ */
+static CURLcode
+setup_cookies(struct http_transfer *t, const struct http_request *req)
+{
+	const char *p = req->cookies, *nl;
+	CURLcode rc = CURLE_OK;
+	char *line;
+
+	if (p == NULL && !t->cookie_engine)
+		return CURLE_OK;
+	t->cookie_engine = 1;
+	if ((rc = curl_easy_setopt(t->easy, CURLOPT_COOKIELIST, "ALL")) !=
+	    CURLE_OK || p == NULL)
+		return rc;
+	/* an empty jar still turns the engine on, to take Set-Cookie */
+	if (*p == '\0')
+		return curl_easy_setopt(t->easy, CURLOPT_COOKIEFILE, "");
+	for (; rc == CURLE_OK && *p != '\0'; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			break;
+		if ((line = strndup(p, (size_t)(nl - p))) == NULL)
+			return CURLE_OUT_OF_MEMORY;	/* a thread's */
+		rc = curl_easy_setopt(t->easy, CURLOPT_COOKIELIST, line);
+		free(line);
+	}
+	return rc;
+}
+
+/*
+ * What the engine holds once the transfer is over, into the result
+ * (lines, '\n' after each), for cookiejar_merge(); then emptied.
+ */
+static void
+collect_cookies(struct http_transfer *t)
+{
+	struct curl_slist *list = NULL, *l;
+	size_t n = 0;
+	char *p;
+
+	if (t->req.cookies == NULL)
+		return;
+	if (curl_easy_getinfo(t->easy, CURLINFO_COOKIELIST, &list) ==
+	    CURLE_OK) {
+		for (l = list; l != NULL; l = l->next)
+			n += strlen(l->data) + 1;
+		if ((t->res->cookies = p = malloc(n + 1)) != NULL) {
+			for (l = list; l != NULL; l = l->next) {
+				n = strlen(l->data);
+				memcpy(p, l->data, n);
+				p[n] = '\n';
+				p += n + 1;
+			}
+			*p = '\0';
+		}
+	}
+	curl_slist_free_all(list);
+	curl_easy_setopt(t->easy, CURLOPT_COOKIELIST, "ALL");
+}
+
 /* Every option of a transfer, set afresh on a reset handle. */
 static CURLcode
 setup_easy(struct http_transfer *t, const struct http_request *req)
@@ -523,6 +586,8 @@ setup_easy(struct http_transfer *t, const struct http_request *req)
 			SET(CURLOPT_CUSTOMREQUEST, req->method);
 	}
 #undef SET
+	if (rc == CURLE_OK)
+		rc = setup_cookies(t, req);
 	return rc == CURLE_OK ? setup_tls(t) : rc;
 }
 
@@ -772,6 +837,7 @@ void
 http_transfer_ended(struct http_transfer *t, CURLcode code, int aborted)
 {
 	collect_timings(t);
+	collect_cookies(t);
 	if (!aborted) {
 		set_curl_error(t, code);
 		return;

@@ -87,6 +87,7 @@ result_clear(struct result *r)
 	free(r->error_message);
 	free(r->final_url);
 	free(r->redirect_url);
+	free(r->cookies);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -69,6 +69,7 @@ struct result {
 	long			 redirects;
 	char			*final_url;	/* NULL: the request's URL */
 	char			*redirect_url;	/* a 3xx's Location, resolved */
+	char			*cookies;	/* the engine's after, or NULL */
 	enum result_error	 error;
 	char			*error_message;
 };

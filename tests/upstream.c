@@ -671,6 +671,34 @@ h_redirect_to(struct conn *c, const char *arg, enum gen kind UNUSED)
 	respond(c, status, "text/plain", extra, "moved\n", 6);
 }
 
+/*
+ * /setcookie?NAME=VALUE[&to=PATH]: Set-Cookie: NAME=VALUE; Path=/, with a
+ * 302 to PATH, or a 200. Letters, digits, '=', '_', '-', '.' and '/' only.
+ */
+static void
+h_setcookie(struct conn *c, const char *arg, enum gen kind UNUSED)
+{
+	char extra[512];
+	const char *to = strstr(arg, "&to=");
+	size_t n = to != NULL ? (size_t)(to - arg) : strlen(arg);
+
+	if (n == 0 || n > 200 || strspn(arg, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789=_-./&") < strlen(arg) ||
+	    (to != NULL && strlen(to + 4) > 200)) {
+		respond_str(c, 400, "bad argument\n");
+		return;
+	}
+	if (to == NULL) {
+		snprintf(extra, sizeof(extra), "Set-Cookie: %.*s; Path=/\r\n",
+		    (int)n, arg);
+		respond(c, 200, "text/plain", extra, "set\n", 4);
+		return;
+	}
+	snprintf(extra, sizeof(extra), "Set-Cookie: %.*s; Path=/\r\n"
+	    "Location: %s\r\n", (int)n, arg, to + 4);
+	respond(c, 302, "text/plain", extra, "moved\n", 6);
+}
+
 /* /bigheader: a 200 whose one header line is 1 MB long. */
 static void
 h_bigheader(struct conn *c, const char *arg UNUSED, enum gen kind UNUSED)
@@ -758,6 +786,7 @@ static const struct route routes[] = {
 	{ "/headers", 0, 0, G_NONE, h_headers },
 	{ "/echo", 0, 0, G_NONE, h_echo },
 	{ "/gzip", 0, 0, G_NONE, h_gzip },
+	{ "/setcookie", 0, 0, G_NONE, h_setcookie },
 	{ "/hang", 0, 0, G_NONE, h_hang },
 	{ "/reset", 0, 0, G_NONE, h_reset },
 	{ "/garbage", 0, 0, G_NONE, h_garbage },

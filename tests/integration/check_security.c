@@ -355,6 +355,59 @@ START_TEST(test_auth_secret)
 END_TEST
 
 /*
+ * "cookies": a batch's jar takes what its responses set (a 302's too) and
+ * sends it on its later requests and redirects, to the host that set it
+ * only; no other batch, with a jar or without, on the same connections
+ * and handles, ever sees one of its cookies.
+ */
+START_TEST(test_cookie_jar)
+{
+	char batch[2048], echo[256], other[256];
+	json_t *reply;
+	const char *body;
+	int i;
+
+	start(NULL);
+	snprintf(echo, sizeof(echo), "%s", upstream_url(&up, "/echo"));
+	snprintf(other, sizeof(other), "http://localhost:%d/echo", up.port);
+	snprintf(batch, sizeof(batch), "{\"cookies\":true,\"concurrency\":1,"
+	    "\"requests\":[{\"url\":\"%s\"},"
+	    "{\"url\":\"%s\",\"follow_redirects\":true},"
+	    "{\"url\":\"%s\"},{\"url\":\"%s\"}]}",
+	    upstream_url(&up, "/setcookie?sid=s3cret"),
+	    upstream_url(&up, "/setcookie?hop=2&to=/echo"), echo, other);
+	reply = api_submit(dm.sock, batch);
+	body = jstr(result_at(reply, 1), "body");	/* the redirect's hop */
+	ck_assert_msg(strstr(body, "sid=s3cret") != NULL &&
+	    strstr(body, "hop=2") != NULL, "%s", body);
+	body = jstr(result_at(reply, 2), "body");
+	ck_assert_msg(strstr(body, "sid=s3cret") != NULL, "%s", body);
+	body = jstr(result_at(reply, 3), "body");	/* another host */
+	ck_assert_msg(strstr(body, "Cookie") == NULL, "%s", body);
+	json_decref(reply);
+	/* later batches on the same handles: nothing, jar or not */
+	for (i = 0; i < 2; i++) {
+		snprintf(batch, sizeof(batch), "{%s\"requests\":[{\"url\":"
+		    "\"%s\"},{\"url\":\"%s\"}]}", i ? "\"cookies\":true," : "",
+		    echo, echo);
+		reply = api_submit(dm.sock, batch);
+		ck_assert_ptr_null(strstr(jstr(result_at(reply, 0), "body"),
+		    "Cookie"));
+		ck_assert_ptr_null(strstr(jstr(result_at(reply, 1), "body"),
+		    "Cookie"));
+		json_decref(reply);
+	}
+	/* without "cookies", a Set-Cookie is not sent back */
+	snprintf(batch, sizeof(batch), "{\"concurrency\":1,\"requests\":["
+	    "{\"url\":\"%s\"},{\"url\":\"%s\"}]}",
+	    upstream_url(&up, "/setcookie?sid=x"), echo);
+	reply = api_submit(dm.sock, batch);
+	ck_assert_ptr_null(strstr(jstr(result_at(reply, 1), "body"), "sid="));
+	json_decref(reply);
+}
+END_TEST
+
+/*
  * A request that ends while its next hop waits (here for the batch's only
  * token, until the deadline): the 3xx is its result, and its attempt_log
  * entry says so (it said status 0, error null, 0 ms).
@@ -1003,6 +1056,7 @@ security_suite(void)
 	check_add_with(s, &opts, test_redirect_hops_own_host);
 	check_add_with(s, &opts, test_redirect_rules);
 	check_add_with(s, &opts, test_auth_secret);
+	check_add_with(s, &opts, test_cookie_jar);
 	check_add_with(s, &opts, test_redirect_ends_between_hops);
 	check_add_with(s, &opts, test_redirect_bypasses_with_proxy);
 	check_add_with(s, &opts, test_short_timeouts_do_not_open_circuit);

@@ -119,6 +119,13 @@ class TestSync(unittest.TestCase):
         self.assertEqual(len(r.raw["sha256"]), 64)
         self.assertEqual(r.content, b"")
 
+    def test_cookies(self):
+        rs = self.c.map([url("/setcookie?k=v"), url("/echo")], cookies=True,
+                        concurrency=1)
+        self.assertIn("Cookie: k=v", rs[1].text)
+        rs = self.c.map([url("/echo")])
+        self.assertNotIn("Cookie", rs[0].text)
+
     def test_request_helpers(self):
         r = self.c.post(url("/echo"), json={"a": [1, 0.5]},
                         params={"q": "a b"}, auth=("u", "pw"))
