@@ -151,8 +151,8 @@ write_json(struct jsonw *w, const struct result *r)
 		return;
 	}
 	if (r->truncated) {
-		write_json_error(w, r, "the body was cut at max_response_bytes; "
-		    "raise it to parse the whole body");
+		write_json_error(w, r, "the body was cut at "
+		    "max_response_bytes; raise it to parse the whole body");
 		return;
 	}
 	rc = jsonscan(s, r->body_len, UINT64_MAX, &cost);

@@ -40,8 +40,8 @@ charset_of(const char *ct, char *name, size_t len)
 		p += strspn(p, " \t");
 		quoted = *p == '"';
 		p += quoted;
-		n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-		    "0123456789-_.:+");
+		n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789-_.:+");
 		if (n == 0 || n >= len || (quoted && p[n] != '"') ||
 		    (!quoted && p[n] != '\0' && p[n] != ';' && p[n] != ' ' &&
 		    p[n] != '\t'))

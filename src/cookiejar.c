@@ -151,7 +151,8 @@ jar_put(struct cookiejar *j, const char *key, const char *line)
 
 	HASH_FIND_STR(j->byid, key, c);
 	if (c != NULL) {
-		if (j->bytes - (strlen(c->line) + 1) + n > COOKIEJAR_MAX_BYTES) {
+		if (j->bytes - (strlen(c->line) + 1) + n >
+		    COOKIEJAR_MAX_BYTES) {
 			j->dropped++;
 			return;
 		}

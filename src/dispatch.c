@@ -441,7 +441,7 @@ hop_reset(struct job *job)
 	job->hop.method = NULL;
 	job->hop.no_body = job->hop.cross_origin = 0;
 	job->hop.redirects = 0;
-	free(job->history);		/* redirects_log is the last attempt's */
+	free(job->history);	/* redirects_log is the last attempt's */
 	job->history = NULL;
 	job->history_len = 0;
 }

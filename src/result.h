@@ -69,7 +69,7 @@ struct result {
 	long			 redirects;
 	char			*final_url;	/* NULL: the request's URL */
 	char			*redirect_url;	/* a 3xx's Location, resolved */
-	char			*cookies;	/* the engine's after, or NULL */
+	char			*cookies;	/* the engine's, after */
 	enum result_error	 error;
 	char			*error_message;
 };
@@ -131,8 +131,8 @@ char	*result_hop_encode(const struct result *r, const char *url,
 
 /*
  * Encode the result of job (its index, id, method, url with its params,
- * attempt log) as one compact JSON object. Returns a NUL-terminated string the caller frees;
- * its length in *lenp.
+ * attempt log) as one compact JSON object. Returns a NUL-terminated
+ * string the caller frees; its length in *lenp.
  */
 char	*result_encode(struct job *job, const struct result *r,
 	    size_t *lenp);
