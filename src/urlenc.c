@@ -17,11 +17,12 @@ static const char hex[] = "0123456789ABCDEF";
 void
 urlbuf_add(struct urlbuf *b, const char *s, size_t n)
 {
-	if (b->len + n + 1 > b->cap) {
+	if (b->buf == NULL || b->len + n + 1 > b->cap) {
 		b->cap = (b->len + n + 1) * 2;
 		b->buf = xreallocarray(b->buf, b->cap, 1);
 	}
-	memcpy(b->buf + b->len, s, n);
+	if (n > 0)		/* s may be NULL for nothing */
+		memcpy(b->buf + b->len, s, n);
 	b->len += n;
 	b->buf[b->len] = '\0';
 }
